@@ -1,0 +1,41 @@
+import type { StackName } from "../runbook";
+
+/**
+ * Physical names for AWS resources, within each service's length limit. Logical names are
+ * `${parent}-<role>`; physical names add the project and stack so two stacks never collide.
+ */
+export const NAME_LIMITS = {
+  /** RDS DB instance identifier. */
+  rds: 63,
+  /** ElastiCache replication group id. */
+  elasticache: 40,
+  /** S3 bucket names (global namespace; leave room for Pulumi's random suffix). */
+  s3: 55,
+  /** IAM role names. */
+  iam: 64,
+  /** CloudWatch alarm names allow 255; keep them readable. */
+  cloudwatch: 255,
+  /** SNS topic names. */
+  sns: 256,
+  /** AWS Backup vault and plan names. */
+  backup: 50,
+  /** Security group names. */
+  ec2: 255,
+} as const;
+
+export type NamedService = keyof typeof NAME_LIMITS;
+
+/**
+ * `runbook-<stack>-<role>`, lower-case, trimmed to the service's limit. Names that must fit are
+ * shortened from the role's end, never by dropping the stack (two stacks share one account).
+ */
+export function physicalName(stack: StackName, role: string, service: NamedService): string {
+  const name = `runbook-${stack}-${role}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+/g, "-");
+  const limit = NAME_LIMITS[service];
+  return name.length <= limit ? name : name.slice(0, limit).replace(/-+$/, "");
+}
+
+/** Tags every taggable resource carries. */
+export function defaultTags(stack: StackName): Record<string, string> {
+  return { project: "runbook-platform", stack, "managed-by": "pulumi" };
+}

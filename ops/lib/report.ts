@@ -1,0 +1,52 @@
+import Table from "cli-table3";
+
+/**
+ * The shape every ops command reports in: one row per check, printed as a table for people and as
+ * JSON for machines, and an exit code that is non-zero when any check failed.
+ */
+
+export type CheckStatus = "pass" | "fail" | "warn" | "info";
+
+export interface CheckResult {
+  /** What was checked, e.g. "GET /health/ready" or "orphans: orders.user_id -> users.id". */
+  check: string;
+  status: CheckStatus;
+  /** What was found, or what went wrong and how to fix it. */
+  detail: string;
+  /** How long the check took. */
+  durationMs?: number;
+}
+
+const MARK: Record<CheckStatus, string> = { pass: "PASS", fail: "FAIL", warn: "WARN", info: "INFO" };
+
+/** A plain-text table (no colours), one row per check. */
+export function renderTable(results: readonly CheckResult[], title?: string): string {
+  const table = new Table({
+    head: ["status", "check", "detail", "ms"],
+    style: { head: [], border: [] },
+    wordWrap: true,
+    colWidths: [8, 44, 70, 8],
+  });
+  for (const r of results) {
+    table.push([MARK[r.status], r.check, r.detail, r.durationMs === undefined ? "" : String(Math.round(r.durationMs))]);
+  }
+  const failed = results.filter((r) => r.status === "fail").length;
+  const summary = `${results.length} checks: ${results.length - failed} without failure, ${failed} failed`;
+  return [title, table.toString(), summary].filter(Boolean).join("\n");
+}
+
+/** 1 when any check failed, else 0. */
+export function exitCodeFor(results: readonly CheckResult[]): number {
+  return results.some((r) => r.status === "fail") ? 1 : 0;
+}
+
+/** Times a check and turns a thrown error into a failed row instead of a crash. */
+export async function timed(check: string, run: () => Promise<Omit<CheckResult, "check" | "durationMs">>): Promise<CheckResult> {
+  const started = performance.now();
+  try {
+    const result = await run();
+    return { check, ...result, durationMs: performance.now() - started };
+  } catch (error) {
+    return { check, status: "fail", detail: error instanceof Error ? error.message : String(error), durationMs: performance.now() - started };
+  }
+}

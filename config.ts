@@ -24,12 +24,12 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 const arn = (service: string, resource: RegExp, what: string) =>
-  z
-    .string()
-    .regex(
+  pattern(
       new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]*:(\\d{12})?:${resource.source}$`),
       `${what} (arn:aws:${service}:...)`,
     );
+/** A string of a given form; a missing or non-string value gets the same message as a malformed one. */
+const pattern = (form: RegExp, expected: string) => z.string(expected).regex(form, expected);
 const int = (min: number, max: number, what = "a whole number") =>
   z
     .number(`${what} from ${min} to ${max}`)
@@ -37,11 +37,11 @@ const int = (min: number, max: number, what = "a whole number") =>
     .min(min, `${what} from ${min} to ${max}`)
     .max(max, `${what} from ${min} to ${max}`);
 const bool = () => z.boolean("true or false");
-const cidr = () => z.string().regex(CIDR, "an IPv4 CIDR such as 10.40.0.0/16");
+const cidr = () => pattern(CIDR, "an IPv4 CIDR such as 10.40.0.0/16");
 const email = () => z.email("an email address such as oncall@example.com");
-const hostname = () => z.string().regex(HOSTNAME, "a lower-case DNS name such as app.example.com");
-const cpu = () => z.string().regex(K8S_QUANTITY_CPU, 'a CPU quantity such as "250m" or "1"');
-const memory = () => z.string().regex(K8S_QUANTITY_MEMORY, 'a memory quantity such as "256Mi"');
+const hostname = () => pattern(HOSTNAME, "a lower-case DNS name such as app.example.com");
+const cpu = () => pattern(K8S_QUANTITY_CPU, 'a CPU quantity such as "250m" or "1"');
+const memory = () => pattern(K8S_QUANTITY_MEMORY, 'a memory quantity such as "256Mi"');
 
 const resources = z.strictObject({
   cpuRequest: cpu(),
@@ -55,23 +55,21 @@ const network = z.strictObject({
   availabilityZoneCount: int(2, 3, "a number of availability zones"),
   existing: z
     .strictObject({
-      vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "a VPC id such as vpc-0abc12345def67890"),
+      vpcId: pattern(/^vpc-[0-9a-f]{8,17}$/, "a VPC id such as vpc-0abc12345def67890"),
       privateSubnetIds: z
-        .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "a subnet id such as subnet-0abc1234"))
+        .array(pattern(/^subnet-[0-9a-f]{8,17}$/, "a subnet id such as subnet-0abc1234"))
         .min(2, "at least two private subnets in different availability zones"),
     })
     .optional(),
   appSecurityGroupIds: z
-    .array(z.string().regex(/^sg-[0-9a-f]{8,17}$/, "a security group id such as sg-0abc1234"))
+    .array(pattern(/^sg-[0-9a-f]{8,17}$/, "a security group id such as sg-0abc1234"))
     .default([]),
   clusterNodeCidrs: z.array(cidr()).default([]),
 });
 
 const database = z.strictObject({
-  engineVersion: z.string().regex(/^1[3-7]$/, 'a PostgreSQL major version from "13" to "17"'),
-  instanceClass: z
-    .string()
-    .regex(
+  engineVersion: pattern(/^1[3-7]$/, 'a PostgreSQL major version from "13" to "17"'),
+  instanceClass: pattern(
       /^db\.(t3|t4g|m5|m6g|m6i|m7g|m7i|r5|r6g|r6i|r7g|r7i)\.(micro|small|medium|large|\d*xlarge)$/,
       "an RDS instance class such as db.t4g.medium or db.r6g.large",
     ),
@@ -83,19 +81,17 @@ const database = z.strictObject({
   performanceInsightsRetentionDays: int(7, 731, "days"),
   maxConnections: int(20, 5000, "connections"),
   slowStatementMs: int(100, 60000, "milliseconds"),
-  databaseName: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/, "a lower-case PostgreSQL identifier"),
-  masterUsername: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, "a lower-case user name of at most 16 characters"),
+  databaseName: pattern(/^[a-z][a-z0-9_]{0,62}$/, "a lower-case PostgreSQL identifier"),
+  masterUsername: pattern(/^[a-z][a-z0-9_]{0,15}$/, "a lower-case user name of at most 16 characters"),
 });
 
 const backup = z.strictObject({
-  schedule: z
-    .string()
-    .regex(/^cron\(\d{1,2} \d{1,2} \* \* \? \*\)$/, 'a daily AWS cron expression such as "cron(0 3 * * ? *)"'),
+  schedule: pattern(/^cron\(\d{1,2} \d{1,2} \* \* \? \*\)$/, 'a daily AWS cron expression such as "cron(0 3 * * ? *)"'),
   retentionDays: int(7, 3650, "days"),
   continuousBackup: bool(),
   copyTo: z
     .strictObject({
-      region: z.string().regex(AWS_REGION, "an AWS region such as eu-central-1"),
+      region: pattern(AWS_REGION, "an AWS region such as eu-central-1"),
       retentionDays: int(7, 3650, "days"),
     })
     .optional(),
@@ -108,10 +104,8 @@ const storage = z.strictObject({
 
 const cache = z.strictObject({
   engine: z.enum(["valkey", "redis"], 'either "valkey" or "redis"'),
-  engineVersion: z.string().regex(/^[678]\.\d$/, 'a major.minor version such as "7.1" or "8.0"'),
-  nodeType: z
-    .string()
-    .regex(/^cache\.(t3|t4g|m6g|m7g|r6g|r7g)\.(micro|small|medium|large|\d*xlarge)$/, "a node type such as cache.t4g.small"),
+  engineVersion: pattern(/^[678]\.\d$/, 'a major.minor version such as "7.1" or "8.0"'),
+  nodeType: pattern(/^cache\.(t3|t4g|m6g|m7g|r6g|r7g)\.(micro|small|medium|large|\d*xlarge)$/, "a node type such as cache.t4g.small"),
   nodeCount: int(1, 6, "a number of nodes"),
   snapshotRetentionDays: int(0, 35, "days"),
   maxmemoryPolicy: z.enum(
@@ -130,7 +124,7 @@ const frontend = z.strictObject({
 });
 
 const services = z.strictObject({
-  namespace: z.string().regex(DNS_LABEL, "a Kubernetes namespace name (lower-case DNS label)"),
+  namespace: pattern(DNS_LABEL, "a Kubernetes namespace name (lower-case DNS label)"),
   kubeContext: z.string().min(1).optional(),
   port: int(1024, 65535, "a port"),
   apiReplicas: int(1, 50, "replicas"),
@@ -144,19 +138,15 @@ const services = z.strictObject({
   }),
   irsa: z.strictObject({
     oidcProviderArn: arn("iam", /oidc-provider\/.+/, "the cluster's IAM OIDC provider ARN"),
-    oidcIssuer: z
-      .string()
-      .regex(/^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/[A-F0-9]+$/, "the OIDC issuer without https://, such as oidc.eks.eu-west-1.amazonaws.com/id/ABC123"),
+    oidcIssuer: pattern(/^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/[A-F0-9]+$/, "the OIDC issuer without https://, such as oidc.eks.eu-west-1.amazonaws.com/id/ABC123"),
   }),
 });
 
 const image = z.strictObject({
-  repository: z.string().regex(IMAGE_REPOSITORY, "an image repository without tag, such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api"),
-  ref: z
-    .string()
-    .regex(IMAGE_BY_DIGEST, "an image pinned by digest, such as <repository>@sha256:<64 hex digits> (a tag is not an artifact)")
+  repository: pattern(IMAGE_REPOSITORY, "an image repository without tag, such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api"),
+  ref: pattern(IMAGE_BY_DIGEST, "an image pinned by digest, such as <repository>@sha256:<64 hex digits> (a tag is not an artifact)")
     .optional(),
-  promoteFromStack: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "a stack reference such as acme/runbook-platform/staging").optional(),
+  promoteFromStack: pattern(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "a stack reference such as acme/runbook-platform/staging").optional(),
 });
 
 const alarms = z.strictObject({
@@ -172,14 +162,14 @@ const drill = z.strictObject({
   enabled: bool(),
   mode: z.enum(["snapshot", "pitr"], '"snapshot" (latest automated snapshot) or "pitr" (latest restorable time)'),
   rtoTargetSeconds: int(60, 86400, "seconds"),
-  expectedTables: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, "a table name")).min(1, "at least one table"),
+  expectedTables: z.array(pattern(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, "a table name")).min(1, "at least one table"),
   rowCountTolerancePercent: int(0, 100, "percent"),
   recordRetentionDays: int(30, 3650, "days"),
 });
 
 const repository = z.strictObject({
   manageBranchProtection: bool(),
-  fullName: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "owner/repo"),
+  fullName: pattern(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "owner/repo"),
   requiredApprovals: int(1, 6, "approving reviews"),
   requiredChecks: z.array(z.string().min(1)).min(1, "at least one required status check"),
 });
@@ -189,7 +179,7 @@ const delivery = z.strictObject({
 });
 
 const schema = z.strictObject({
-  organization: z.string().regex(/^[A-Za-z0-9_.-]+$/, "your Pulumi organization name"),
+  organization: pattern(/^[A-Za-z0-9_.-]+$/, "your Pulumi organization name"),
   network,
   database,
   backup,
@@ -339,16 +329,24 @@ function describe(value: unknown): string {
 
 function issuePath(issue: z.core.$ZodIssue): string {
   const path = issue.path.map(String);
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((k) => [...path, k].join(".")).join(", ");
-  }
   return path.join(".");
 }
 
+function toProblems(issue: z.core.$ZodIssue): Problem[] {
+  if (issue.code === "unrecognized_keys") {
+    const section = issue.input as Record<string, unknown> | undefined;
+    return issue.keys.map((key) => ({
+      path: [...issue.path.map(String), key].join("."),
+      got: section?.[key],
+      expected: "no such key (check its spelling against the README's config table)",
+    }));
+  }
+  return [{ path: issuePath(issue), got: issue.input, expected: issueExpected(issue) }];
+}
+
 function issueExpected(issue: z.core.$ZodIssue): string {
-  if (issue.code === "unrecognized_keys") return "no such key (check its spelling against the README's config table)";
-  if (issue.code === "invalid_type" && issue.input === undefined) {
-    return issue.message.startsWith("Invalid input") ? `a value of type ${issue.expected}` : issue.message;
+  if (issue.code === "invalid_type" && issue.expected === "object") {
+    return "a section of settings (a YAML mapping; the README's config table lists its keys)";
   }
   return issue.message;
 }
@@ -368,7 +366,7 @@ export function parseConfig(stack: string, raw: Record<string, unknown>): z.infe
   if (!result.success) {
     throw new ConfigError(
       stack,
-      result.error.issues.map((issue) => ({ path: issuePath(issue), got: issue.input, expected: issueExpected(issue) })),
+      result.error.issues.flatMap(toProblems),
     );
   }
   const problems = crossChecks(stackName, result.data);

@@ -1,0 +1,156 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseConfig, PROJECT } from "../config";
+import { MIN_BACKUP_RETENTION_DAYS, type StackName } from "../runbook";
+import { ProgramError, readStackFile, runProgram } from "./support/harness";
+
+/** A stack file's project settings, keyed by section, as parseConfig receives them. */
+function rawConfig(stack: StackName): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(readStackFile(stack))) {
+    if (key.startsWith(`${PROJECT}:`)) raw[key.slice(PROJECT.length + 1)] = structuredClone(value);
+  }
+  return raw;
+}
+
+/** The stack file's settings with one dotted key replaced (`undefined` removes it). */
+function withSetting(stack: StackName, dotted: string, value: unknown): Record<string, unknown> {
+  const raw = rawConfig(stack);
+  const parts = dotted.split(".");
+  let node = raw as Record<string, unknown>;
+  for (const part of parts.slice(0, -1)) node = node[part] as Record<string, unknown>;
+  const last = parts[parts.length - 1] as string;
+  if (value === undefined) delete node[last];
+  else node[last] = value;
+  return raw;
+}
+
+function problemsOf(stack: string, raw: Record<string, unknown>): string[] {
+  try {
+    parseConfig(stack, raw);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message.split("\n").filter((line) => line.startsWith("  - "));
+    throw error;
+  }
+  return [];
+}
+
+const DIGEST = "a".repeat(64);
+
+describe("config: the stack files are valid", () => {
+  it.each(["staging", "production"] as const)("%s parses with no problems", (stack) => {
+    const config = parseConfig(stack, rawConfig(stack));
+    expect(config.stack).toBe(stack);
+    expect(config.database.backupRetentionDays).toBeGreaterThanOrEqual(MIN_BACKUP_RETENTION_DAYS[stack]);
+  });
+
+  it("states what differs between staging and production", () => {
+    const staging = parseConfig("staging", rawConfig("staging"));
+    const production = parseConfig("production", rawConfig("production"));
+    expect([staging.database.multiAz, production.database.multiAz]).toEqual([false, true]);
+    expect([staging.database.deletionProtection, production.database.deletionProtection]).toEqual([false, true]);
+    expect([staging.database.backupRetentionDays, production.database.backupRetentionDays]).toEqual([7, 14]);
+    expect([staging.cache.nodeCount, production.cache.nodeCount]).toEqual([1, 2]);
+    expect([staging.services.apiReplicas, production.services.apiReplicas]).toEqual([1, 3]);
+    expect([staging.repository.requiredApprovals, production.repository.requiredApprovals]).toEqual([1, 2]);
+    expect(staging.image.ref).toMatch(/@sha256:[a-f0-9]{64}$/);
+    expect(production.image.ref).toBeUndefined();
+    expect(production.image.promoteFromStack).toBe("acme/runbook-platform/staging");
+    expect(staging.backup.copyTo).toBeUndefined();
+    expect(production.backup.copyTo).toEqual({ region: "eu-central-1", retentionDays: 35 });
+  });
+});
+
+describe("config: bad input names the key, what it got and what it expects", () => {
+  const cases: [string, StackName, string, unknown, string][] = [
+    ["missing required section", "staging", "database", undefined, `${PROJECT}:database: got nothing (the key is missing); expected`],
+    ["missing required key", "staging", "database.instanceClass", undefined, `${PROJECT}:database.instanceClass: got nothing (the key is missing)`],
+    ["wrong type", "staging", "database.allocatedStorageGb", "fifty", `${PROJECT}:database.allocatedStorageGb: got "fifty"; expected gigabytes from 20 to 65536`],
+    ["number out of range", "staging", "database.backupRetentionDays", 40, `${PROJECT}:database.backupRetentionDays: got 40; expected days from 1 to 35`],
+    ["retention below the stack's PITR minimum", "production", "database.backupRetentionDays", 7, `${PROJECT}:database.backupRetentionDays: got 7; expected at least 14 days in production`],
+    ["non-integer", "staging", "database.maxConnections", 20.5, `${PROJECT}:database.maxConnections: got 20.5; expected connections from 20 to 5000`],
+    ["unknown engine version", "staging", "database.engineVersion", "12", `${PROJECT}:database.engineVersion: got "12"; expected a PostgreSQL major version from "13" to "17"`],
+    ["bad instance class", "staging", "database.instanceClass", "m5.large", `${PROJECT}:database.instanceClass: got "m5.large"; expected an RDS instance class`],
+    ["malformed CIDR", "staging", "network.vpcCidr", "10.40.0.0/33", `${PROJECT}:network.vpcCidr: got "10.40.0.0/33"; expected an IPv4 CIDR`],
+    ["malformed email", "staging", "alarms.ticketEmails", ["platform-tickets"], `${PROJECT}:alarms.ticketEmails.0: got "platform-tickets"; expected an email address`],
+    ["malformed ARN", "production", "frontend.certificateArn", "arn:aws:acm:us-east-1:123:cert/x", `${PROJECT}:frontend.certificateArn: got "arn:aws:acm:us-east-1:123:cert/x"; expected an ACM certificate ARN`],
+    ["certificate outside us-east-1", "production", "frontend.certificateArn", "arn:aws:acm:eu-west-1:123456789012:certificate/66666666-7777-8888-9999-000000000000", "expected a certificate in us-east-1"],
+    ["domain without certificate", "production", "frontend.certificateArn", undefined, `${PROJECT}:frontend.certificateArn: got nothing (the key is missing); expected frontend.domain and frontend.certificateArn set together`],
+    ["malformed URL-like host", "staging", "services.ingress.host", "https://api.example.com", `${PROJECT}:services.ingress.host: got "https://api.example.com"; expected a lower-case DNS name`],
+    ["image by tag in staging", "staging", "image.ref", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api:v1.2.3", "expected an image pinned by digest"],
+    ["image by tag in production", "production", "image.ref", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api:latest", `${PROJECT}:image.ref: got "123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api:latest"; expected an image pinned by digest`],
+    ["image from another repository", "staging", "image.ref", `123456789012.dkr.ecr.eu-west-1.amazonaws.com/other@sha256:${DIGEST}`, "expected an image from image.repository"],
+    ["staging without an artifact", "staging", "image.ref", undefined, `${PROJECT}:image.ref: got nothing (the key is missing); expected the artifact staging runs, pinned by digest`],
+    ["production with neither artifact nor promotion source", "production", "image.promoteFromStack", undefined, `${PROJECT}:image.promoteFromStack: got nothing (the key is missing)`],
+    ["one API replica in production", "production", "services.apiReplicas", 1, `${PROJECT}:services.apiReplicas: got 1; expected at least 2 in production`],
+    ["worker scaled to zero in production", "production", "services.workerReplicas", 0, `${PROJECT}:services.workerReplicas: got 0; expected at least 1 in production`],
+    ["single-node cache in production", "production", "cache.nodeCount", 1, `${PROJECT}:cache.nodeCount: got 1; expected at least 2 in production`],
+    ["production without multi-AZ", "production", "database.multiAz", false, `${PROJECT}:database.multiAz: got false; expected true in production`],
+    ["production without deletion protection", "production", "database.deletionProtection", false, `${PROJECT}:database.deletionProtection: got false; expected true in production`],
+    ["evicting cache policy", "staging", "cache.maxmemoryPolicy", "allkeys-lru", `${PROJECT}:cache.maxmemoryPolicy: got "allkeys-lru"; expected "noeviction"`],
+    ["misspelled key", "staging", "database.backupRetention", 7, `${PROJECT}:database.backupRetention: got`],
+    ["log retention CloudWatch does not offer", "staging", "alarms.logRetentionDays", 45, `${PROJECT}:alarms.logRetentionDays: got 45; expected one of CloudWatch's retention periods`],
+    ["cross-region copy outside production", "staging", "backup.copyTo", { region: "eu-central-1", retentionDays: 35 }, `${PROJECT}:backup.copyTo: got {"region":"eu-central-1","retentionDays":35}; expected unset outside production`],
+    ["storage ceiling below the floor", "staging", "database.maxAllocatedStorageGb", 30, `${PROJECT}:database.maxAllocatedStorageGb: got 30; expected at least database.allocatedStorageGb (50)`],
+    ["non-daily backup schedule", "staging", "backup.schedule", "cron(0 3 ? * SUN *)", `${PROJECT}:backup.schedule: got "cron(0 3 ? * SUN *)"; expected a daily AWS cron expression`],
+  ];
+
+  it.each(cases)("%s", (_label, stack, key, value, expected) => {
+    const problems = problemsOf(stack, withSetting(stack, key, value));
+    expect(problems.join("\n")).toContain(expected);
+  });
+
+  it("rejects a stack the runbook does not name", () => {
+    expect(problemsOf("dev", rawConfig("staging"))).toEqual([
+      `  - ${PROJECT}:(stack): got "dev"; expected one of the runbook's stacks: staging, production`,
+    ]);
+  });
+
+  it("lists every bad key in one error, with the fix", () => {
+    const raw = withSetting("staging", "database.backupRetentionDays", 0);
+    (raw.network as Record<string, unknown>).vpcCidr = "not-a-cidr";
+    (raw.alarms as Record<string, unknown>).ticketEmails = ["nobody"];
+    let message = "";
+    try {
+      parseConfig("staging", raw);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.split("\n")[0]).toBe('Invalid configuration for stack "staging" (3 problems); nothing was registered.');
+    expect(message).toContain(`${PROJECT}:database.backupRetentionDays: got 0`);
+    expect(message).toContain(`${PROJECT}:network.vpcCidr: got "not-a-cidr"`);
+    expect(message).toContain(`${PROJECT}:alarms.ticketEmails.0: got "nobody"`);
+    expect(message).toContain("Fix each key in Pulumi.staging.yaml");
+  });
+});
+
+describe("config: errors stop the program before any resource is registered", () => {
+  const bad: [string, StackName, Record<string, unknown>, string][] = [
+    ["tag-only image in production", "production", { image: { ref: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api:v1" } }, "image.ref"],
+    ["one API replica in production", "production", { services: { apiReplicas: 1 } }, "services.apiReplicas"],
+    ["retention below PITR minimum", "staging", { database: { backupRetentionDays: 3 } }, "database.backupRetentionDays"],
+    ["an unknown project key", "staging", { databse: { engineVersion: "16" } }, `${PROJECT}:databse`],
+    ["no region", "staging", { "aws:region": null }, "(aws:region)"],
+    ["no on-call destination", "staging", { alarms: { pageEmails: [] } }, "alarms.pageEmails"],
+  ];
+
+  it.each(bad)("%s", async (_label, stack, config, key) => {
+    const failure = await runProgram({ stack, config }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ProgramError);
+    const { cause, resources } = failure as ProgramError;
+    expect(cause).toBeInstanceOf(ConfigError);
+    expect((cause as ConfigError).message).toContain(key);
+    expect(resources).toEqual([]);
+  });
+
+  it("accepts the secret on-call endpoint instead of page emails", async () => {
+    const result = await runProgram({
+      stack: "staging",
+      config: { alarms: { pageEmails: [] } },
+      secrets: { pageHttpsEndpoint: "https://events.pagerduty.com/integration/abc123/enqueue" },
+    });
+    expect(result.resources.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,108 @@
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { cpus } from "node:os";
+import * as path from "node:path";
+import Table from "cli-table3";
+import { Command } from "commander";
+import { STACKS } from "../runbook";
+import { median, type BenchRow } from "./bench/types";
+
+/**
+ * `npm run bench`: every benchmark of the project in one run, each quantity against a baseline
+ * measured in the same run, printed as a table of medians and ratios. Benchmarks live in
+ * scripts/bench/<topic>.ts and export `bench<Topic>(): Promise<BenchRow[]>`.
+ */
+
+const ROOT = path.resolve(__dirname, "..");
+const RUNS = 5;
+
+function timeCommand(command: string, args: string[]): number {
+  const started = performance.now();
+  const run = spawnSync(command, args, { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"], encoding: "utf8" });
+  const elapsed = performance.now() - started;
+  if (run.status !== 0) throw new Error(`${command} ${args.join(" ")} exited with ${run.status}: ${run.stderr}`);
+  return elapsed;
+}
+
+/** The offline preview of each stack against loading @pulumi/aws alone in a bare node. */
+function benchPreview(progress: (line: string) => void): BenchRow[] {
+  const baseline = "node -e \"require('@pulumi/aws')\"";
+  const rows: BenchRow[] = [{ name: baseline, samples: [], unit: "ms" }];
+  for (let i = 0; i < RUNS; i++) rows[0]?.samples.push(timeCommand(process.execPath, ["-e", "require('@pulumi/aws')"]));
+  progress(`  baseline: ${RUNS} runs`);
+  const tsx = path.join(ROOT, "node_modules", ".bin", "tsx");
+  for (const stack of STACKS) {
+    const samples: number[] = [];
+    for (let i = 0; i < RUNS; i++) samples.push(timeCommand(tsx, ["scripts/preview.ts", "--stack", stack, "--json"]));
+    rows.push({ name: `npm start -- --stack ${stack} --json`, samples, unit: "ms", baseline });
+    progress(`  preview ${stack}: ${RUNS} runs`);
+  }
+  return rows;
+}
+
+type BenchModule = Record<string, unknown>;
+
+async function topicBenches(only: string[] | undefined, progress: (line: string) => void): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const files = readdirSync(path.join(__dirname, "bench")).filter((f) => f.endsWith(".ts") && f !== "types.ts").sort();
+  for (const file of files) {
+    const topic = file.replace(/\.ts$/, "");
+    if (only && !only.includes(topic)) continue;
+    const started = performance.now();
+    progress(`${topic}: running`);
+    const mod = (await import(path.join(__dirname, "bench", file))) as BenchModule;
+    const entry = Object.entries(mod).find(([name, value]) => name.startsWith("bench") && typeof value === "function");
+    if (!entry) throw new Error(`scripts/bench/${file} exports no bench<Topic>() function`);
+    rows.push(...(await (entry[1] as () => Promise<BenchRow[]>)()));
+    progress(`${topic}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return rows;
+}
+
+function format(value: number, unit: string): string {
+  if (unit === "rows/s") return `${Math.round(value).toLocaleString("en-US")} rows/s`;
+  if (unit === "ms" && value >= 10_000) return `${(value / 1000).toFixed(2)} s`;
+  return `${value.toFixed(unit === "ms" ? 0 : 2)} ${unit}`;
+}
+
+/** Ratio to the baseline, oriented so that > 1 means "costs more" for times and "delivers more" for rates. */
+function ratio(row: BenchRow, rows: readonly BenchRow[]): string {
+  const base = rows.find((r) => r.name === row.baseline);
+  if (!base) return "";
+  return `${(median(row.samples) / median(base.samples)).toFixed(2)}x`;
+}
+
+async function main(): Promise<void> {
+  const options = new Command()
+    .name("npm run bench --")
+    .option("--only <topics...>", "run only these topics (preview, and the file names in scripts/bench)")
+    .parse()
+    .opts<{ only?: string[] }>();
+  const started = performance.now();
+  const progress = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+  const rows: BenchRow[] = [];
+  if (!options.only || options.only.includes("preview")) {
+    progress("preview: running");
+    rows.push(...benchPreview(progress));
+  }
+  rows.push(...(await topicBenches(options.only, progress)));
+
+  const table = new Table({ head: ["benchmark", "median", "min", "max", "n", "vs baseline", "target"], style: { head: [], border: [] } });
+  for (const row of rows) {
+    table.push([
+      row.name,
+      format(median(row.samples), row.unit),
+      format(Math.min(...row.samples), row.unit),
+      format(Math.max(...row.samples), row.unit),
+      String(row.samples.length),
+      ratio(row, rows) || "(baseline)",
+      row.target ?? "",
+    ]);
+  }
+  process.stdout.write(`${table.toString()}\nMachine: ${process.version}, ${cpus().length} cores; total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,5 +1,8 @@
 import { loadConfig } from "./config";
 import { Network } from "./components/network";
+import { Database } from "./components/database";
+import { Storage } from "./components/storage";
+import { Cache } from "./components/cache";
 import { defaultTags } from "./components/naming";
 
 /**
@@ -11,9 +14,52 @@ export = async () => {
   const tags = defaultTags(config.stack);
 
   const network = new Network("network", { stack: config.stack, ...config.network, tags });
+  const database = new Database("database", {
+    stack: config.stack,
+    ...config.database,
+    // "Keep PITR enabled" in every stack; production also keeps a final snapshot on deletion.
+    skipFinalSnapshot: config.stack !== "production",
+    subnetIds: network.privateSubnetIds,
+    securityGroupId: network.databaseSecurityGroupId,
+    backup: config.backup,
+    tags,
+  });
+  const storage = new Storage("storage", {
+    stack: config.stack,
+    ...config.storage,
+    corsOrigins: config.frontend.domain ? [`https://${config.frontend.domain}`] : [],
+    tags,
+  });
+  const cache = new Cache("cache", {
+    stack: config.stack,
+    ...config.cache,
+    subnetIds: network.privateSubnetIds,
+    securityGroupId: network.cacheSecurityGroupId,
+    tags,
+  });
 
   return {
     vpcId: network.vpcId,
     privateSubnetIds: network.privateSubnetIds,
+    databaseSecurityGroupId: network.databaseSecurityGroupId,
+    cacheSecurityGroupId: network.cacheSecurityGroupId,
+    databaseIdentifier: database.identifier,
+    databaseArn: database.arn,
+    databaseAddress: database.address,
+    databasePort: database.port,
+    databaseResourceId: database.resourceId,
+    databaseName: database.databaseName,
+    databaseMasterUserSecretArn: database.masterUserSecretArn,
+    databaseKmsKeyArn: database.kmsKeyArn,
+    databaseMaxConnections: database.maxConnections,
+    databaseIamUsername: database.iamUsername,
+    databaseIamConnectArn: database.iamConnectArn,
+    databaseUrl: database.connectionString,
+    backupVaultName: database.backupVaultName,
+    uploadsBucketName: storage.bucketName,
+    uploadsBucketArn: storage.bucketArn,
+    cachePrimaryEndpoint: cache.primaryEndpoint,
+    cachePort: cache.port,
+    redisUrl: cache.redisUrl,
   };
 };

@@ -115,6 +115,8 @@ export class Network extends pulumi.ComponentResource {
       {
         vpcId: this.vpcId,
         description: "PostgreSQL from the application only",
+        // No egress: the data stores only answer; a stateful security group lets replies out.
+        egress: [],
         ingress: ingressFrom(POSTGRES_PORT, "PostgreSQL from the API and worker"),
         tags: { ...tags, Name: physicalName(stack, "database", "ec2") },
       },
@@ -125,6 +127,8 @@ export class Network extends pulumi.ComponentResource {
       {
         vpcId: this.vpcId,
         description: "Redis from the application only",
+        // No egress: the data stores only answer; a stateful security group lets replies out.
+        egress: [],
         ingress: ingressFrom(REDIS_PORT, "Redis from the API and worker"),
         tags: { ...tags, Name: physicalName(stack, "cache", "ec2") },
       },

@@ -1,0 +1,380 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as backup from "@pulumi/aws/backup";
+import * as iam from "@pulumi/aws/iam";
+import * as kms from "@pulumi/aws/kms";
+import * as rds from "@pulumi/aws/rds";
+import type * as inputs from "@pulumi/aws/types/input";
+import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, type StackName } from "../runbook";
+import { physicalName } from "./naming";
+import { POSTGRES_PORT } from "./network";
+
+/** Log streams RDS PostgreSQL exports to CloudWatch Logs ("Inspect structured logs"). */
+export const POSTGRES_LOG_EXPORTS = ["postgresql", "upgrade"] as const;
+
+/** AWS managed policies the AWS Backup service role needs to take and restore recovery points. */
+export const BACKUP_SERVICE_POLICIES = {
+  backup: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+  restores: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+} as const;
+
+/** AWS Backup keeps continuous (PITR) recovery points for 1 to 35 days. */
+export const CONTINUOUS_BACKUP_MAX_DAYS = 35;
+
+/** The automated daily snapshot plan ("Enable automated daily PostgreSQL snapshots"). */
+export interface DatabaseBackupArgs {
+  /**
+   * When the daily backup starts, as a daily AWS cron expression in UTC.
+   * @example "cron(0 3 * * ? *)"
+   */
+  schedule: string;
+  /** Days each daily recovery point is kept. */
+  retentionDays: number;
+  /**
+   * Adds an AWS Backup continuous-backup rule ("Keep PITR enabled"); its retention follows
+   * `backupRetentionDays` so AWS Backup and RDS agree on the PITR window.
+   */
+  continuousBackup: boolean;
+  /** Copies each daily recovery point to a vault in another region (production only). */
+  copyTo?: { region: string; retentionDays: number };
+}
+
+export interface DatabaseArgs {
+  /** Stack the database belongs to; part of every physical name and of the safeguards applied. */
+  stack: StackName;
+  /**
+   * PostgreSQL major version; RDS picks the newest minor and `autoMinorVersionUpgrade` keeps it current.
+   * Changing it is a major version upgrade and replaces the parameter group.
+   * @default "16"
+   */
+  engineVersion?: string;
+  /** RDS instance class. @example "db.r6g.large" */
+  instanceClass: string;
+  /** Initial gp3 storage in GiB. */
+  allocatedStorageGb: number;
+  /** Storage autoscaling ceiling in GiB. */
+  maxAllocatedStorageGb: number;
+  /** Automated backup retention; PITR exists exactly while this is above 0. */
+  backupRetentionDays: number;
+  /** A standby in a second availability zone. */
+  multiAz: boolean;
+  /** Refuses deletion of the instance while on. */
+  deletionProtection: boolean;
+  /**
+   * Skips the snapshot RDS takes when the instance is deleted. Refused in production.
+   * @default false
+   */
+  skipFinalSnapshot?: boolean;
+  /** Performance Insights retention: 7, or a multiple of 31 up to 731. */
+  performanceInsightsRetentionDays: number;
+  /** PostgreSQL max_connections; the connection-saturation alarm reads it back from `maxConnections`. */
+  maxConnections: number;
+  /** Statements slower than this many milliseconds are logged (log_min_duration_statement). */
+  slowStatementMs: number;
+  /** Database created with the instance. Changing it replaces the instance. */
+  databaseName: string;
+  /** Master user; its password lives in Secrets Manager, managed and rotated by RDS. Changing it replaces the instance. */
+  masterUsername: string;
+  /**
+   * Database role the application logs in as with IAM authentication (`GRANT rds_iam TO <role>`).
+   * @default "app_iam"
+   */
+  iamUsername?: string;
+  /** Private subnets of the DB subnet group, in at least two availability zones. */
+  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** Security group that admits PostgreSQL from the application only. */
+  securityGroupId: pulumi.Input<string>;
+  /** Daily snapshots, continuous backup and the optional cross-region copy. */
+  backup: DatabaseBackupArgs;
+  /** Tags for every taggable child. */
+  tags: Record<string, string>;
+  /** Reach the instance's raw args for settings this interface does not offer. */
+  transform?: { instance?: (args: rds.InstanceArgs) => rds.InstanceArgs };
+}
+
+/** `postgres16` from `16`: RDS parameter group families follow the major version. */
+export function parameterGroupFamily(engineVersion: string): string {
+  return `postgres${engineVersion.split(".")[0]}`;
+}
+
+/** Throws a fixable message for args RDS or AWS Backup would refuse, or that drop a runbook safeguard. */
+export function validateDatabaseArgs(args: DatabaseArgs): void {
+  const { stack } = args;
+  const version = args.engineVersion ?? "16";
+  if (!/^1[3-7]$/.test(version)) {
+    throw new Error(`Database: engineVersion "${version}" is not a PostgreSQL major version from 13 to 17; give the major only (such as "16").`);
+  }
+  const minimum = MIN_BACKUP_RETENTION_DAYS[stack];
+  if (!Number.isInteger(args.backupRetentionDays) || args.backupRetentionDays < minimum || args.backupRetentionDays > MAX_BACKUP_RETENTION_DAYS) {
+    throw new Error(
+      `Database: backupRetentionDays is ${args.backupRetentionDays}; ${stack} keeps automated backups (and so PITR) ${minimum} to ${MAX_BACKUP_RETENTION_DAYS} days.`,
+    );
+  }
+  const insights = args.performanceInsightsRetentionDays;
+  if (!(insights === 7 || (Number.isInteger(insights) && insights % 31 === 0 && insights > 0 && insights <= 731))) {
+    throw new Error(`Database: performanceInsightsRetentionDays is ${insights}; use 7, or a multiple of 31 up to 731 (such as 31 or 93).`);
+  }
+  if (stack === "production" && !args.deletionProtection) {
+    throw new Error("Database: production needs deletionProtection: true; the runbook's data must not be one command away from deletion.");
+  }
+  if (stack === "production" && args.skipFinalSnapshot) {
+    throw new Error("Database: production keeps a final snapshot; remove skipFinalSnapshot.");
+  }
+  if (args.maxAllocatedStorageGb < args.allocatedStorageGb) {
+    throw new Error(`Database: maxAllocatedStorageGb (${args.maxAllocatedStorageGb}) is below allocatedStorageGb (${args.allocatedStorageGb}); raise it.`);
+  }
+  if (args.backup.copyTo && stack !== "production") {
+    throw new Error(`Database: backup.copyTo is set in ${stack}; cross-region copies are a production safeguard, remove it here.`);
+  }
+  if (!/^cron\(.+\)$/.test(args.backup.schedule)) {
+    throw new Error(`Database: backup.schedule "${args.backup.schedule}" is not an AWS cron expression such as "cron(0 3 * * ? *)".`);
+  }
+}
+
+/**
+ * RDS PostgreSQL in private subnets, encrypted with its own KMS key, with automated backups (PITR)
+ * and an AWS Backup plan for the runbook's "automated daily PostgreSQL snapshots".
+ */
+export class Database extends pulumi.ComponentResource {
+  public readonly identifier: pulumi.Output<string>;
+  public readonly arn: pulumi.Output<string>;
+  /** DNS name of the instance (private). */
+  public readonly address: pulumi.Output<string>;
+  public readonly port: pulumi.Output<number>;
+  /** `db-...` id used in IAM `rds-db:connect` ARNs and CloudWatch dimensions. */
+  public readonly resourceId: pulumi.Output<string>;
+  public readonly databaseName: pulumi.Output<string>;
+  /** Secrets Manager secret holding the master credentials (managed and rotated by RDS). */
+  public readonly masterUserSecretArn: pulumi.Output<string>;
+  /** Customer-managed key for storage, snapshots, Performance Insights and the master secret. */
+  public readonly kmsKeyArn: pulumi.Output<string>;
+  public readonly subnetGroupName: pulumi.Output<string>;
+  public readonly securityGroupId: pulumi.Output<string>;
+  /** max_connections as set in the parameter group (the saturation alarm's denominator). */
+  public readonly maxConnections: pulumi.Output<number>;
+  /** Database role the application uses with IAM authentication. */
+  public readonly iamUsername: pulumi.Output<string>;
+  /** Resource ARN to grant `rds-db:connect` on (the application's IAM role). */
+  public readonly iamConnectArn: pulumi.Output<string>;
+  /** `postgresql://<iamUsername>@<address>:<port>/<db>?sslmode=verify-full` (secret); the password is an IAM auth token. */
+  public readonly connectionString: pulumi.Output<string>;
+  public readonly backupVaultName: pulumi.Output<string>;
+  public readonly backupPlanId: pulumi.Output<string>;
+  /** Cross-region copy vault, when `backup.copyTo` is set. */
+  public readonly copyVaultArn: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("runbook-platform:data:Database", name, {}, opts);
+    validateDatabaseArgs(args);
+    const { stack, tags, backup: backupArgs, transform } = args;
+    const engineVersion = args.engineVersion ?? "16";
+    const iamUsername = args.iamUsername ?? "app_iam";
+    const skipFinalSnapshot = args.skipFinalSnapshot ?? false;
+
+    const key = new kms.Key(
+      `${name}-key`,
+      {
+        description: `runbook-platform ${stack} PostgreSQL: storage, snapshots, Performance Insights, master secret`,
+        enableKeyRotation: true,
+        deletionWindowInDays: 30,
+        tags,
+      },
+      { parent: this },
+    );
+
+    const subnetGroup = new rds.SubnetGroup(
+      `${name}-subnets`,
+      {
+        name: physicalName(stack, "postgres", "rds"),
+        description: "Private subnets of the runbook PostgreSQL instance",
+        subnetIds: args.subnetIds,
+        tags,
+      },
+      { parent: this },
+    );
+
+    const family = parameterGroupFamily(engineVersion);
+    const parameterGroup = new rds.ParameterGroup(
+      `${name}-params`,
+      {
+        // The family is in the name: a major upgrade creates the new group before deleting the old.
+        name: physicalName(stack, family, "rds"),
+        family,
+        description: "Forces TLS and logs slow statements",
+        parameters: [
+          { name: "rds.force_ssl", value: "1" },
+          { name: "log_min_duration_statement", value: String(args.slowStatementMs) },
+          // Static parameter: RDS refuses "immediate" and applies it at the next reboot.
+          { name: "max_connections", value: String(args.maxConnections), applyMethod: "pending-reboot" },
+        ],
+        tags,
+      },
+      { parent: this },
+    );
+
+    const instanceArgs: rds.InstanceArgs = {
+      identifier: physicalName(stack, "postgres", "rds"),
+      engine: "postgres",
+      engineVersion,
+      instanceClass: args.instanceClass,
+      allocatedStorage: args.allocatedStorageGb,
+      maxAllocatedStorage: args.maxAllocatedStorageGb,
+      storageType: "gp3",
+      storageEncrypted: true,
+      kmsKeyId: key.arn,
+      dbName: args.databaseName,
+      username: args.masterUsername,
+      manageMasterUserPassword: true,
+      masterUserSecretKmsKeyId: key.arn,
+      iamDatabaseAuthenticationEnabled: true,
+      port: POSTGRES_PORT,
+      publiclyAccessible: false,
+      dbSubnetGroupName: subnetGroup.name,
+      vpcSecurityGroupIds: [args.securityGroupId],
+      parameterGroupName: parameterGroup.name,
+      multiAz: args.multiAz,
+      // "Keep PITR enabled": automated backups are what PITR restores from.
+      backupRetentionPeriod: args.backupRetentionDays,
+      copyTagsToSnapshot: true,
+      deleteAutomatedBackups: false,
+      deletionProtection: args.deletionProtection,
+      skipFinalSnapshot,
+      finalSnapshotIdentifier: skipFinalSnapshot ? undefined : physicalName(stack, "postgres-final", "rds"),
+      performanceInsightsEnabled: true,
+      performanceInsightsKmsKeyId: key.arn,
+      performanceInsightsRetentionPeriod: args.performanceInsightsRetentionDays,
+      enabledCloudwatchLogsExports: [...POSTGRES_LOG_EXPORTS],
+      autoMinorVersionUpgrade: true,
+      tags,
+    };
+    const instance = new rds.Instance(`${name}-instance`, transform?.instance ? transform.instance(instanceArgs) : instanceArgs, { parent: this });
+
+    const vault = new backup.Vault(
+      `${name}-backup-vault`,
+      { name: physicalName(stack, "postgres", "backup"), kmsKeyArn: key.arn, tags },
+      { parent: this },
+    );
+
+    let copyVault: backup.Vault | undefined;
+    if (backupArgs.copyTo) {
+      // KMS keys are regional: the copy is re-encrypted with a key in the destination region.
+      const copyKey = new kms.Key(
+        `${name}-copy-key`,
+        {
+          region: backupArgs.copyTo.region,
+          description: `runbook-platform ${stack} PostgreSQL backup copies`,
+          enableKeyRotation: true,
+          deletionWindowInDays: 30,
+          tags,
+        },
+        { parent: this },
+      );
+      copyVault = new backup.Vault(
+        `${name}-copy-vault`,
+        { region: backupArgs.copyTo.region, name: physicalName(stack, "postgres-copy", "backup"), kmsKeyArn: copyKey.arn, tags },
+        { parent: this },
+      );
+    }
+
+    const rules: inputs.backup.PlanRule[] = [
+      {
+        ruleName: "daily-snapshot",
+        targetVaultName: vault.name,
+        schedule: backupArgs.schedule,
+        startWindow: 60,
+        completionWindow: 480,
+        lifecycle: { deleteAfter: backupArgs.retentionDays },
+        copyActions: copyVault && backupArgs.copyTo
+          ? [{ destinationVaultArn: copyVault.arn, lifecycle: { deleteAfter: backupArgs.copyTo.retentionDays } }]
+          : undefined,
+      },
+      ...(backupArgs.continuousBackup
+        ? [
+            {
+              ruleName: "continuous-pitr",
+              targetVaultName: vault.name,
+              schedule: backupArgs.schedule,
+              startWindow: 60,
+              completionWindow: 480,
+              enableContinuousBackup: true,
+              // AWS Backup takes over the instance's automated backups; the same window keeps both in step.
+              lifecycle: { deleteAfter: Math.min(args.backupRetentionDays, CONTINUOUS_BACKUP_MAX_DAYS) },
+            },
+          ]
+        : []),
+    ];
+    const plan = new backup.Plan(`${name}-backup-plan`, { name: physicalName(stack, "postgres", "backup"), rules, tags }, { parent: this });
+
+    const role = new iam.Role(
+      `${name}-backup-role`,
+      {
+        name: physicalName(stack, "postgres-backup", "iam"),
+        assumeRolePolicy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+        }),
+        tags,
+      },
+      { parent: this },
+    );
+    const attachments = Object.entries(BACKUP_SERVICE_POLICIES).map(
+      ([purpose, policyArn]) => new iam.RolePolicyAttachment(`${name}-backup-role-${purpose}`, { role: role.name, policyArn }, { parent: this }),
+    );
+    new backup.Selection(
+      `${name}-backup-selection`,
+      { name: physicalName(stack, "postgres", "backup"), planId: plan.id, iamRoleArn: role.arn, resources: [instance.arn] },
+      { parent: this, dependsOn: attachments },
+    );
+
+    this.identifier = instance.identifier;
+    this.arn = instance.arn;
+    this.address = instance.address;
+    this.port = instance.port;
+    this.resourceId = instance.resourceId;
+    this.databaseName = pulumi.output(args.databaseName);
+    this.masterUserSecretArn = instance.masterUserSecrets.apply((secrets) => {
+      const secret = secrets[0];
+      if (!secret) throw new Error("Database: RDS returned no master user secret; manageMasterUserPassword must stay on.");
+      return secret.secretArn;
+    });
+    this.kmsKeyArn = key.arn;
+    this.subnetGroupName = subnetGroup.name;
+    this.securityGroupId = pulumi.output(args.securityGroupId);
+    this.maxConnections = pulumi.output(args.maxConnections);
+    this.iamUsername = pulumi.output(iamUsername);
+    this.iamConnectArn = rdsDbConnectArn(instance.arn, instance.resourceId, iamUsername);
+    this.connectionString = pulumi.secret(
+      pulumi.interpolate`postgresql://${iamUsername}@${instance.address}:${instance.port}/${args.databaseName}?sslmode=verify-full`,
+    );
+    this.backupVaultName = vault.name;
+    this.backupPlanId = plan.id;
+    this.copyVaultArn = copyVault ? copyVault.arn : pulumi.output(undefined);
+
+    this.registerOutputs({
+      identifier: this.identifier,
+      arn: this.arn,
+      address: this.address,
+      port: this.port,
+      resourceId: this.resourceId,
+      databaseName: this.databaseName,
+      masterUserSecretArn: this.masterUserSecretArn,
+      kmsKeyArn: this.kmsKeyArn,
+      subnetGroupName: this.subnetGroupName,
+      securityGroupId: this.securityGroupId,
+      maxConnections: this.maxConnections,
+      iamUsername: this.iamUsername,
+      iamConnectArn: this.iamConnectArn,
+      connectionString: this.connectionString,
+      backupVaultName: this.backupVaultName,
+      backupPlanId: this.backupPlanId,
+      copyVaultArn: this.copyVaultArn,
+    });
+  }
+}
+
+/** `arn:aws:rds-db:<region>:<account>:dbuser:<resourceId>/<user>`, from the instance's own ARN. */
+function rdsDbConnectArn(instanceArn: pulumi.Output<string>, resourceId: pulumi.Output<string>, user: string): pulumi.Output<string> {
+  return pulumi.all([instanceArn, resourceId]).apply(([arn, id]) => {
+    const [, partition, , region, account] = arn.split(":");
+    return `arn:${partition}:rds-db:${region}:${account}:dbuser:${id}/${user}`;
+  });
+}

@@ -13,7 +13,8 @@ const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
-const IMAGE_BY_DIGEST = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[a-f0-9]{64}$/;
+/** An image pinned by digest (`<repository>@sha256:<64 hex>`): the only form of an artifact. */
+export const IMAGE_BY_DIGEST = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[a-f0-9]{64}$/;
 const IMAGE_REPOSITORY = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/;
 const K8S_QUANTITY_CPU = /^\d+(\.\d+)?m?$/;
 const K8S_QUANTITY_MEMORY = /^\d+(Ki|Mi|Gi)$/;
@@ -78,7 +79,10 @@ const database = z.strictObject({
   backupRetentionDays: int(1, MAX_BACKUP_RETENTION_DAYS, "days"),
   multiAz: bool(),
   deletionProtection: bool(),
-  performanceInsightsRetentionDays: int(7, 731, "days"),
+  performanceInsightsRetentionDays: int(7, 731, "days").refine(
+    (days) => days === 7 || days % 31 === 0,
+    "7, or a multiple of 31 up to 731 (the retention periods Performance Insights accepts)",
+  ),
   maxConnections: int(20, 5000, "connections"),
   slowStatementMs: int(100, 60000, "milliseconds"),
   databaseName: pattern(/^[a-z][a-z0-9_]{0,62}$/, "a lower-case PostgreSQL identifier"),
@@ -118,7 +122,10 @@ const frontend = z.strictObject({
   domain: hostname().optional(),
   certificateArn: arn("acm", /certificate\/[0-9a-f-]{36}/, "an ACM certificate ARN in us-east-1").optional(),
   priceClass: z.enum(["PriceClass_100", "PriceClass_200", "PriceClass_All"], "PriceClass_100, PriceClass_200 or PriceClass_All"),
-  contentSecurityPolicy: z.string().min(10, "a Content-Security-Policy header value"),
+  contentSecurityPolicy: z
+    .string()
+    .min(10, "a Content-Security-Policy header value")
+    .regex(/(^|;)\s*frame-ancestors\s/, "a Content-Security-Policy with a frame-ancestors directive (such as frame-ancestors 'none'): it is the clickjacking guard"),
   webAclArn: arn("wafv2", /global\/webacl\/.+/, "a global WAFv2 web ACL ARN").optional(),
   accessLogRetentionDays: int(1, 3650, "days"),
 });
@@ -226,6 +233,14 @@ function crossChecks(stack: StackName, c: z.infer<typeof schema>): Problem[] {
       path: "database.maxAllocatedStorageGb",
       got: c.database.maxAllocatedStorageGb,
       expected: `at least database.allocatedStorageGb (${c.database.allocatedStorageGb})`,
+    });
+  }
+  const cacheVersion = Number(c.cache.engineVersion);
+  if (c.cache.engine === "valkey" ? cacheVersion < 7.2 : cacheVersion < 6.2 || cacheVersion >= 8) {
+    problems.push({
+      path: "cache.engineVersion",
+      got: c.cache.engineVersion,
+      expected: c.cache.engine === "valkey" ? 'a Valkey version ElastiCache offers ("7.2" or "8.0")' : 'a Redis OSS version ElastiCache offers ("6.2" to "7.1"), or cache.engine "valkey"',
     });
   }
   if (c.services.apiMaxReplicas < c.services.apiReplicas) {

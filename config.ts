@@ -265,6 +265,13 @@ function crossChecks(stack: StackName, c: z.infer<typeof schema>): Problem[] {
       expected: "a certificate in us-east-1 (CloudFront only uses certificates from us-east-1)",
     });
   }
+  if (!c.services.irsa.oidcProviderArn.endsWith(`:oidc-provider/${c.services.irsa.oidcIssuer}`)) {
+    problems.push({
+      path: "services.irsa.oidcIssuer",
+      got: c.services.irsa.oidcIssuer,
+      expected: `the issuer of services.irsa.oidcProviderArn (the part after oidc-provider/): IRSA trusts only that provider's tokens`,
+    });
+  }
   if (c.network.appSecurityGroupIds.length === 0 && c.network.clusterNodeCidrs.length === 0) {
     problems.push({
       path: "network.clusterNodeCidrs",

@@ -3,6 +3,9 @@ import { Network } from "./components/network";
 import { Database } from "./components/database";
 import { Storage } from "./components/storage";
 import { Cache } from "./components/cache";
+import { Frontend } from "./components/frontend";
+import { Services } from "./components/services";
+import { artifactRef } from "./components/promotion";
 import { defaultTags } from "./components/naming";
 
 /**
@@ -38,6 +41,24 @@ export = async () => {
     tags,
   });
 
+  const frontend = new Frontend("frontend", { stack: config.stack, ...config.frontend, tags });
+
+  // "Promote same artifact to production": staging pins its image; production runs staging's.
+  const image = artifactRef(config.image);
+  const services = new Services("services", {
+    stack: config.stack,
+    region: config.region,
+    kubeconfig: config.kubeconfig,
+    ...config.services,
+    image,
+    databaseUrl: database.connectionString,
+    databaseConnectArn: database.iamConnectArn,
+    redisUrl: cache.redisUrl,
+    uploadsBucketName: storage.bucketName,
+    uploadsBucketArn: storage.bucketArn,
+    tags,
+  });
+
   return {
     vpcId: network.vpcId,
     privateSubnetIds: network.privateSubnetIds,
@@ -61,5 +82,14 @@ export = async () => {
     cachePrimaryEndpoint: cache.primaryEndpoint,
     cachePort: cache.port,
     redisUrl: cache.redisUrl,
+    frontendBucketName: frontend.bucketName,
+    frontendDistributionId: frontend.distributionId,
+    frontendDistributionDomain: frontend.distributionDomainName,
+    frontendUrl: frontend.url,
+    apiUrl: services.apiUrl,
+    servicesNamespace: services.namespace,
+    appRoleArn: services.roleArn,
+    // Production's StackReference reads this: the artifact this stack runs.
+    imageRef: services.image,
   };
 };

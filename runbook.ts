@@ -112,7 +112,10 @@ export const RUNBOOK_ALARMS = [
     key: "worker-job-failures",
     runbookLine: "worker job failures for 2 consecutive runs",
     route: "page",
-    statistic: "Sum",
+    // Each run logs 1 (failed) or 0 (succeeded); the minimum over a period is 1 only when every
+    // run in it failed, so two breaching periods are at least two consecutive failed runs. The
+    // period is the worker's run interval: one datapoint per run.
+    statistic: "Minimum",
     periodSeconds: 300,
     evaluationPeriods: 2,
     datapointsToAlarm: 2,
@@ -127,12 +130,13 @@ export const RUNBOOK_ALARMS = [
     route: "page",
     statistic: "Maximum",
     periodSeconds: 60,
-    evaluationPeriods: 1,
-    datapointsToAlarm: 1,
+    // Two one-minute periods: one late batch of log events must not page, two silent minutes do.
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
     comparison: "GreaterThanThreshold",
     threshold: 15 * 60 * 1000,
     treatMissingData: "breaching",
-    missingDataReason: "a worker that stops reporting its lag may be the worker that stopped",
+    missingDataReason: "the worker logs workerLagMs every minute; a worker that stops reporting its lag is the worker that stopped",
   },
 ] as const satisfies readonly RunbookAlarm[];
 
@@ -146,3 +150,81 @@ export const WEBHOOK_INVALID_SIGNATURE_FLOOR = 20;
 
 /** Incident step 4, "connection pool saturation": page at this share of max_connections. */
 export const DB_CONNECTION_SATURATION_PERCENT = 80;
+
+/**
+ * Incident step 1, "Confirm `/health/live` and `/health/ready`": the probes, the load balancer's
+ * health check and the smoke checks all use these paths.
+ */
+export const HEALTH_PATHS = { live: "/health/live", ready: "/health/ready" } as const;
+
+/** "Worker: dedicated `npm run worker` process": the worker container's command. */
+export const WORKER_COMMAND = ["npm", "run", "worker"] as const;
+
+/** `/health/ready` answers 200 with a JSON body containing exactly this once the API is ready. */
+export const HEALTH_READY_MATCH = '"status":"ready"';
+
+/** Where the supporting alarms come from: the incident steps and the topology they check. */
+export const INCIDENT_STEP_DATABASE = "Verify database status and connection pool saturation";
+export const TOPOLOGY_CACHE = "Shared cache: Redis (webhook replay protection + distributed rate limiting)";
+
+/**
+ * Alarms beyond the six that the incident steps check: database connection saturation and free
+ * storage (page), Redis memory pressure and evictions (ticket). Thresholds in percent, except
+ * evictions (a count).
+ */
+export const SUPPORTING_ALARMS = [
+  {
+    key: "db-connection-saturation",
+    runbookLine: INCIDENT_STEP_DATABASE,
+    route: "page",
+    statistic: "Maximum",
+    periodSeconds: 60,
+    evaluationPeriods: 5,
+    datapointsToAlarm: 5,
+    comparison: "GreaterThanOrEqualToThreshold",
+    threshold: DB_CONNECTION_SATURATION_PERCENT,
+    treatMissingData: "notBreaching",
+    missingDataReason: "RDS reports every minute while it runs; a silent instance pages through health_ready and db_connectivity_failures",
+  },
+  {
+    key: "db-low-free-storage",
+    runbookLine: INCIDENT_STEP_DATABASE,
+    route: "page",
+    statistic: "Minimum",
+    periodSeconds: 300,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+    comparison: "LessThanThreshold",
+    threshold: 10,
+    treatMissingData: "notBreaching",
+    missingDataReason: "RDS reports every minute while it runs; a silent instance pages through health_ready and db_connectivity_failures",
+  },
+  {
+    key: "cache-memory-pressure",
+    runbookLine: TOPOLOGY_CACHE,
+    route: "ticket",
+    statistic: "Maximum",
+    periodSeconds: 300,
+    evaluationPeriods: 2,
+    datapointsToAlarm: 2,
+    comparison: "GreaterThanThreshold",
+    threshold: 80,
+    treatMissingData: "notBreaching",
+    missingDataReason: "ElastiCache reports while a node runs; an unreachable cache fails /health/ready",
+  },
+  {
+    key: "cache-evictions",
+    runbookLine: TOPOLOGY_CACHE,
+    route: "ticket",
+    statistic: "Sum",
+    periodSeconds: 300,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
+    comparison: "GreaterThanThreshold",
+    threshold: 0,
+    treatMissingData: "notBreaching",
+    missingDataReason: "no datapoint means no node reported evictions",
+  },
+] as const satisfies readonly RunbookAlarm[];
+
+export type SupportingAlarmKey = (typeof SUPPORTING_ALARMS)[number]["key"];

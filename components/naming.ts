@@ -21,6 +21,10 @@ export const NAME_LIMITS = {
   backup: 50,
   /** Security group names. */
   ec2: 255,
+  /** CloudFront origin access control, cache and response headers policy names. */
+  cloudfront: 64,
+  /** CloudWatch Logs delivery sources and destinations (CloudFront standard logging v2). */
+  logdelivery: 60,
 } as const;
 
 export type NamedService = keyof typeof NAME_LIMITS;

@@ -1,0 +1,335 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as cloudfront from "@pulumi/aws/cloudfront";
+import { getCachePolicyOutput } from "@pulumi/aws/cloudfront/getCachePolicy";
+import { LogDelivery, LogDeliveryDestination, LogDeliverySource } from "@pulumi/aws/cloudwatch";
+import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
+import * as s3 from "@pulumi/aws/s3";
+import type { StackName } from "../runbook";
+import { physicalName } from "./naming";
+
+/** CloudFront is global; its certificates and its log delivery source live in us-east-1. */
+export const CLOUDFRONT_REGION = "us-east-1";
+
+/** Hashed build output (`/assets/app.3f9a1c.js`) never changes under its name: browsers keep it a year. */
+export const ASSETS_PATH_PATTERN = "/assets/*";
+export const ASSETS_CACHE_CONTROL = "public, max-age=31536000, immutable";
+/** index.html names the current hashed assets, so browsers revalidate it on every load. */
+export const DOCUMENT_CACHE_CONTROL = "no-cache";
+/** Two years, the HSTS preload list's minimum. */
+export const HSTS_MAX_AGE_SECONDS = 63_072_000;
+
+const SITE_ORIGIN_ID = "site";
+
+export interface FrontendArgs {
+  /** Stack the frontend belongs to; part of every physical name. */
+  stack: StackName;
+  /**
+   * Custom domain served by the distribution; needs `certificateArn`. Unset: the
+   * `*.cloudfront.net` domain and CloudFront's default certificate.
+   * @example "app.example.com"
+   */
+  domain?: string;
+  /** ACM certificate for `domain`, in us-east-1 (the only region CloudFront reads certificates from). */
+  certificateArn?: string;
+  /** Which edge locations serve the site (cost against latency). */
+  priceClass: "PriceClass_100" | "PriceClass_200" | "PriceClass_All";
+  /** The Content-Security-Policy header value; must carry a frame-ancestors directive. */
+  contentSecurityPolicy: string;
+  /** A global (us-east-1) WAFv2 web ACL in front of the distribution. */
+  webAclArn?: string;
+  /** Days the access logs are kept before S3 expires them. */
+  accessLogRetentionDays: number;
+  /**
+   * Days a replaced object version is kept: the window in which a previous deploy can be restored.
+   * @default 30
+   */
+  noncurrentVersionDays?: number;
+  /** Tags for every taggable child. */
+  tags: Record<string, string>;
+}
+
+/** Throws a fixable message when the args cannot make a private, HTTPS-only site. */
+export function validateFrontendArgs(args: FrontendArgs): void {
+  if (Boolean(args.domain) !== Boolean(args.certificateArn)) {
+    throw new Error("Frontend: set domain and certificateArn together; a custom domain needs its us-east-1 ACM certificate.");
+  }
+  if (args.certificateArn && !args.certificateArn.includes(`:${CLOUDFRONT_REGION}:`)) {
+    throw new Error(`Frontend: certificateArn ${args.certificateArn} is not in ${CLOUDFRONT_REGION}; CloudFront only uses certificates from ${CLOUDFRONT_REGION}.`);
+  }
+  if (!/(^|;)\s*frame-ancestors\s/.test(args.contentSecurityPolicy)) {
+    throw new Error("Frontend: contentSecurityPolicy has no frame-ancestors directive; add one (such as frame-ancestors 'none').");
+  }
+  if (!Number.isInteger(args.accessLogRetentionDays) || args.accessLogRetentionDays < 1) {
+    throw new Error(`Frontend: accessLogRetentionDays is ${args.accessLogRetentionDays}; use a whole number of days, at least 1.`);
+  }
+}
+
+/** A bucket policy statement that refuses every request made without TLS. */
+function denyInsecureTransport(bucketArn: string): Record<string, unknown> {
+  return {
+    Sid: "DenyInsecureTransport",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:*",
+    Resource: [bucketArn, `${bucketArn}/*`],
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+  };
+}
+
+/**
+ * "Frontend: static hosting (CDN)": a private S3 bucket that only this CloudFront distribution can
+ * read (Origin Access Control), served over HTTPS with security headers, SPA fallback and access logs.
+ */
+export class Frontend extends pulumi.ComponentResource {
+  /** The distribution's `*.cloudfront.net` domain (the CNAME target of a custom domain). */
+  public readonly distributionDomainName: pulumi.Output<string>;
+  /** For invalidations after a deploy: `aws cloudfront create-invalidation --distribution-id <id> --paths /index.html`. */
+  public readonly distributionId: pulumi.Output<string>;
+  public readonly distributionArn: pulumi.Output<string>;
+  /** Where the build is uploaded (`aws s3 sync dist/ s3://<bucket>`). */
+  public readonly bucketName: pulumi.Output<string>;
+  /** Where CloudFront delivers the access logs. */
+  public readonly logBucketName: pulumi.Output<string>;
+  /** The site's address: the custom domain when configured, else the CloudFront domain. */
+  public readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: FrontendArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("runbook-platform:frontend:Frontend", name, {}, opts);
+    validateFrontendArgs(args);
+    const { stack, tags } = args;
+    const noncurrentVersionDays = args.noncurrentVersionDays ?? 30;
+    const parent = { parent: this };
+
+    const site = this.privateBucket(`${name}-site`, physicalName(stack, "frontend", "s3"), tags);
+    new s3.BucketVersioning(`${name}-site-versioning`, { bucket: site.bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
+    new s3.BucketLifecycleConfiguration(
+      `${name}-site-lifecycle`,
+      {
+        bucket: site.bucket.id,
+        rules: [
+          {
+            id: "expire-replaced-deploys",
+            status: "Enabled",
+            filter: {},
+            noncurrentVersionExpiration: { noncurrentDays: noncurrentVersionDays },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+          },
+        ],
+      },
+      parent,
+    );
+
+    // OAC, not the legacy OAI: SigV4-signed origin requests, and it works with SSE and every region.
+    const originAccess = new cloudfront.OriginAccessControl(
+      `${name}-oac`,
+      {
+        name: physicalName(stack, "frontend", "cloudfront"),
+        description: "CloudFront reads the private frontend bucket",
+        originAccessControlOriginType: "s3",
+        signingBehavior: "always",
+        signingProtocol: "sigv4",
+      },
+      parent,
+    );
+
+    const optimized = getCachePolicyOutput({ name: "Managed-CachingOptimized" }, parent);
+    const disabled = getCachePolicyOutput({ name: "Managed-CachingDisabled" }, parent);
+    const policyId = (policy: pulumi.Output<{ id?: string; name?: string }>) =>
+      policy.apply((p) => {
+        if (!p.id) throw new Error(`Frontend: the managed CloudFront cache policy ${p.name ?? "(unnamed)"} was not found.`);
+        return p.id;
+      });
+
+    const headers = (role: string, cacheControl: string) =>
+      new cloudfront.ResponseHeadersPolicy(
+        `${name}-${role}-headers`,
+        {
+          name: physicalName(stack, `frontend-${role}-headers`, "cloudfront"),
+          comment: `Security headers and Cache-Control for ${role}`,
+          securityHeadersConfig: {
+            strictTransportSecurity: { accessControlMaxAgeSec: HSTS_MAX_AGE_SECONDS, includeSubdomains: true, preload: false, override: true },
+            contentTypeOptions: { override: true },
+            frameOptions: { frameOption: "DENY", override: true },
+            referrerPolicy: { referrerPolicy: "strict-origin-when-cross-origin", override: true },
+            contentSecurityPolicy: { contentSecurityPolicy: args.contentSecurityPolicy, override: true },
+          },
+          customHeadersConfig: { items: [{ header: "Cache-Control", value: cacheControl, override: true }] },
+        },
+        parent,
+      );
+    const documentHeaders = headers("document", DOCUMENT_CACHE_CONTROL);
+    const assetHeaders = headers("assets", ASSETS_CACHE_CONTROL);
+
+    const behavior = {
+      targetOriginId: SITE_ORIGIN_ID,
+      viewerProtocolPolicy: "redirect-to-https",
+      allowedMethods: ["GET", "HEAD", "OPTIONS"],
+      cachedMethods: ["GET", "HEAD"],
+      compress: true,
+    };
+    const distribution = new cloudfront.Distribution(
+      `${name}-cdn`,
+      {
+        enabled: true,
+        comment: physicalName(stack, "frontend", "cloudfront"),
+        aliases: args.domain ? [args.domain] : [],
+        defaultRootObject: "index.html",
+        httpVersion: "http2and3",
+        isIpv6Enabled: true,
+        priceClass: args.priceClass,
+        webAclId: args.webAclArn,
+        origins: [{ originId: SITE_ORIGIN_ID, domainName: site.bucket.bucketRegionalDomainName, originAccessControlId: originAccess.id }],
+        // index.html and client-side routes: never cached at the edge, so a deploy is live at once.
+        defaultCacheBehavior: { ...behavior, cachePolicyId: policyId(disabled), responseHeadersPolicyId: documentHeaders.id },
+        orderedCacheBehaviors: [
+          { ...behavior, pathPattern: ASSETS_PATH_PATTERN, cachePolicyId: policyId(optimized), responseHeadersPolicyId: assetHeaders.id },
+        ],
+        // SPA fallback: S3 answers 403 (no ListBucket) or 404 for a client-side route; serve the app.
+        customErrorResponses: [403, 404].map((errorCode) => ({ errorCode, responseCode: 200, responsePagePath: "/index.html", errorCachingMinTtl: 0 })),
+        restrictions: { geoRestriction: { restrictionType: "none" } },
+        // CloudFront pins its default certificate to its own (TLSv1) policy; TLSv1.2_2021 needs our certificate.
+        viewerCertificate: args.certificateArn
+          ? { acmCertificateArn: args.certificateArn, sslSupportMethod: "sni-only", minimumProtocolVersion: "TLSv1.2_2021" }
+          : { cloudfrontDefaultCertificate: true },
+        tags,
+      },
+      parent,
+    );
+
+    new s3.BucketPolicy(
+      `${name}-site-policy`,
+      {
+        bucket: site.bucket.id,
+        policy: pulumi.all([site.bucket.arn, distribution.arn]).apply(([bucketArn, distributionArn]) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "AllowThisDistributionOnly",
+                Effect: "Allow",
+                Principal: { Service: "cloudfront.amazonaws.com" },
+                Action: "s3:GetObject",
+                Resource: `${bucketArn}/*`,
+                Condition: { StringEquals: { "AWS:SourceArn": distributionArn } },
+              },
+              denyInsecureTransport(bucketArn),
+            ],
+          }),
+        ),
+      },
+      { parent: this, dependsOn: [site.publicAccessBlock] },
+    );
+
+    // Standard logging v2 (CloudWatch vended logs) writes with a bucket policy, so the log bucket
+    // keeps ACLs disabled like every other bucket; legacy logging needs ACLs turned back on.
+    const logs = this.privateBucket(`${name}-logs`, physicalName(stack, "frontend-logs", "s3"), tags);
+    new s3.BucketLifecycleConfiguration(
+      `${name}-logs-lifecycle`,
+      {
+        bucket: logs.bucket.id,
+        rules: [
+          {
+            id: "expire-access-logs",
+            status: "Enabled",
+            filter: {},
+            expiration: { days: args.accessLogRetentionDays },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+          },
+        ],
+      },
+      parent,
+    );
+    const sourceName = physicalName(stack, "frontend-access", "logdelivery");
+    const accountId = getCallerIdentityOutput({}, parent).accountId;
+    const logPolicy = new s3.BucketPolicy(
+      `${name}-logs-policy`,
+      {
+        bucket: logs.bucket.id,
+        policy: pulumi.all([logs.bucket.arn, accountId]).apply(([bucketArn, account]) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Sid: "AllowCloudFrontLogDelivery",
+                Effect: "Allow",
+                Principal: { Service: "delivery.logs.amazonaws.com" },
+                Action: "s3:PutObject",
+                Resource: `${bucketArn}/*`,
+                Condition: {
+                  StringEquals: { "s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceAccount": account },
+                  ArnLike: { "aws:SourceArn": `arn:aws:logs:${CLOUDFRONT_REGION}:${account}:delivery-source:${sourceName}` },
+                },
+              },
+              denyInsecureTransport(bucketArn),
+            ],
+          }),
+        ),
+      },
+      { parent: this, dependsOn: [logs.publicAccessBlock] },
+    );
+    const source = new LogDeliverySource(
+      `${name}-access-log-source`,
+      { region: CLOUDFRONT_REGION, name: sourceName, logType: "ACCESS_LOGS", resourceArn: distribution.arn, tags },
+      parent,
+    );
+    const destination = new LogDeliveryDestination(
+      `${name}-access-log-destination`,
+      {
+        region: CLOUDFRONT_REGION,
+        name: physicalName(stack, "frontend-access-s3", "logdelivery"),
+        outputFormat: "w3c",
+        deliveryDestinationConfiguration: { destinationResourceArn: logs.bucket.arn },
+        tags,
+      },
+      parent,
+    );
+    new LogDelivery(
+      `${name}-access-log-delivery`,
+      {
+        region: CLOUDFRONT_REGION,
+        deliverySourceName: source.name,
+        deliveryDestinationArn: destination.arn,
+        s3DeliveryConfigurations: [{ suffixPath: "cloudfront/{DistributionId}/{yyyy}/{MM}/{dd}/{HH}", enableHiveCompatiblePath: false }],
+        tags,
+      },
+      { parent: this, dependsOn: [logPolicy] },
+    );
+
+    this.distributionDomainName = distribution.domainName;
+    this.distributionId = distribution.id;
+    this.distributionArn = distribution.arn;
+    this.bucketName = site.bucket.bucket;
+    this.logBucketName = logs.bucket.bucket;
+    this.url = args.domain ? pulumi.output(`https://${args.domain}`) : pulumi.interpolate`https://${distribution.domainName}`;
+
+    this.registerOutputs({
+      distributionDomainName: this.distributionDomainName,
+      distributionId: this.distributionId,
+      distributionArn: this.distributionArn,
+      bucketName: this.bucketName,
+      logBucketName: this.logBucketName,
+      url: this.url,
+    });
+  }
+
+  /** A bucket nobody reaches directly: public access blocked, ACLs disabled, encrypted at rest. */
+  private privateBucket(name: string, prefix: string, tags: Record<string, string>): { bucket: s3.Bucket; publicAccessBlock: s3.BucketPublicAccessBlock } {
+    const parent = { parent: this };
+    // bucketPrefix: bucket names are global, so S3 gets a unique suffix (a prefix may be 37 characters).
+    const bucket = new s3.Bucket(name, { bucketPrefix: `${prefix.slice(0, 36)}-`, tags }, parent);
+    const publicAccessBlock = new s3.BucketPublicAccessBlock(
+      `${name}-public-access`,
+      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      parent,
+    );
+    // OAC needs BucketOwnerEnforced: objects uploaded by CI belong to the bucket owner, ACLs are off.
+    new s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
+    // SSE-S3, not KMS: CloudFront (OAC) and log delivery would each need grants on a customer key.
+    new s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+      parent,
+    );
+    return { bucket, publicAccessBlock };
+  }
+}

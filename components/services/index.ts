@@ -1,0 +1,313 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as iam from "@pulumi/aws/iam";
+import * as apps from "@pulumi/kubernetes/apps/v1";
+import * as autoscaling from "@pulumi/kubernetes/autoscaling/v2";
+import * as core from "@pulumi/kubernetes/core/v1";
+import * as networking from "@pulumi/kubernetes/networking/v1";
+import * as policy from "@pulumi/kubernetes/policy/v1";
+import { Provider } from "@pulumi/kubernetes/provider";
+import type { StackName } from "../../runbook";
+import { physicalName } from "../naming";
+import {
+  appPolicy,
+  type ContainerResources,
+  HTTP_PORT_NAME,
+  ingressAnnotations,
+  irsaTrustPolicy,
+  podTemplate,
+  ROLLING_UPDATE,
+  selectorLabels,
+  SERVICE_PORT,
+  type Workload,
+  workloadLabels,
+} from "./workloads";
+
+export type { ContainerResources } from "./workloads";
+
+/** One name for the service account, Secret and ConfigMap both workloads share. */
+export const APP_NAME = "runbook-app";
+
+export interface ServicesArgs {
+  /** Stack the services belong to; part of every physical name. */
+  stack: StackName;
+  /** The stack's AWS region, handed to the application as AWS_REGION. */
+  region: string;
+  /** Kubeconfig of the target cluster (secret). Unset: the ambient kubeconfig and `kubeContext`. */
+  kubeconfig?: pulumi.Input<string>;
+  /** Context of the ambient kubeconfig; unset: its current context. */
+  kubeContext?: string;
+  /** Namespace created for the API and worker. Changing it replaces every object in it. */
+  namespace: string;
+  /** Port both processes listen on ($PORT), health endpoints included. */
+  port: number;
+  /** API pods at rest; the HorizontalPodAutoscaler's minimum. */
+  apiReplicas: number;
+  /** The HorizontalPodAutoscaler's maximum. */
+  apiMaxReplicas: number;
+  /** Worker pods (0 only outside production). */
+  workerReplicas: number;
+  apiResources: ContainerResources;
+  workerResources: ContainerResources;
+  /** Public host name of the API and its ACM certificate in the stack's region. */
+  ingress: { host: string; certificateArn: string };
+  /** The cluster's IAM OIDC provider, which IRSA trusts. */
+  irsa: { oidcProviderArn: string; oidcIssuer: string };
+  /** The artifact both workloads run, pinned by digest (see promotion.ts). */
+  image: pulumi.Input<string>;
+  /** PostgreSQL connection URL (secret). */
+  databaseUrl: pulumi.Input<string>;
+  /** `rediss://` URL with credentials (secret): replay protection and rate limits need TLS and auth. */
+  redisUrl: pulumi.Input<string>;
+  uploadsBucketName: pulumi.Input<string>;
+  uploadsBucketArn: pulumi.Input<string>;
+  /** `rds-db:connect` resource ARN when the database uses IAM authentication. */
+  databaseConnectArn?: pulumi.Input<string>;
+  /**
+   * Average CPU utilisation (percent of requests) the autoscaler holds the API at.
+   * @default 70
+   */
+  cpuTargetPercent?: number;
+  /**
+   * Non-root user and group the containers run as.
+   * @default 1000 (the `node` user of the official Node.js images)
+   */
+  runAsUser?: number;
+  /** Tags for every taggable AWS child. */
+  tags: Record<string, string>;
+}
+
+/** Throws a fixable message when the args cannot make a highly available, least-privilege service. */
+export function validateServicesArgs(args: ServicesArgs): void {
+  if (args.stack === "production" && args.apiReplicas < 2) {
+    throw new Error(`Services: apiReplicas is ${args.apiReplicas}; production needs at least 2 (one pod is not highly available).`);
+  }
+  if (args.stack === "production" && args.workerReplicas < 1) {
+    throw new Error(`Services: workerReplicas is ${args.workerReplicas}; the worker never scales to zero in production.`);
+  }
+  if (args.apiMaxReplicas < args.apiReplicas) {
+    throw new Error(`Services: apiMaxReplicas (${args.apiMaxReplicas}) is below apiReplicas (${args.apiReplicas}).`);
+  }
+  if (!args.irsa.oidcProviderArn.endsWith(`:oidc-provider/${args.irsa.oidcIssuer}`)) {
+    throw new Error(`Services: irsa.oidcIssuer ${args.irsa.oidcIssuer} is not the issuer of irsa.oidcProviderArn ${args.irsa.oidcProviderArn}.`);
+  }
+  if ((args.runAsUser ?? 1000) === 0) throw new Error("Services: runAsUser is 0 (root); use a non-root uid.");
+}
+
+/** Refuses a Redis URL without TLS or credentials, without ever echoing it (it is a secret). */
+export function requireSecureRedisUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error("Services: redisUrl is not a URL; expected rediss://:<token>@<host>:<port>.");
+  }
+  if (parsed.protocol !== "rediss:") throw new Error(`Services: redisUrl uses ${parsed.protocol}//; expected rediss:// (TLS).`);
+  if (!parsed.password) throw new Error("Services: redisUrl has no credentials; expected rediss://:<token>@<host>:<port> (AUTH).");
+  return url;
+}
+
+/**
+ * "Backend API: stateless Node.js service" and "Worker: dedicated `npm run worker` process" on
+ * Kubernetes: one namespace, one IRSA service account, one Secret and ConfigMap, and two hardened
+ * Deployments of the same image.
+ */
+export class Services extends pulumi.ComponentResource {
+  public readonly namespace: pulumi.Output<string>;
+  /** The IAM role the pods assume through IRSA. */
+  public readonly roleArn: pulumi.Output<string>;
+  /** The image both Deployments run. */
+  public readonly image: pulumi.Output<string>;
+  public readonly apiUrl: pulumi.Output<string>;
+  public readonly apiDeploymentName: pulumi.Output<string>;
+  public readonly workerDeploymentName: pulumi.Output<string>;
+
+  constructor(name: string, args: ServicesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("runbook-platform:services:Services", name, {}, opts);
+    validateServicesArgs(args);
+    const { stack, namespace } = args;
+    const cpuTargetPercent = args.cpuTargetPercent ?? 70;
+    const runAsUser = args.runAsUser ?? 1000;
+
+    const provider = new Provider(
+      `${name}-k8s`,
+      { kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig), context: args.kubeContext, enableServerSideApply: true },
+      { parent: this },
+    );
+    const k8sOpts = { parent: this, provider };
+    const meta = (objectName: string, workload?: Workload) => ({
+      name: objectName,
+      namespace,
+      labels: workload ? workloadLabels(workload, stack) : { "app.kubernetes.io/part-of": "runbook-platform", "app.kubernetes.io/instance": stack },
+    });
+
+    const ns = new core.Namespace(
+      `${name}-namespace`,
+      // The restricted Pod Security Standard rejects any pod that drops the hardening below.
+      { metadata: { name: namespace, labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted" } } },
+      k8sOpts,
+    );
+    const nsOpts = { ...k8sOpts, dependsOn: [ns] };
+
+    const role = new iam.Role(
+      `${name}-irsa`,
+      {
+        name: physicalName(stack, "app-irsa", "iam"),
+        description: `API and worker pods (${namespace}/${APP_NAME}) through IRSA`,
+        assumeRolePolicy: irsaTrustPolicy(args.irsa.oidcProviderArn, args.irsa.oidcIssuer, namespace, APP_NAME),
+        maxSessionDuration: 3600,
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    new iam.RolePolicy(
+      `${name}-irsa-policy`,
+      {
+        role: role.id,
+        policy: pulumi.all([args.uploadsBucketArn, args.databaseConnectArn]).apply(([bucketArn, connectArn]) => appPolicy(bucketArn, connectArn)),
+      },
+      { parent: this },
+    );
+    new core.ServiceAccount(
+      `${name}-service-account`,
+      {
+        metadata: { ...meta(APP_NAME), annotations: { "eks.amazonaws.com/role-arn": role.arn, "eks.amazonaws.com/sts-regional-endpoints": "true" } },
+        automountServiceAccountToken: false,
+      },
+      nsOpts,
+    );
+    new core.Secret(
+      `${name}-secret`,
+      {
+        metadata: meta(APP_NAME),
+        type: "Opaque",
+        stringData: {
+          DATABASE_URL: pulumi.secret(args.databaseUrl),
+          REDIS_URL: pulumi.secret(pulumi.output(args.redisUrl).apply(requireSecureRedisUrl)),
+        },
+      },
+      nsOpts,
+    );
+    new core.ConfigMap(
+      `${name}-config`,
+      {
+        metadata: meta(APP_NAME),
+        data: {
+          NODE_ENV: "production",
+          APP_ENV: stack,
+          PORT: String(args.port),
+          AWS_REGION: args.region,
+          S3_BUCKET: args.uploadsBucketName,
+        },
+      },
+      nsOpts,
+    );
+
+    this.image = pulumi.output(args.image);
+    const template = (workload: Workload, resources: ContainerResources) =>
+      podTemplate({
+        workload,
+        stack,
+        image: this.image,
+        port: args.port,
+        resources,
+        serviceAccountName: APP_NAME,
+        configMapName: APP_NAME,
+        secretName: APP_NAME,
+        runAsUser,
+        zoneSpread: stack === "production" ? "DoNotSchedule" : "ScheduleAnyway",
+      });
+
+    const api = new apps.Deployment(
+      `${name}-api`,
+      {
+        metadata: meta("api", "api"),
+        spec: {
+          replicas: args.apiReplicas,
+          revisionHistoryLimit: 10,
+          selector: { matchLabels: selectorLabels("api") },
+          strategy: ROLLING_UPDATE,
+          template: template("api", args.apiResources),
+        },
+      },
+      // The autoscaler owns the replica count once the Deployment exists; `up` must not reset it.
+      { ...nsOpts, ignoreChanges: ["spec.replicas"] },
+    );
+    const service = new core.Service(
+      `${name}-api-service`,
+      {
+        metadata: meta("api", "api"),
+        spec: { type: "ClusterIP", selector: selectorLabels("api"), ports: [{ name: HTTP_PORT_NAME, port: SERVICE_PORT, targetPort: HTTP_PORT_NAME, protocol: "TCP" }] },
+      },
+      nsOpts,
+    );
+    new networking.Ingress(
+      `${name}-api-ingress`,
+      {
+        metadata: { ...meta("api", "api"), annotations: ingressAnnotations(args.ingress.certificateArn) },
+        spec: {
+          ingressClassName: "alb",
+          rules: [
+            {
+              host: args.ingress.host,
+              http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { name: HTTP_PORT_NAME } } } }] },
+            },
+          ],
+        },
+      },
+      nsOpts,
+    );
+    new autoscaling.HorizontalPodAutoscaler(
+      `${name}-api-hpa`,
+      {
+        metadata: meta("api", "api"),
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: api.metadata.name },
+          minReplicas: args.apiReplicas,
+          maxReplicas: args.apiMaxReplicas,
+          metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: cpuTargetPercent } } }],
+        },
+      },
+      nsOpts,
+    );
+
+    const worker = new apps.Deployment(
+      `${name}-worker`,
+      {
+        metadata: meta("worker", "worker"),
+        spec: {
+          replicas: args.workerReplicas,
+          revisionHistoryLimit: 10,
+          selector: { matchLabels: selectorLabels("worker") },
+          strategy: ROLLING_UPDATE,
+          template: template("worker", args.workerResources),
+        },
+      },
+      nsOpts,
+    );
+
+    // maxUnavailable 1 rather than minAvailable 1: a single-replica workload never blocks a node drain,
+    // and with two or more replicas a voluntary eviction still leaves one serving.
+    for (const workload of ["api", "worker"] as const) {
+      new policy.PodDisruptionBudget(
+        `${name}-${workload}-pdb`,
+        { metadata: meta(workload, workload), spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(workload) } } },
+        nsOpts,
+      );
+    }
+
+    this.namespace = ns.metadata.name;
+    this.roleArn = role.arn;
+    this.apiUrl = pulumi.output(`https://${args.ingress.host}`);
+    this.apiDeploymentName = api.metadata.name;
+    this.workerDeploymentName = worker.metadata.name;
+
+    this.registerOutputs({
+      namespace: this.namespace,
+      roleArn: this.roleArn,
+      image: this.image,
+      apiUrl: this.apiUrl,
+      apiDeploymentName: this.apiDeploymentName,
+      workerDeploymentName: this.workerDeploymentName,
+    });
+  }
+}

@@ -32,6 +32,11 @@ export interface RecordedResource {
   secretPaths: string[];
   /** The provider reference (`urn::id`), when one was set explicitly. */
   provider: string | undefined;
+  /**
+   * URNs each input depends on (`bucket` -> the Bucket's URN), as the engine hands them to
+   * CrossGuard's stack policies (`PolicyResource.propertyDependencies`).
+   */
+  propertyDependencies?: Record<string, string[]>;
 }
 
 export interface ProgramResult {
@@ -218,7 +223,16 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
       return { id: `${hash}-aaaa-bbbb-cccc-${shortHash(name, 12)}`, state };
     case "random:index/randomPassword:RandomPassword": {
       const length = (inputs.length as number | undefined) ?? 32;
-      return { id: "none", state: { ...state, result: `mock-${shortHash(name, 64)}`.slice(0, length) } };
+      // An explicit special-character set ends the result, so code that must encode it is exercised.
+      const specials = inputs.special === false ? "" : ((inputs.overrideSpecial as string | undefined) ?? "");
+      const result = `mock-${shortHash(name, 64)}${shortHash(`${name}-2`, 64)}`.slice(0, Math.max(length - specials.length, 0)) + specials;
+      return { id: "none", state: { ...state, result: result.slice(0, length) } };
+    }
+    case "aws:backup/vault:Vault": {
+      const vaultName = (inputs.name as string | undefined) ?? `${name}-${hash.slice(0, 7)}`;
+      const vaultRegion = (inputs.region as string | undefined) ?? region;
+      Object.assign(state, { name: vaultName, arn: `arn:aws:backup:${vaultRegion}:${ACCOUNT_ID}:backup-vault:${vaultName}`, region: vaultRegion });
+      return { id: vaultName, state };
     }
     default:
       if (type.startsWith("kubernetes:")) {
@@ -289,6 +303,7 @@ interface WireRequest {
   getCustom(): boolean;
   getProvider(): string;
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+  getPropertydependenciesMap(): { forEach(fn: (deps: { getUrnsList(): string[] }, key: string) => void): void };
 }
 interface WireResponse {
   getUrn(): string;
@@ -347,6 +362,10 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
         const raw = req.getObject()?.toJavaScript() ?? {};
         const urn = res.getUrn();
         namesByUrn.set(urn, req.getName());
+        const propertyDependencies: Record<string, string[]> = {};
+        req.getPropertydependenciesMap().forEach((deps, key) => {
+          propertyDependencies[key] = deps.getUrnsList();
+        });
         resources.push({
           type: req.getType(),
           name: req.getName(),
@@ -357,6 +376,7 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
           inputs: unwrapWire(raw, "", secretPaths) as Record<string, unknown>,
           secretPaths,
           provider: req.getProvider() || undefined,
+          propertyDependencies,
         });
       }
       callback(err, res);

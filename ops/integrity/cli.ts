@@ -1,0 +1,132 @@
+import { readFileSync } from "node:fs";
+import { Command, InvalidArgumentError } from "commander";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { exitCodeFor, renderTable } from "../lib/report";
+import { validateIntegrity, type DomainCheck, type IntegrityOptions } from "./index";
+import { integrityProgress } from "./progress";
+
+/**
+ * `DATABASE_URL=<restored-db-url> npm run ops:db:validate-integrity` (RUNBOOK.md, Backup and restore
+ * drill, step 6). TLS follows the URL (`?sslmode=verify-full&sslrootcert=global-bundle.pem` for RDS).
+ */
+
+const domainChecksFile = z.array(
+  z.strictObject({
+    name: z.string().min(1, "a name for the check"),
+    sql: z.string().min(1, "a SELECT that returns the violating rows"),
+  }),
+  "a list of { name, sql } entries",
+);
+
+/** Reads a YAML or JSON file of `[{ name, sql }]`: each query returns the rows that violate a rule. */
+export function readDomainChecks(file: string): DomainCheck[] {
+  const parsed = domainChecksFile.safeParse(parseYaml(readFileSync(file, "utf8")));
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(file)"}: ${i.message}`).join("; ");
+    throw new Error(`--domain-checks ${file}: ${problems}`);
+  }
+  return parsed.data;
+}
+
+const countsFile = z.record(z.string(), z.number().int().min(0), "an object of { table: rowCount }");
+
+export function readReferenceCounts(file: string): Record<string, number> {
+  const parsed = countsFile.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  if (!parsed.success) throw new Error(`--reference-counts ${file}: expected { "users": 1200, ... } (whole row counts per table)`);
+  return parsed.data;
+}
+
+const wholeNumber = (flag: string, min: number, max: number) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${flag} takes a whole number from ${min} to ${max}, got "${value}"`);
+  return n;
+};
+const percent = (value: string) => {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 100)) throw new InvalidArgumentError(`--tolerance takes a percentage from 0 to 100, got "${value}"`);
+  return n;
+};
+const list = (value: string) => value.split(",").map((s) => s.trim()).filter(Boolean);
+
+interface CliOptions {
+  expectedTables: string[];
+  migrationsTable: string;
+  referenceUrl?: string;
+  referenceCounts?: string;
+  tolerance: number;
+  domainChecks?: string;
+  json?: boolean;
+  concurrency: number;
+  statementTimeout: number;
+  heapallindexed?: boolean;
+}
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const program = new Command("ops:db:validate-integrity")
+    .description("Validate a PostgreSQL database without writing to it (DATABASE_URL)")
+    .option("--expected-tables <tables>", "comma-separated tables that must exist", list, [])
+    .option("--migrations-table <table>", "the migrations table that must show every migration applied", "_prisma_migrations")
+    .option("--reference-url <url>", "compare row counts with this database (read-only)")
+    .option("--reference-counts <file>", 'compare row counts with a JSON file { "users": 1200 }')
+    .option("--tolerance <percent>", "allowed row-count difference from the reference", percent, 0)
+    .option("--domain-checks <file>", "YAML/JSON list of { name, sql }: each query must return zero rows")
+    .option("--json", "print the results as JSON instead of a table")
+    .option("--concurrency <n>", "connections checking in parallel", wholeNumber("--concurrency", 1, 32), 4)
+    .option("--statement-timeout <ms>", "per-statement limit in milliseconds", wholeNumber("--statement-timeout", 100, 86_400_000), 300_000)
+    .option("--heapallindexed", "amcheck also verifies every heap tuple has its index entry (slower)")
+    .exitOverride();
+  program.parse([...argv], { from: "user" });
+  const opts = program.opts<CliOptions>();
+  const databaseUrl = env.DATABASE_URL;
+  if (!databaseUrl) {
+    throw new Error("DATABASE_URL is not set: run DATABASE_URL=postgresql://user:password@host:5432/db npm run ops:db:validate-integrity");
+  }
+  if (opts.referenceUrl && opts.referenceCounts) throw new Error("use --reference-url or --reference-counts, not both");
+  let reference: IntegrityOptions["reference"];
+  if (opts.referenceUrl) reference = { connection: opts.referenceUrl };
+  if (opts.referenceCounts) reference = { counts: readReferenceCounts(opts.referenceCounts) };
+  const options: IntegrityOptions = {
+    connection: databaseUrl,
+    expectedTables: opts.expectedTables,
+    migrationsTable: opts.migrationsTable,
+    reference,
+    tolerancePercent: opts.tolerance,
+    domainChecks: opts.domainChecks ? readDomainChecks(opts.domainChecks) : [],
+    concurrency: opts.concurrency,
+    statementTimeoutMs: opts.statementTimeout,
+    heapAllIndexed: opts.heapallindexed ?? false,
+  };
+  const interactive = Boolean(process.stdout.isTTY) && !opts.json;
+  let report;
+  if (interactive) {
+    const progress = integrityProgress();
+    report = await progress.show(validateIntegrity({ ...options, onProgress: progress.onProgress }));
+  } else {
+    report = await validateIntegrity(options);
+  }
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ passed: report.passed, summary: report.summary, serverVersion: report.serverVersion, rowCounts: report.rowCounts, results: report.results }, null, 2)}\n`);
+  } else {
+    process.stdout.write(`${renderTable(report.results, "Database integrity (read-only)")}\n`);
+  }
+  return exitCodeFor(report.results);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      const e = error as { code?: string; exitCode?: number; message?: string };
+      if (e.code?.startsWith("commander.")) {
+        // Commander has already printed its own message (or the help text).
+        process.exitCode = e.exitCode ?? 2;
+        return;
+      }
+      process.stderr.write(`${e.message ?? String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

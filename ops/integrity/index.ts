@@ -1,0 +1,227 @@
+import { Client, Pool, type ClientConfig, type PoolClient } from "pg";
+import { exitCodeFor, type CheckResult } from "../lib/report";
+import { planChecks, readCatalog, schemaOutcomes, type CheckCategory, type CheckOutcome, type DomainCheck, type PlannedCheck } from "./checks";
+import { displayName } from "./sql";
+
+export type { CheckCategory, DomainCheck } from "./checks";
+
+/**
+ * "Run database integrity checks against restored DB" (RUNBOOK.md, Backup and restore drill, step 6).
+ * Every check runs in a READ ONLY transaction with a statement timeout, all of them in one snapshot
+ * exported by a coordinator connection, on a bounded pool of connections. Nothing is ever written.
+ */
+
+export interface IntegrityOptions {
+  /** The database to validate (a `DATABASE_URL`, or a pg config carrying TLS settings). */
+  connection: string | ClientConfig;
+  /** Tables that must exist (`users`, `audit.events`), besides the migrations table. */
+  expectedTables?: readonly string[];
+  /** @default "_prisma_migrations" */
+  migrationsTable?: string;
+  /** Row counts are compared with a live reference database or with counts recorded earlier. */
+  reference?: { connection: string | ClientConfig } | { counts: Record<string, number> };
+  /** Allowed row-count difference from the reference, in percent. @default 0 */
+  tolerancePercent?: number;
+  domainChecks?: readonly DomainCheck[];
+  /** Connections checking in parallel. @default 4 */
+  concurrency?: number;
+  /** Per-statement limit; a check exceeding it fails (it never hangs the drill). @default 300000 */
+  statementTimeoutMs?: number;
+  /** amcheck also verifies every heap tuple has its index entry (reads each table again). @default false */
+  heapAllIndexed?: boolean;
+  /** Called as checks are planned and finish, for progress displays. */
+  onProgress?: (event: IntegrityProgress) => void;
+}
+
+export type IntegrityProgress =
+  | { kind: "planned"; totals: Partial<Record<CheckCategory, number>> }
+  | { kind: "finished"; category: CheckCategory; results: CheckResult[] };
+
+export interface IntegrityReport {
+  passed: boolean;
+  serverVersion: string | undefined;
+  /** Row counts per table (display names), as seen in the snapshot. */
+  rowCounts: Record<string, number>;
+  results: CheckResult[];
+  /** One line for records and stack outputs, e.g. "42 checks, 0 failed, 1 warning". */
+  summary: string;
+}
+
+export class IntegrityOptionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "IntegrityOptionError";
+  }
+}
+
+function config(connection: string | ClientConfig, applicationName: string): ClientConfig {
+  const base = typeof connection === "string" ? { connectionString: connection } : connection;
+  return { connectionTimeoutMillis: 15_000, ...base, application_name: applicationName };
+}
+
+async function begin(client: { query: Client["query"] }, statementTimeoutMs: number, snapshot?: string): Promise<void> {
+  await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  if (snapshot) await client.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
+  await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}; SET LOCAL lock_timeout = ${statementTimeoutMs}`);
+}
+
+/** Row counts of a reference database, read the same read-only way. */
+export async function readRowCounts(connection: string | ClientConfig, statementTimeoutMs = 300_000): Promise<Record<string, number>> {
+  const client = new Client(config(connection, "runbook-integrity-reference"));
+  await client.connect();
+  try {
+    await begin(client, statementTimeoutMs);
+    const catalog = await readCatalog(client);
+    const counts: Record<string, number> = {};
+    for (const t of catalog.tables) {
+      const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${t.schema.replace(/"/g, '""')}"."${t.table.replace(/"/g, '""')}"`);
+      counts[displayName(t.schema, t.table)] = Number(rows[0]?.n ?? 0);
+    }
+    return counts;
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
+    await client.end();
+  }
+}
+
+function validateOptions(options: IntegrityOptions): Required<Pick<IntegrityOptions, "concurrency" | "statementTimeoutMs" | "tolerancePercent">> {
+  const concurrency = options.concurrency ?? 4;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 300_000;
+  const tolerancePercent = options.tolerancePercent ?? 0;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 32) {
+    throw new IntegrityOptionError(`concurrency is ${concurrency}; use a whole number from 1 to 32 (connections used in parallel)`);
+  }
+  if (!Number.isInteger(statementTimeoutMs) || statementTimeoutMs < 100) {
+    throw new IntegrityOptionError(`statement timeout is ${statementTimeoutMs}; use a whole number of milliseconds, at least 100`);
+  }
+  if (!(tolerancePercent >= 0 && tolerancePercent <= 100)) {
+    throw new IntegrityOptionError(`tolerance is ${tolerancePercent}; use a percentage from 0 to 100`);
+  }
+  return { concurrency, statementTimeoutMs, tolerancePercent };
+}
+
+/** Validates a database and returns every check's row; never throws for a violation, only for bad options. */
+export async function validateIntegrity(options: IntegrityOptions): Promise<IntegrityReport> {
+  const { concurrency, statementTimeoutMs, tolerancePercent } = validateOptions(options);
+  const results: CheckResult[] = [];
+  const started = performance.now();
+  const coordinator = new Client(config(options.connection, "runbook-integrity"));
+  let serverVersion: string | undefined;
+  const rowCounts: Record<string, number> = {};
+  try {
+    await coordinator.connect();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    results.push({ check: "connectivity", status: "fail", detail: `cannot connect: ${message}; check DATABASE_URL's host, port, user, password and TLS settings`, durationMs: performance.now() - started });
+    return finish(results, serverVersion, rowCounts);
+  }
+  const pool = new Pool({ ...config(options.connection, "runbook-integrity"), max: concurrency });
+  try {
+    await begin(coordinator, statementTimeoutMs);
+    let snapshot: string | undefined;
+    try {
+      snapshot = (await coordinator.query<{ s: string }>("SELECT pg_export_snapshot() AS s")).rows[0]?.s;
+    } catch {
+      // Exporting fails on some hot standbys; each check then sees its own (read-only) snapshot.
+      await coordinator.query("ROLLBACK");
+      await begin(coordinator, statementTimeoutMs);
+    }
+    const catalog = await readCatalog(coordinator);
+    serverVersion = catalog.serverVersion;
+    results.push({
+      check: "connectivity",
+      status: "pass",
+      detail: `PostgreSQL ${catalog.serverVersion}, read-only transaction, statement_timeout ${statementTimeoutMs} ms${snapshot ? ", one shared snapshot" : ", per-check snapshots (snapshot export unavailable)"}`,
+      durationMs: performance.now() - started,
+    });
+    results.push(...schemaOutcomes(catalog, [...new Set([...(options.expectedTables ?? [])])]));
+    results.push(
+      catalog.amcheck.installed
+        ? { check: "amcheck", status: "pass", detail: `bt_index_check on ${catalog.btreeIndexes.length} B-tree indexes` }
+        : {
+            check: "amcheck",
+            status: "warn",
+            detail: catalog.amcheck.available
+              ? "amcheck is available but not installed here; index structure is not verified (CREATE EXTENSION amcheck as an admin to enable it)"
+              : "amcheck is not available on this server; index structure is not verified",
+          },
+    );
+
+    let referenceCounts: Record<string, number> | undefined;
+    if (options.reference && "counts" in options.reference) referenceCounts = options.reference.counts;
+    if (options.reference && "connection" in options.reference) {
+      try {
+        referenceCounts = await readRowCounts(options.reference.connection, statementTimeoutMs);
+      } catch (error) {
+        results.push({ check: "reference", status: "fail", detail: `cannot read the reference row counts: ${error instanceof Error ? error.message : String(error)}` });
+      }
+    }
+    const checks = planChecks(catalog, {
+      expectedTables: options.expectedTables ?? [],
+      migrationsTable: options.migrationsTable ?? "_prisma_migrations",
+      domainChecks: options.domainChecks ?? [],
+      referenceCounts,
+      tolerancePercent,
+      heapAllIndexed: options.heapAllIndexed ?? false,
+    });
+    const totals: Partial<Record<CheckCategory, number>> = {};
+    for (const c of checks) totals[c.category] = (totals[c.category] ?? 0) + 1;
+    options.onProgress?.({ kind: "planned", totals });
+
+    const queue = [...checks];
+    const worker = async () => {
+      for (let check = queue.shift(); check; check = queue.shift()) {
+        const rows = await runOne(pool, check, statementTimeoutMs, snapshot);
+        for (const { rowCount, ...row } of rows) {
+          if (rowCount) rowCounts[rowCount.table] = rowCount.count;
+          results.push(row);
+        }
+        options.onProgress?.({ kind: "finished", category: check.category, results: rows });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, checks.length) }, worker));
+  } catch (error) {
+    results.push({ check: "integrity run", status: "fail", detail: error instanceof Error ? error.message : String(error) });
+  } finally {
+    await coordinator.query("ROLLBACK").catch(() => undefined);
+    await coordinator.end().catch(() => undefined);
+    await pool.end().catch(() => undefined);
+  }
+  return finish(results, serverVersion, rowCounts);
+}
+
+async function runOne(pool: Pool, check: PlannedCheck, statementTimeoutMs: number, snapshot: string | undefined): Promise<(CheckResult & Pick<CheckOutcome, "rowCount">)[]> {
+  const started = performance.now();
+  let client: PoolClient | undefined;
+  try {
+    client = await pool.connect();
+    await begin(client, statementTimeoutMs, snapshot);
+    const outcomes = await check.run(client);
+    const durationMs = performance.now() - started;
+    return outcomes.map((o) => ({ ...o, durationMs }));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const hint = /statement timeout/.test(message) ? ` (raise --statement-timeout above ${statementTimeoutMs} ms)` : "";
+    return [{ check: check.name, status: "fail", detail: `${message}${hint}`, durationMs: performance.now() - started }];
+  } finally {
+    if (client) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      client.release();
+    }
+  }
+}
+
+const ORDER: readonly string[] = ["connectivity", "schema", "migrations", "amcheck", "reference", "orphans", "check", "not null", "primary key", "unique", "index", "sequence", "rows", "domain", "integrity run"];
+
+function finish(results: CheckResult[], serverVersion: string | undefined, rowCounts: Record<string, number>): IntegrityReport {
+  const rank = (r: CheckResult) => {
+    const i = ORDER.findIndex((prefix) => r.check.startsWith(prefix));
+    return i < 0 ? ORDER.length : i;
+  };
+  const sorted = [...results].sort((a, b) => rank(a) - rank(b) || a.check.localeCompare(b.check));
+  const failed = sorted.filter((r) => r.status === "fail").length;
+  const warnings = sorted.filter((r) => r.status === "warn").length;
+  const firstFailures = sorted.filter((r) => r.status === "fail").slice(0, 3).map((r) => r.check);
+  const summary = `${sorted.length} checks, ${failed} failed, ${warnings} warning${warnings === 1 ? "" : "s"}${firstFailures.length ? `: ${firstFailures.join("; ")}` : ""}`;
+  return { passed: exitCodeFor(sorted) === 0, serverVersion, rowCounts, results: sorted, summary };
+}

@@ -1,0 +1,79 @@
+import { Listr } from "listr2";
+import type { CheckCategory, IntegrityProgress } from "./index";
+
+const CATEGORIES: readonly CheckCategory[] = [
+  "schema",
+  "foreign keys",
+  "constraints",
+  "uniqueness",
+  "indexes",
+  "sequences",
+  "row counts",
+  "domain checks",
+];
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+}
+
+function deferred(): Deferred {
+  let resolve: () => void = () => undefined;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/**
+ * Progress on a TTY: one line per category, "foreign keys 3/5 (1 failed)". Returns the callback to
+ * hand to validateIntegrity and a runner that shows the list while the validation runs.
+ */
+export function integrityProgress(): {
+  onProgress: (event: IntegrityProgress) => void;
+  show<T>(work: Promise<T>): Promise<T>;
+} {
+  const totals: Partial<Record<CheckCategory, number>> = {};
+  const done: Partial<Record<CheckCategory, number>> = {};
+  const failed: Partial<Record<CheckCategory, number>> = {};
+  const finished = new Map<CheckCategory, Deferred>(CATEGORIES.map((c) => [c, deferred()]));
+  const planned = deferred();
+  const titleUpdaters = new Map<CheckCategory, () => void>();
+
+  const onProgress = (event: IntegrityProgress) => {
+    if (event.kind === "planned") {
+      Object.assign(totals, event.totals);
+      for (const c of CATEGORIES) if (!totals[c]) finished.get(c)?.resolve();
+      planned.resolve();
+      return;
+    }
+    done[event.category] = (done[event.category] ?? 0) + 1;
+    failed[event.category] = (failed[event.category] ?? 0) + event.results.filter((r) => r.status === "fail").length;
+    titleUpdaters.get(event.category)?.();
+    if (done[event.category] === totals[event.category]) finished.get(event.category)?.resolve();
+  };
+
+  const show = async <T>(work: Promise<T>): Promise<T> => {
+    const list = new Listr(
+      CATEGORIES.map((category) => ({
+        title: category,
+        task: async (_ctx: unknown, task: { title: string; skip(message?: string): void }) => {
+          await Promise.race([planned.promise, work.then(() => undefined, () => undefined)]);
+          const update = () => {
+            const f = failed[category] ?? 0;
+            task.title = `${category} ${done[category] ?? 0}/${totals[category] ?? 0}${f > 0 ? ` (${f} failed)` : ""}`;
+          };
+          titleUpdaters.set(category, update);
+          if (!totals[category]) {
+            task.skip(`${category}: nothing to check`);
+            return;
+          }
+          update();
+          await Promise.race([finished.get(category)?.promise, work.then(() => undefined, () => undefined)]);
+        },
+      })),
+      { concurrent: true, exitOnError: false, rendererOptions: { collapseSubtasks: false } },
+    );
+    const [result] = await Promise.all([work, list.run()]);
+    return result;
+  };
+  return { onProgress, show };
+}

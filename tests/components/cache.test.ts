@@ -112,7 +112,7 @@ describe.each(["staging", "production"] as const)("Cache in %s", (stack) => {
 
 describe("Cache: what differs between staging and production", () => {
   it.each(["staging", "production"] as const)("%s: node count, failover, multi-AZ, snapshot retention", (stack) => {
-    const inputs = one(results[stack], "aws:elasticache/replicationGroup:ReplicationGroup").inputs;
+    const inputs = one(results[stack], "aws:elasticache/replicationGroup:ReplicationGroup", "cache-replication-group").inputs;
     expect({
       numCacheClusters: inputs.numCacheClusters,
       automaticFailoverEnabled: inputs.automaticFailoverEnabled,
@@ -128,7 +128,7 @@ describe("Cache: what differs between staging and production", () => {
 
   it("turns failover and multi-AZ on in staging too once it has a replica", async () => {
     const result = await runProgram({ stack: "staging", config: { cache: { nodeCount: 2 } } });
-    expect(one(result, "aws:elasticache/replicationGroup:ReplicationGroup").inputs).toMatchObject({
+    expect(one(result, "aws:elasticache/replicationGroup:ReplicationGroup", "cache-replication-group").inputs).toMatchObject({
       numCacheClusters: 2,
       automaticFailoverEnabled: true,
       multiAzEnabled: true,
@@ -137,8 +137,8 @@ describe("Cache: what differs between staging and production", () => {
 
   it("follows engine and version into the parameter group family", async () => {
     const result = await runProgram({ stack: "staging", config: { cache: { engine: "redis", engineVersion: "7.1" } } });
-    expect(one(result, "aws:elasticache/replicationGroup:ReplicationGroup").inputs).toMatchObject({ engine: "redis", engineVersion: "7.1" });
-    expect(one(result, "aws:elasticache/parameterGroup:ParameterGroup").inputs).toMatchObject({ family: "redis7", name: "runbook-staging-cache-redis7" });
+    expect(one(result, "aws:elasticache/replicationGroup:ReplicationGroup", "cache-replication-group").inputs).toMatchObject({ engine: "redis", engineVersion: "7.1" });
+    expect(one(result, "aws:elasticache/parameterGroup:ParameterGroup", "cache-params").inputs).toMatchObject({ family: "redis7", name: "runbook-staging-cache-redis7" });
     expect(ofType(result, "aws:elasticache/replicationGroup:ReplicationGroup")).toHaveLength(1);
   });
 });

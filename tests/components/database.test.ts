@@ -235,7 +235,7 @@ describe("Database: what differs between staging and production", () => {
   });
 
   it("production keeps automated backups longer than staging", () => {
-    const retention = (stack: StackName) => one(results[stack], "aws:rds/instance:Instance").inputs.backupRetentionPeriod as number;
+    const retention = (stack: StackName) => one(results[stack], "aws:rds/instance:Instance", "database-instance").inputs.backupRetentionPeriod as number;
     expect(retention("staging")).toBeGreaterThanOrEqual(MIN_BACKUP_RETENTION_DAYS.staging);
     expect(retention("production")).toBeGreaterThanOrEqual(MIN_BACKUP_RETENTION_DAYS.production);
     expect(retention("production")).toBeGreaterThan(retention("staging"));
@@ -248,14 +248,14 @@ describe("Database: what differs between staging and production", () => {
     expect(copyVault.inputs).toMatchObject({ region: "eu-central-1", name: "runbook-production-postgres-copy" });
     expect(copyVault.inputs.kmsKeyArn).toMatch(/^arn:aws:kms:/);
     expect(copyVault.inputs.kmsKeyArn).not.toBe(results.production.outputs.databaseKmsKeyArn);
-    const daily = (one(results.production, "aws:backup/plan:Plan").inputs.rules as Record<string, unknown>[])[0];
+    const daily = (one(results.production, "aws:backup/plan:Plan", "database-backup-plan").inputs.rules as Record<string, unknown>[])[0];
     expect(daily?.copyActions).toEqual([
       { destinationVaultArn: `arn:aws:backup:eu-central-1:${ACCOUNT_ID}:backup-vault:runbook-production-postgres-copy`, lifecycle: { deleteAfter: 35 } },
     ]);
 
-    expect(ofType(results.staging, "aws:backup/vault:Vault").map((v) => v.name)).toEqual(["database-backup-vault"]);
+    expect(ofType(results.staging, "aws:backup/vault:Vault").filter((v) => v.parentName === "database").map((v) => v.name)).toEqual(["database-backup-vault"]);
     expect(ofType(results.staging, "aws:kms/key:Key").filter((k) => k.parentName === "database").map((k) => k.name)).toEqual(["database-key"]);
-    const stagingDaily = (one(results.staging, "aws:backup/plan:Plan").inputs.rules as Record<string, unknown>[])[0];
+    const stagingDaily = (one(results.staging, "aws:backup/plan:Plan", "database-backup-plan").inputs.rules as Record<string, unknown>[])[0];
     expect(stagingDaily).not.toHaveProperty("copyActions");
   });
 });
@@ -263,15 +263,15 @@ describe("Database: what differs between staging and production", () => {
 describe("Database: settings from config", () => {
   it("follows the engine version into the parameter group family and name", async () => {
     const result = await runProgram({ stack: "staging", config: { database: { engineVersion: "15" } } });
-    expect(one(result, "aws:rds/instance:Instance").inputs.engineVersion).toBe("15");
-    expect(one(result, "aws:rds/parameterGroup:ParameterGroup").inputs).toMatchObject({ family: "postgres15", name: "runbook-staging-postgres15" });
+    expect(one(result, "aws:rds/instance:Instance", "database-instance").inputs.engineVersion).toBe("15");
+    expect(one(result, "aws:rds/parameterGroup:ParameterGroup", "database-params").inputs).toMatchObject({ family: "postgres15", name: "runbook-staging-postgres15" });
   });
 
   it("drops the continuous-backup rule only when backup.continuousBackup is false", async () => {
     const result = await runProgram({ stack: "staging", config: { backup: { continuousBackup: false } } });
-    const rules = one(result, "aws:backup/plan:Plan").inputs.rules as Record<string, unknown>[];
+    const rules = one(result, "aws:backup/plan:Plan", "database-backup-plan").inputs.rules as Record<string, unknown>[];
     expect(rules.map((r) => r.ruleName)).toEqual(["daily-snapshot"]);
-    expect(one(result, "aws:rds/instance:Instance").inputs.backupRetentionPeriod).toBe(MIN_BACKUP_RETENTION_DAYS.staging);
+    expect(one(result, "aws:rds/instance:Instance", "database-instance").inputs.backupRetentionPeriod).toBe(MIN_BACKUP_RETENTION_DAYS.staging);
   });
 
   it("refuses a staging retention below the runbook minimum before registering anything", async () => {

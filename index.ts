@@ -6,6 +6,7 @@ import { Cache } from "./components/cache";
 import { Frontend } from "./components/frontend";
 import { Services } from "./components/services";
 import { artifactRef } from "./components/promotion";
+import { Alarms, cacheMemberClusterIds } from "./components/alarms";
 import { defaultTags } from "./components/naming";
 
 /**
@@ -59,6 +60,20 @@ export = async () => {
     tags,
   });
 
+  // "Alerts and on-call thresholds": the six runbook alarms and what the incident steps check.
+  const alarms = new Alarms("alarms", {
+    stack: config.stack,
+    region: config.region,
+    ...config.alarms,
+    pageHttpsEndpoint: config.pageHttpsEndpoint,
+    apiHost: config.services.ingress.host,
+    dbInstanceIdentifier: database.identifier,
+    maxConnections: database.maxConnections,
+    allocatedStorageGb: config.database.allocatedStorageGb,
+    cacheMemberClusterIds: cacheMemberClusterIds(cache.replicationGroupId, config.cache.nodeCount),
+    tags,
+  });
+
   return {
     vpcId: network.vpcId,
     privateSubnetIds: network.privateSubnetIds,
@@ -91,5 +106,14 @@ export = async () => {
     appRoleArn: services.roleArn,
     // Production's StackReference reads this: the artifact this stack runs.
     imageRef: services.image,
+    pageTopicArn: alarms.pageTopicArn,
+    healthPageTopicArn: alarms.healthPageTopicArn,
+    ticketTopicArn: alarms.ticketTopicArn,
+    apiLogGroupName: alarms.apiLogGroupName,
+    workerLogGroupName: alarms.workerLogGroupName,
+    healthCheckId: alarms.healthCheckId,
+    incidentDashboardName: alarms.dashboardName,
+    requestIdQueryName: alarms.requestIdQueryName,
+    alarmNames: alarms.alarmNames,
   };
 };

@@ -1,0 +1,395 @@
+import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { finished } from "node:stream/promises";
+import { Client } from "pg";
+import { from as copyFrom } from "pg-copy-streams";
+import type { Database } from "sql.js";
+import { planChecks, readCatalog } from "../integrity/checks";
+import type { CheckResult } from "../lib/report";
+import { loadDomainChecks, normalizeScalar, type DomainCheck } from "./domain-checks";
+import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type MigrationPlan, type TablePlan } from "./plan";
+import { quoteIdent, readTargetSchema } from "./postgres";
+import { describeChange, fileState, snapshotSqlite } from "./snapshot";
+import { openSqlite, readSqliteSchema, sqliteForeignKeyViolations, sqliteScalar, tableRows } from "./sqlite";
+import { canonicalSql, convertValue, escapeCopyText, type Converted, type TargetKind } from "./values";
+
+/**
+ * The runbook's "SQLite rollback fallback (cutover window)", steps 2-4: snapshot the SQLite file,
+ * copy every table into the PostgreSQL schema the application's migrations created, and validate
+ * counts, checksums, foreign keys and domain checks, all in ONE transaction that commits only when
+ * every check passed ("If validation fails: keep production on previous release"): a failed run
+ * leaves the target exactly as it was.
+ */
+
+export interface CutoverOptions {
+  /** The Prisma SQLite database, e.g. backend/prisma/dev.db. */
+  sqlitePath: string;
+  /** The target PostgreSQL; a Prisma-style `?schema=` parameter selects the schema. */
+  databaseUrl: string;
+  /** @default the URL's `schema` parameter, else "public" */
+  schema?: string;
+  /** Empty the target tables first (inside the same transaction) instead of refusing. */
+  truncate?: boolean;
+  /** Print the plan and checks that need no writes; snapshot nothing, write nothing. */
+  dryRun?: boolean;
+  /** A YAML/JSON file of domain checks (see domain-checks.ts). */
+  domainChecksFile?: string;
+  /** Where the snapshot and its .sha256 go. @default "cutover-snapshots" */
+  snapshotDir?: string;
+  /** Runs after validation, right before the source file is re-checked and the transaction commits. */
+  beforeFinalCheck?: () => Promise<void>;
+  /** Progress lines (table by table). */
+  log?: (line: string) => void;
+}
+
+export interface CutoverReport {
+  sqlite: string;
+  snapshot: { path?: string; checksumPath?: string; sha256: string; size: number };
+  plan?: MigrationPlan;
+  results: CheckResult[];
+  committed: boolean;
+  dryRun: boolean;
+  rows: number;
+  timings: { snapshotMs: number; loadMs: number; validateMs: number; totalMs: number };
+}
+
+/** `schema` from a Prisma-style URL (`?schema=app`), which pg itself ignores. */
+export function schemaFromUrl(databaseUrl: string): string | undefined {
+  try {
+    return new URL(databaseUrl).searchParams.get("schema") ?? undefined;
+  } catch {
+    throw new Error("--database-url is not a URL; expected postgresql://user:password@host:5432/db");
+  }
+}
+
+const fail = (check: string, detail: string): CheckResult => ({ check, status: "fail", detail });
+
+interface TableLoad {
+  table: TablePlan;
+  rows: number;
+  checksum: bigint;
+}
+
+/** 64 bits of the row's MD5, signed, as PostgreSQL reads `('x' || left(md5(...), 16))::bit(64)::bigint`. */
+function rowHash(canonical: (string | null)[]): bigint {
+  const text = canonical.map((c) => (c === null ? "-" : `${Buffer.byteLength(c)}:${c}`)).join(",");
+  return createHash("md5").update(text).digest().readBigInt64BE(0);
+}
+
+function targetChecksumSql(schema: string, table: TablePlan): string {
+  const parts = table.columns.map((c) => {
+    const expr = canonicalSql(c.kind, quoteIdent(c.name));
+    return `coalesce(octet_length(${expr})::text || ':' || ${expr}, '-')`;
+  });
+  return `SELECT count(*)::text AS rows,
+                 coalesce(sum(('x' || left(md5(${parts.join(" || ',' || ")}), 16))::bit(64)::bigint::numeric), 0)::text AS checksum
+            FROM ${quoteIdent(schema)}.${quoteIdent(table.target)}`;
+}
+
+const COPY_CHUNK_CHARS = 1 << 18;
+
+async function copyTable(client: Client, db: Database, schema: string, table: TablePlan): Promise<TableLoad> {
+  const kinds = table.columns.map((c) => c.kind);
+  const stream = client.query(
+    copyFrom(`COPY ${quoteIdent(schema)}.${quoteIdent(table.target)} (${table.columns.map((c) => quoteIdent(c.name)).join(", ")}) FROM STDIN`),
+  );
+  let copyError: Error | undefined;
+  stream.on("error", (error: Error) => {
+    copyError = error;
+  });
+  let rows = 0;
+  let checksum = 0n;
+  let chunk = "";
+  const canonical: (string | null)[] = new Array<string | null>(kinds.length);
+  const fields: string[] = new Array<string>(kinds.length);
+  try {
+    for (const row of tableRows(db, table.source, table.columns.map((c) => c.source))) {
+      for (let i = 0; i < kinds.length; i += 1) {
+        let converted: Converted;
+        try {
+          converted = convertValue(kinds[i] as TargetKind, row[i] ?? null);
+        } catch (error) {
+          throw new Error(`${table.source}.${table.columns[i]?.source}, row ${rows + 1}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        canonical[i] = converted.canonical;
+        fields[i] = escapeCopyText(converted.copy);
+      }
+      checksum += rowHash(canonical);
+      chunk += `${fields.join("\t")}\n`;
+      rows += 1;
+      if (chunk.length >= COPY_CHUNK_CHARS) {
+        const flushed = stream.write(chunk);
+        chunk = "";
+        if (copyError) throw copyError;
+        if (!flushed) await once(stream, "drain");
+      }
+    }
+    stream.end(chunk);
+    await finished(stream);
+  } catch (error) {
+    // destroy() sends CopyFail, so PostgreSQL aborts the COPY; wait for that before the ROLLBACK.
+    if (!stream.destroyed) {
+      stream.destroy(error instanceof Error ? error : new Error(String(error)));
+      await finished(stream).catch(() => undefined);
+    }
+    throw copyError ?? error;
+  }
+  return { table, rows, checksum };
+}
+
+async function runDomainChecks(client: Client, db: Database, checks: readonly DomainCheck[]): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const check of checks) {
+    const name = `domain: ${check.name}`;
+    const started = performance.now();
+    try {
+      // A savepoint keeps a failing query from aborting the migration's transaction.
+      await client.query("SAVEPOINT domain_check");
+      if ("sql" in check) {
+        const result = await client.query({ text: check.sql, rowMode: "array" });
+        await client.query("RELEASE SAVEPOINT domain_check");
+        const sample = result.rows.slice(0, 3).map((r) => JSON.stringify(r)).join(", ");
+        results.push({
+          check: name,
+          status: result.rows.length === 0 ? "pass" : "fail",
+          detail: result.rows.length === 0 ? "no violating rows" : `${result.rows.length} violating row(s), e.g. ${sample}`,
+          durationMs: performance.now() - started,
+        });
+        continue;
+      }
+      const result = await client.query({ text: check.target, rowMode: "array" });
+      await client.query("RELEASE SAVEPOINT domain_check");
+      if (result.rows.length !== 1 || result.fields.length !== 1) throw new Error(`target query returned ${result.rows.length} row(s) of ${result.fields.length} column(s); expected one value`);
+      const target = normalizeScalar((result.rows[0] as unknown[])[0]);
+      const expected = check.source !== undefined ? normalizeScalar(sqliteScalar(db, check.source)) : normalizeScalar(check.expect);
+      const side = check.source !== undefined ? "source" : "expected";
+      results.push({
+        check: name,
+        status: target === expected ? "pass" : "fail",
+        detail: `${side} ${expected}, target ${target}`,
+        durationMs: performance.now() - started,
+      });
+    } catch (error) {
+      await client.query("ROLLBACK TO SAVEPOINT domain_check").catch(() => undefined);
+      results.push({ ...fail(name, error instanceof Error ? error.message : String(error)), durationMs: performance.now() - started });
+    }
+  }
+  return results;
+}
+
+/** Orphans per foreign key of every loaded table, with ops/integrity's set-based check, in this transaction. */
+async function orphanChecks(client: Client, schema: string, loaded: ReadonlySet<string>): Promise<CheckResult[]> {
+  const catalog = await readCatalog(client);
+  const scoped = {
+    ...catalog,
+    tables: [],
+    unvalidated: [],
+    uniqueIndexes: [],
+    btreeIndexes: [],
+    sequences: [],
+    foreignKeys: catalog.foreignKeys.filter((fk) => fk.childSchema === schema && loaded.has(fk.child)),
+  };
+  const planned = planChecks(scoped, {
+    expectedTables: [],
+    migrationsTable: `${schema}.${PRISMA_MIGRATIONS_TABLE}`,
+    domainChecks: [],
+    referenceCounts: undefined,
+    tolerancePercent: 0,
+    heapAllIndexed: false,
+  }).filter((c) => c.category === "foreign keys");
+  const results: CheckResult[] = [];
+  for (const check of planned) {
+    const started = performance.now();
+    for (const outcome of await check.run(client)) results.push({ check: outcome.check, status: outcome.status, detail: outcome.detail, durationMs: performance.now() - started });
+  }
+  return results;
+}
+
+export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<CutoverReport> {
+  const started = performance.now();
+  const log = options.log ?? (() => undefined);
+  const dryRun = options.dryRun ?? false;
+  const schema = options.schema ?? schemaFromUrl(options.databaseUrl) ?? "public";
+  const results: CheckResult[] = [];
+  const snapshot = await snapshotSqlite(options.sqlitePath, dryRun ? undefined : (options.snapshotDir ?? "cutover-snapshots"));
+  const snapshotMs = performance.now() - started;
+  results.push({
+    check: "snapshot",
+    status: "info",
+    detail: snapshot.path
+      ? `${snapshot.path} (${snapshot.state.size} bytes, sha256 ${snapshot.state.sha256}); verify with: sha256sum -c ${snapshot.checksumPath}`
+      : `dry run, not copied (${snapshot.state.size} bytes, sha256 ${snapshot.state.sha256})`,
+  });
+  const report: CutoverReport = {
+    sqlite: options.sqlitePath,
+    snapshot: { ...(snapshot.path ? { path: snapshot.path, checksumPath: snapshot.checksumPath } : {}), sha256: snapshot.state.sha256, size: snapshot.state.size },
+    results,
+    committed: false,
+    dryRun,
+    rows: 0,
+    timings: { snapshotMs, loadMs: 0, validateMs: 0, totalMs: 0 },
+  };
+  const done = () => {
+    report.timings.totalMs = performance.now() - started;
+    return report;
+  };
+
+  const db = await openSqlite(snapshot.bytes);
+  const client = new Client({ connectionString: options.databaseUrl });
+  try {
+    const sourceTables = readSqliteSchema(db);
+    await client.connect();
+    const target = await readTargetSchema(client, schema);
+    if (target.tables.size === 0) {
+      results.push(fail("plan", `PostgreSQL schema "${schema}" has no tables: run the application's migrations (prisma migrate deploy) against it first`));
+      return done();
+    }
+    const plan = buildPlan(sourceTables, target);
+    report.plan = plan;
+    log(renderPlan(plan));
+    const totalRows = plan.tables.reduce((sum, t) => sum + t.rows, 0);
+    results.push(...(plan.problems.length === 0 ? [{ check: "plan", status: "pass" as const, detail: `${plan.tables.length} tables, ${totalRows} rows, parents first` }] : plan.problems.map((p) => fail("plan", p))));
+
+    const violations = sqliteForeignKeyViolations(db);
+    for (const table of plan.tables) {
+      const bad = violations.get(table.source);
+      if (bad) results.push(fail(`source foreign keys: ${table.source}`, `${bad} row(s) in the SQLite source reference missing rows (PRAGMA foreign_key_check); fix the source, PostgreSQL would reject them`));
+    }
+    let domainChecks: DomainCheck[] = [];
+    if (options.domainChecksFile) {
+      try {
+        domainChecks = await loadDomainChecks(options.domainChecksFile);
+        results.push({ check: "domain checks file", status: "info", detail: `${domainChecks.length} check(s) from ${options.domainChecksFile}` });
+      } catch (error) {
+        results.push(fail("domain checks file", error instanceof Error ? error.message : String(error)));
+      }
+    }
+
+    const nonEmpty: string[] = [];
+    for (const table of plan.tables) {
+      const { rows } = await client.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${quoteIdent(schema)}.${quoteIdent(table.target)}) AS any`);
+      if (rows[0]?.any) nonEmpty.push(table.target);
+    }
+    if (nonEmpty.length > 0) {
+      const detail = `${nonEmpty.join(", ")} already hold rows`;
+      if (options.truncate) results.push({ check: "target empty", status: "warn", detail: `${detail}; --truncate empties them inside the transaction` });
+      else results.push(fail("target empty", `${detail}; refusing to mix data. Pass --truncate to replace them (inside the same transaction)`));
+    } else {
+      results.push({ check: "target empty", status: "pass", detail: `${plan.tables.length} target tables are empty` });
+    }
+    if (dryRun || results.some((r) => r.status === "fail")) return done();
+
+    const loadStarted = performance.now();
+    await client.query("BEGIN");
+    try {
+      const loads = await load(client, db, plan, options.truncate === true, log);
+      report.rows = loads.reduce((sum, l) => sum + l.rows, 0);
+      report.timings.loadMs = performance.now() - loadStarted;
+      const validateStarted = performance.now();
+      results.push(...(await validate(client, db, plan, loads, domainChecks)));
+      if (!results.some((r) => r.status === "fail")) {
+        await options.beforeFinalCheck?.();
+        const now = await fileState(options.sqlitePath).catch((error: Error) => ({ error }));
+        const change = "error" in now ? `cannot read it any more (${now.error.message})` : describeChange(snapshot.state, now);
+        results.push(
+          change === undefined
+            ? { check: "source unchanged", status: "pass", detail: `${options.sqlitePath} still matches the snapshot (sha256 ${snapshot.state.sha256.slice(0, 12)}...)` }
+            : fail("source unchanged", `${options.sqlitePath} changed during the run (${change}): writes to the old environment were not stopped`),
+        );
+      }
+      report.timings.validateMs = performance.now() - validateStarted;
+      if (results.some((r) => r.status === "fail")) {
+        await client.query("ROLLBACK");
+        results.push(fail("transaction", "rolled back: PostgreSQL is unchanged. Keep production on the previous release"));
+        return done();
+      }
+      // setval is not transactional, so sequences move only once nothing else can fail before COMMIT.
+      results.push(...(await resetSequences(client, schema, plan)));
+      await client.query("COMMIT");
+      report.committed = true;
+      results.push({ check: "transaction", status: "pass", detail: `committed ${report.rows} rows in ${plan.tables.length} tables` });
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      results.push(fail("transaction", `rolled back: ${error instanceof Error ? error.message : String(error)}`));
+    }
+    return done();
+  } finally {
+    db.close();
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function load(client: Client, db: Database, plan: MigrationPlan, truncate: boolean, log: (line: string) => void): Promise<TableLoad[]> {
+  const schema = plan.schema;
+  const qualified = (table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
+  // UTC and ISO output make every timestamp and date the checksum reads back independent of server settings.
+  await client.query("SET LOCAL TimeZone = 'UTC'");
+  await client.query("SET LOCAL DateStyle = 'ISO, YMD'");
+  if (truncate && plan.tables.length > 0) await client.query(`TRUNCATE ${plan.tables.map((t) => qualified(t.target)).join(", ")}`);
+  // A key inside a cycle (e.g. Comment.parentId -> Comment.id) cannot be satisfied row by row: check it at the end instead.
+  const altered = plan.cyclicKeys.filter((k) => !k.deferrable);
+  for (const key of altered) await client.query(`ALTER TABLE ${qualified(key.table)} ALTER CONSTRAINT ${quoteIdent(key.name)} DEFERRABLE INITIALLY DEFERRED`);
+  for (const key of plan.cyclicKeys) await client.query(`SET CONSTRAINTS ${quoteIdent(schema)}.${quoteIdent(key.name)} DEFERRED`);
+
+  const loads: TableLoad[] = [];
+  for (const table of plan.tables) {
+    const started = performance.now();
+    try {
+      loads.push(await copyTable(client, db, schema, table));
+    } catch (error) {
+      throw new Error(`copying ${table.source} into ${table.target}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    log(`copied ${table.source} -> ${table.target}: ${loads.at(-1)?.rows} rows in ${Math.round(performance.now() - started)} ms`);
+  }
+  await client.query("SET CONSTRAINTS ALL IMMEDIATE");
+  for (const key of altered) await client.query(`ALTER TABLE ${qualified(key.table)} ALTER CONSTRAINT ${quoteIdent(key.name)} NOT DEFERRABLE`);
+  return loads;
+}
+
+async function validate(client: Client, db: Database, plan: MigrationPlan, loads: readonly TableLoad[], domainChecks: readonly DomainCheck[]): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const { table, rows, checksum } of loads) {
+    const started = performance.now();
+    const { rows: found } = await client.query<{ rows: string; checksum: string }>(targetChecksumSql(plan.schema, table));
+    const targetRows = Number(found[0]?.rows ?? -1);
+    const targetChecksum = found[0]?.checksum ?? "";
+    const ms = performance.now() - started;
+    const countsMatch = targetRows === rows && rows === table.rows;
+    results.push({
+      check: `rows: ${table.target}`,
+      status: countsMatch ? "pass" : "fail",
+      detail: `source ${table.rows} (streamed ${rows}), target ${targetRows}`,
+      durationMs: ms,
+    });
+    results.push({
+      check: `checksum: ${table.target}`,
+      status: targetChecksum === checksum.toString() ? "pass" : "fail",
+      detail:
+        targetChecksum === checksum.toString()
+          ? `${table.columns.length} columns match (sum of row md5s ${checksum})`
+          : `source ${checksum}, target ${targetChecksum}: stored values differ from the source (a trigger, a default or a lossy type?)`,
+      durationMs: ms,
+    });
+  }
+  results.push(...(await orphanChecks(client, plan.schema, new Set(plan.tables.map((t) => t.target)))));
+  results.push(...(await runDomainChecks(client, db, domainChecks)));
+  return results;
+}
+
+async function resetSequences(client: Client, schema: string, plan: MigrationPlan): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const table of plan.tables) {
+    for (const { column, sequence } of table.sequences) {
+      const { rows } = await client.query<{ next: string; max: string | null }>(
+        `SELECT (CASE WHEN m.max IS NULL THEN setval($1::regclass, s.seqstart, false)
+                      ELSE setval($1::regclass, m.max, true) + s.seqincrement END)::text AS next,
+                m.max::text AS max
+           FROM (SELECT max(${quoteIdent(column)}) AS max FROM ${quoteIdent(schema)}.${quoteIdent(table.target)}) m
+           JOIN pg_sequence s ON s.seqrelid = $1::regclass`,
+        [sequence],
+      );
+      results.push({ check: `sequence: ${sequence}`, status: "pass", detail: `next value ${rows[0]?.next} (${table.target}.${column} max ${rows[0]?.max ?? "none"})` });
+    }
+  }
+  return results;
+}

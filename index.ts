@@ -7,6 +7,7 @@ import { Frontend } from "./components/frontend";
 import { Services } from "./components/services";
 import { artifactRef } from "./components/promotion";
 import { Alarms, cacheMemberClusterIds } from "./components/alarms";
+import { Repository } from "./components/repository";
 import { defaultTags } from "./components/naming";
 
 /**
@@ -74,7 +75,15 @@ export = async () => {
     tags,
   });
 
+  // One branch rule, one owner: only the stack with repository.manageBranchProtection manages it,
+  // or both stacks would overwrite each other's settings on every `pulumi up`.
+  const { manageBranchProtection, ...repositorySettings } = config.repository;
+  const repository = manageBranchProtection
+    ? new Repository("repository", { ...repositorySettings, githubToken: config.githubToken })
+    : undefined;
+
   return {
+    ...(repository ? { protectedBranch: repository.protectedBranch } : {}),
     vpcId: network.vpcId,
     privateSubnetIds: network.privateSubnetIds,
     databaseSecurityGroupId: network.databaseSecurityGroupId,

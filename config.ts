@@ -24,22 +24,23 @@ export const LOG_RETENTION_DAYS = [
   3653,
 ] as const;
 
+/**
+ * A string of a given form; a missing or non-string value gets the same message as a malformed one.
+ * The message doubles as the key's description in the README's generated config table.
+ */
+const pattern = (form: RegExp, expected: string) => z.string(expected).regex(form, expected).describe(expected);
 const arn = (service: string, resource: RegExp, what: string) =>
   pattern(
-      new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]*:(\\d{12})?:${resource.source}$`),
-      `${what} (arn:aws:${service}:...)`,
-    );
-/** A string of a given form; a missing or non-string value gets the same message as a malformed one. */
-const pattern = (form: RegExp, expected: string) => z.string(expected).regex(form, expected);
-const int = (min: number, max: number, what = "a whole number") =>
-  z
-    .number(`${what} from ${min} to ${max}`)
-    .int(`${what} from ${min} to ${max}`)
-    .min(min, `${what} from ${min} to ${max}`)
-    .max(max, `${what} from ${min} to ${max}`);
-const bool = () => z.boolean("true or false");
+    new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]*:(\\d{12})?:${resource.source}$`),
+    `${what} (arn:aws:${service}:...)`,
+  );
+const int = (min: number, max: number, what = "a whole number") => {
+  const expected = `${what} from ${min} to ${max}`;
+  return z.number(expected).int(expected).min(min, expected).max(max, expected).describe(expected);
+};
+const bool = () => z.boolean("true or false").describe("true or false");
 const cidr = () => pattern(CIDR, "an IPv4 CIDR such as 10.40.0.0/16");
-const email = () => z.email("an email address such as oncall@example.com");
+const email = () => z.email("an email address such as oncall@example.com").describe("an email address");
 const hostname = () => pattern(HOSTNAME, "a lower-case DNS name such as app.example.com");
 const cpu = () => pattern(K8S_QUANTITY_CPU, 'a CPU quantity such as "250m" or "1"');
 const memory = () => pattern(K8S_QUANTITY_MEMORY, 'a memory quantity such as "256Mi"');
@@ -132,7 +133,7 @@ const frontend = z.strictObject({
 
 const services = z.strictObject({
   namespace: pattern(DNS_LABEL, "a Kubernetes namespace name (lower-case DNS label)"),
-  kubeContext: z.string().min(1).optional(),
+  kubeContext: z.string().min(1).describe("a kubeconfig context name; the ambient context when unset").optional(),
   port: int(1024, 65535, "a port"),
   apiReplicas: int(1, 50, "replicas"),
   apiMaxReplicas: int(1, 100, "replicas"),
@@ -178,14 +179,15 @@ const repository = z.strictObject({
   manageBranchProtection: bool(),
   fullName: pattern(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "owner/repo"),
   requiredApprovals: int(1, 6, "approving reviews"),
-  requiredChecks: z.array(z.string().min(1)).min(1, "at least one required status check"),
+  requiredChecks: z.array(z.string().min(1).describe("a status check name")).min(1, "at least one required status check"),
 });
 
 const delivery = z.strictObject({
   enabled: bool(),
 });
 
-const schema = z.strictObject({
+/** Every project setting of a stack file, section by section. */
+export const configSchema = z.strictObject({
   organization: pattern(/^[A-Za-z0-9_.-]+$/, "your Pulumi organization name"),
   network,
   database,
@@ -202,7 +204,7 @@ const schema = z.strictObject({
 });
 
 /** The validated, typed settings of one stack. Secrets stay `Output`s. */
-export type PlatformConfig = z.infer<typeof schema> & {
+export type PlatformConfig = z.infer<typeof configSchema> & {
   stack: StackName;
   region: string;
   /** Kubeconfig for the target cluster (secret); the ambient context is used when unset. */
@@ -213,12 +215,13 @@ export type PlatformConfig = z.infer<typeof schema> & {
   pageHttpsEndpoint?: pulumi.Output<string>;
 };
 
-export type RawConfig = z.input<typeof schema>;
-const SECTIONS = Object.keys(schema.shape) as (keyof RawConfig)[];
-const SECRET_KEYS = ["kubeconfig", "githubToken", "pageHttpsEndpoint"] as const;
+export type RawConfig = z.input<typeof configSchema>;
+const SECTIONS = Object.keys(configSchema.shape) as (keyof RawConfig)[];
+/** Settings that are only ever set with `pulumi config set --secret`. */
+export const SECRET_KEYS = ["kubeconfig", "githubToken", "pageHttpsEndpoint"] as const;
 
 /** Rules that relate keys to each other or to the stack; each returns [path, expected] problems. */
-function crossChecks(stack: StackName, c: z.infer<typeof schema>): Problem[] {
+function crossChecks(stack: StackName, c: z.infer<typeof configSchema>): Problem[] {
   const problems: Problem[] = [];
   const minRetention = MIN_BACKUP_RETENTION_DAYS[stack];
   if (c.database.backupRetentionDays < minRetention) {
@@ -377,14 +380,14 @@ function issueExpected(issue: z.core.$ZodIssue): string {
  * Validates raw (already JSON-parsed) settings for a stack. Pure: the mock harness, the offline
  * preview and the tests call it without the Pulumi runtime.
  */
-export function parseConfig(stack: string, raw: Record<string, unknown>): z.infer<typeof schema> & { stack: StackName } {
+export function parseConfig(stack: string, raw: Record<string, unknown>): z.infer<typeof configSchema> & { stack: StackName } {
   if (!(STACKS as readonly string[]).includes(stack)) {
     throw new ConfigError(stack, [
       { path: "(stack)", got: stack, expected: `one of the runbook's stacks: ${STACKS.join(", ")}` },
     ]);
   }
   const stackName = stack as StackName;
-  const result = schema.safeParse(raw, { reportInput: true });
+  const result = configSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     throw new ConfigError(
       stack,

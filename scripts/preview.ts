@@ -134,7 +134,8 @@ async function main(): Promise<number> {
 
 if (require.main === module) {
   main().then(
-    (code) => process.exit(code),
+    // Exit once stdout has drained: a large --json plan written to a pipe is flushed asynchronously.
+    (code) => process.stdout.write("", () => process.exit(code)),
     (error: unknown) => {
       process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exit(3);

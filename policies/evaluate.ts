@@ -101,7 +101,7 @@ function resourceArgs(resource: PolicyInputResource, props: Record<string, unkno
     asType: ((cls: unknown) => (isTypeOf(resource.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
     getConfig: <T extends object>() => settingsOf(policy, config) as T,
     notApplicable: throwNotApplicable,
-    secretPaths: resource.secretPaths ?? [],
+    secretPaths: resource.secretPaths,
   };
 }
 

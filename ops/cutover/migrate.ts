@@ -132,7 +132,7 @@ async function copyTable(client: Client, db: Database, schema: string, table: Ta
       stream.destroy(error instanceof Error ? error : new Error(String(error)));
       await finished(stream).catch(() => undefined);
     }
-    throw copyError ?? error;
+    throw error;
   }
   return { table, rows, checksum };
 }

@@ -122,7 +122,7 @@ export function loadOrder(tables: readonly string[], keys: readonly TargetForeig
   const ready = sccs.map((_, i) => i).filter((i) => waitingOn[i]?.size === 0);
   const order: string[] = [];
   while (ready.length > 0) {
-    ready.sort((a, b) => label(a).localeCompare(label(b)));
+    ready.sort((a, b) => (label(a) < label(b) ? -1 : label(a) > label(b) ? 1 : 0));
     const next = ready.shift() as number;
     order.push(...(sccs[next] as string[]));
     for (const child of children[next] ?? []) {

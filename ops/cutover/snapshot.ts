@@ -68,7 +68,7 @@ export async function assertNoSidecarFiles(source: string): Promise<void> {
 }
 
 function stamp(date: Date): string {
-  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return date.toISOString().replace(/[-:]/g, "");
 }
 
 /** Reads, hashes and (unless `snapshotDir` is undefined) copies the source file with its checksum. */

@@ -117,9 +117,18 @@ export function* tableRows(db: Database, table: string, columns: readonly string
   }
 }
 
-/** Runs a domain-check query on the source; it must return exactly one value. */
-export function sqliteScalar(db: Database, sql: string): SqliteValue {
-  const rows = all(db, sql);
-  if (rows.length !== 1 || rows[0]?.length !== 1) throw new Error(`expected one row with one column, got ${rows.length} row(s)`);
-  return rows[0][0] ?? null;
+/** sql.js's `get` with its config argument, which @types/sql.js does not declare. */
+type GetWithConfig = (params: null, config: { useBigInt: boolean }) => (SqlValue | bigint)[];
+
+/** Runs a domain-check query on the source; it must return exactly one value (integers exact, as BigInt). */
+export function sqliteScalar(db: Database, sql: string): SqlValue | bigint {
+  const statement = db.prepare(sql);
+  try {
+    const rows: (SqlValue | bigint)[][] = [];
+    while (statement.step()) rows.push((statement.get as unknown as GetWithConfig).call(statement, null, { useBigInt: true }));
+    if (rows.length !== 1 || rows[0]?.length !== 1) throw new Error(`source query returned ${rows.length} row(s); expected one row with one value`);
+    return rows[0][0] ?? null;
+  } finally {
+    statement.free();
+  }
 }

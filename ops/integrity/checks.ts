@@ -302,7 +302,7 @@ export function planChecks(catalog: Catalog, options: PlanOptions): PlannedCheck
           results.push(
             bad === 0
               ? outcome(check, "pass", `every row satisfies ${rule}`)
-              : outcome(check, "fail", `${plural(bad, "row")} violate ${rule}; the constraint was added NOT VALID and never validated`),
+              : outcome(check, "fail", `${plural(bad, "row")} ${bad === 1 ? "violates" : "violate"} ${rule}; the constraint was added NOT VALID and never validated`),
           );
         });
         return results;
@@ -346,7 +346,7 @@ export function planChecks(catalog: Catalog, options: PlanOptions): PlannedCheck
         const n = Number(rows[0]?.n ?? 0);
         return n === 0
           ? [outcome(name, "pass", `no duplicate keys (${u.index})`)]
-          : [outcome(name, "fail", `${plural(n, "key")} appear more than once${sampleText(rows[0]?.samples ?? null)} despite ${u.index}`)];
+          : [outcome(name, "fail", `${plural(n, "key")} ${n === 1 ? "appears" : "appear"} more than once${sampleText(rows[0]?.samples ?? null)} despite ${u.index}`)];
       },
     });
   }

@@ -116,6 +116,10 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
     return finish(results, serverVersion, rowCounts);
   }
   const pool = new Pool({ ...config(options.connection, "runbook-integrity"), max: concurrency });
+  // An idle connection the server terminates (failover, shutdown) must not crash the process;
+  // a failure on a connection in use surfaces through its query instead.
+  pool.on("error", () => undefined);
+  coordinator.on("error", () => undefined);
   try {
     await begin(coordinator, statementTimeoutMs);
     let snapshot: string | undefined;

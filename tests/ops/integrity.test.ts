@@ -1,0 +1,305 @@
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { validateIntegrity, type IntegrityOptions, type IntegrityReport } from "../../ops/integrity";
+import { main } from "../../ops/integrity/cli";
+import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../../ops/restore/sample";
+import { startPostgres, type PostgresServer } from "../support/postgres";
+
+const ROOT = path.resolve(__dirname, "../..");
+let pg: PostgresServer;
+let copies = 0;
+
+async function sql(url: string, text: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh copy of the seeded sample database (with amcheck unless told otherwise). */
+async function copy(template = "seeded"): Promise<string> {
+  const name = `t${++copies}`;
+  await sql(pg.url(), `CREATE DATABASE ${name} TEMPLATE ${template}`);
+  return pg.url(name);
+}
+
+/** Every table's content and every sequence, hashed: the validation must leave them exactly as they were. */
+async function contentHash(url: string): Promise<string> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const tables = await client.query<{ t: string }>("SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
+    const parts: string[] = [];
+    for (const { t } of tables.rows) {
+      const { rows } = await client.query<{ h: string }>(`SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) AS h FROM ${t} x`);
+      parts.push(`${t}:${rows[0]?.h}`);
+    }
+    const seqs = await client.query<{ h: string }>("SELECT string_agg(sequencename || '=' || coalesce(last_value::text, '-'), ',' ORDER BY sequencename) AS h FROM pg_sequences");
+    return `${parts.join(";")};${seqs.rows[0]?.h}`;
+  } finally {
+    await client.end();
+  }
+}
+
+const base = (url: string): IntegrityOptions => ({
+  connection: url,
+  expectedTables: [...SAMPLE_TABLES],
+  domainChecks: SAMPLE_DOMAIN_CHECKS,
+  concurrency: 3,
+  statementTimeoutMs: 20_000,
+});
+
+const failures = (report: IntegrityReport) => report.results.filter((r) => r.status === "fail").map((r) => r.check);
+const row = (report: IntegrityReport, check: string) => {
+  const found = report.results.find((r) => r.check === check);
+  if (!found) throw new Error(`no result "${check}" in: ${report.results.map((r) => r.check).join(", ")}`);
+  return found;
+};
+
+/** Runs the validation and proves it wrote nothing. */
+async function validate(url: string, options: Partial<IntegrityOptions> = {}): Promise<IntegrityReport> {
+  const before = await contentHash(url);
+  const report = await validateIntegrity({ ...base(url), ...options });
+  expect(await contentHash(url)).toBe(before);
+  return report;
+}
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  const seeded = await pg.createDatabase("seeded");
+  await seedSampleDatabase(seeded, 300);
+  await sql(seeded, "CREATE EXTENSION amcheck");
+  await sql(pg.url(), "CREATE DATABASE seeded_plain TEMPLATE seeded");
+  await sql(pg.url("seeded_plain"), "DROP EXTENSION amcheck");
+});
+
+afterAll(async () => {
+  await pg?.stop();
+});
+
+describe("validateIntegrity on a clean database", () => {
+  it("passes every check and names each one", async () => {
+    const report = await validate(await copy());
+    expect(failures(report)).toEqual([]);
+    expect(report.passed).toBe(true);
+    expect(report.serverVersion).toMatch(/^16\./);
+    expect(report.rowCounts).toEqual({ _prisma_migrations: 3, users: 300, orders: 900, payments: 450, webhook_events: 450 });
+    expect(row(report, "connectivity").detail).toContain("read-only transaction, statement_timeout 20000 ms, one shared snapshot");
+    expect(row(report, "schema: expected tables (5)").status).toBe("pass");
+    expect(row(report, "migrations: _prisma_migrations")).toMatchObject({ status: "pass", detail: "3 migrations applied, latest 20240601000000_webhook_events" });
+    expect(row(report, "orphans: orders.user_id -> users.id")).toMatchObject({ status: "pass", detail: "no orphaned rows (orders_user_id_fkey)" });
+    expect(row(report, "unique: users(email)").status).toBe("pass");
+    expect(row(report, "index: users_email_key")).toMatchObject({ status: "pass", detail: "bt_index_check: consistent" });
+    expect(row(report, "sequence: public.orders_id_seq >= max(orders.id)")).toMatchObject({ status: "pass", detail: "next value 901, column max 900" });
+    expect(row(report, "domain: payments never exceed their order's total").status).toBe("pass");
+    expect(report.summary).toBe(`${report.results.length} checks, 0 failed, 0 warnings`);
+  });
+
+  it("says when amcheck is not installed, as a warning that does not fail", async () => {
+    const report = await validate(await copy("seeded_plain"));
+    expect(row(report, "amcheck")).toMatchObject({
+      status: "warn",
+      detail: "amcheck is available but not installed here; index structure is not verified (CREATE EXTENSION amcheck as an admin to enable it)",
+    });
+    expect(report.results.some((r) => r.check.startsWith("index: "))).toBe(false);
+    expect(report.passed).toBe(true);
+  });
+});
+
+describe("each kind of violation is detected and named", () => {
+  it("orphans behind a NOT VALID foreign key", async () => {
+    const url = await copy();
+    await sql(
+      url,
+      `ALTER TABLE orders DROP CONSTRAINT orders_user_id_fkey;
+       INSERT INTO orders (user_id, status, total_cents) VALUES (424242, 'paid', 100), (424243, 'paid', 100);
+       ALTER TABLE orders ADD CONSTRAINT orders_user_id_fkey FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;`,
+    );
+    const report = await validate(url);
+    expect(failures(report)).toEqual(["orphans: orders.user_id -> users.id"]);
+    expect(row(report, "orphans: orders.user_id -> users.id").detail).toBe(
+      "2 orphaned rows in orders reference no users (e.g. (424242), (424243)): orders_user_id_fkey (constraint NOT VALID)",
+    );
+    expect(report.passed).toBe(false);
+  });
+
+  it("orphans behind a validated foreign key whose triggers were bypassed", async () => {
+    const url = await copy();
+    await sql(url, "SET session_replication_role = replica; DELETE FROM users WHERE id = 1;");
+    const report = await validate(url);
+    expect(failures(report)).toEqual(["orphans: orders.user_id -> users.id"]);
+    expect(row(report, "orphans: orders.user_id -> users.id").detail).toMatch(/^3 orphaned rows in orders reference no users \(e\.g\. \(1\), \(1\), \(1\)\): orders_user_id_fkey$/);
+  });
+
+  it("rows violating a NOT VALID CHECK constraint", async () => {
+    const url = await copy();
+    await sql(
+      url,
+      `ALTER TABLE payments DROP CONSTRAINT payments_amount_cents_check;
+       UPDATE payments SET amount_cents = -5 WHERE id IN (1, 2);
+       ALTER TABLE payments ADD CONSTRAINT payments_amount_cents_check CHECK (amount_cents > 0) NOT VALID;`,
+    );
+    const report = await validate(url);
+    expect(failures(report)).toEqual(["check (NOT VALID): payments.payments_amount_cents_check"]);
+    expect(row(report, "check (NOT VALID): payments.payments_amount_cents_check").detail).toBe(
+      "2 rows violate CHECK ((amount_cents > 0)); the constraint was added NOT VALID and never validated",
+    );
+  });
+
+  it("duplicate keys behind a unique index that missed them, found by a heap scan and by amcheck", async () => {
+    for (const template of ["seeded", "seeded_plain"]) {
+      const url = await copy(template);
+      // Simulate a damaged index: it stops receiving entries while a duplicate is written.
+      await sql(url, "UPDATE pg_index SET indisready = false WHERE indexrelid = 'users_email_key'::regclass");
+      await sql(url, "INSERT INTO users (email, name) VALUES ('user7@example.com', 'Duplicate')");
+      await sql(url, "UPDATE pg_index SET indisready = true WHERE indexrelid = 'users_email_key'::regclass");
+      const report = await validate(url, { heapAllIndexed: true });
+      expect(row(report, "unique: users(email)")).toMatchObject({
+        status: "fail",
+        detail: "1 key appears more than once (e.g. (user7@example.com)) despite users_email_key",
+      });
+      if (template === "seeded") {
+        expect(failures(report)).toEqual(["unique: users(email)", "index: users_email_key"]);
+        expect(row(report, "index: users_email_key").detail).toMatch(/heap tuple .* lacks matching index tuple within index "users_email_key"/);
+      } else {
+        expect(failures(report)).toEqual(["unique: users(email)"]);
+      }
+    }
+  });
+
+  it("a sequence behind its column's maximum", async () => {
+    const url = await copy();
+    await sql(url, "SELECT setval('orders_id_seq', 5)");
+    const report = await validate(url);
+    expect(failures(report)).toEqual(["sequence: public.orders_id_seq >= max(orders.id)"]);
+    expect(row(report, "sequence: public.orders_id_seq >= max(orders.id)").detail).toBe(
+      "next value 6 is not above the column's max 900: the next insert collides; fix with SELECT setval('public.orders_id_seq', 900)",
+    );
+  });
+
+  it("row counts outside the tolerance of recorded counts, and a table the reference has but the restore lacks", async () => {
+    const url = await copy();
+    const counts = { users: 310, orders: 900, payments: 450, webhook_events: 450, _prisma_migrations: 3, audit_log: 10 };
+    const exact = await validate(url, { reference: { counts } });
+    expect(failures(exact)).toEqual(["rows: audit_log vs reference", "rows: users vs reference"]);
+    expect(row(exact, "rows: users vs reference").detail).toBe("300 rows, reference 310 (-10; tolerance 0% = 0)");
+    expect(row(exact, "rows: audit_log vs reference").detail).toBe("table missing here; the reference has 10 rows");
+    const tolerant = await validate(url, { reference: { counts: { ...counts, audit_log: undefined as unknown as number } }, tolerancePercent: 5 });
+    expect(row(tolerant, "rows: users vs reference")).toMatchObject({ status: "pass", detail: "300 rows, reference 310 (-10; tolerance 5% = 15)" });
+  });
+
+  it("row counts against a live reference database", async () => {
+    const url = await copy();
+    const reference = await copy();
+    await sql(reference, "INSERT INTO users (email, name) VALUES ('extra@example.com', 'Extra')");
+    const report = await validate(url, { reference: { connection: reference } });
+    expect(failures(report)).toEqual(["rows: users vs reference"]);
+    expect(row(report, "rows: users vs reference").detail).toBe("300 rows, reference 301 (-1; tolerance 0% = 0)");
+  });
+
+  it("a domain check that returns rows", async () => {
+    const url = await copy();
+    await sql(url, "UPDATE payments SET amount_cents = amount_cents + 1 WHERE id = 3");
+    const report = await validate(url);
+    expect(failures(report)).toEqual(["domain: payments never exceed their order's total"]);
+    expect(row(report, "domain: payments never exceed their order's total").detail).toBe("1 row returned, none expected (e.g. (3))");
+  });
+
+  it("a missing expected table and an unfinished migration", async () => {
+    const url = await copy();
+    await sql(url, "DROP TABLE webhook_events; INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ('x', 'y', '20240701000000_half_done')");
+    const report = await validate(url);
+    expect(failures(report)).toEqual(["schema: expected tables (5)", "migrations: _prisma_migrations"]);
+    expect(row(report, "schema: expected tables (5)").detail).toContain("missing: webhook_events");
+    expect(row(report, "migrations: _prisma_migrations").detail).toBe("1 migration started but never finished: 20240701000000_half_done");
+  });
+
+  it("a domain check that tries to write fails in the read-only transaction and changes nothing", async () => {
+    const url = await copy();
+    const report = await validate(url, { domainChecks: [{ name: "sneaky", sql: "SELECT nextval('users_id_seq')" }] });
+    expect(row(report, "domain: sneaky")).toMatchObject({ status: "fail", detail: "cannot execute nextval() in a read-only transaction" });
+  });
+
+  it("a statement timeout fails the check with the flag to raise", async () => {
+    const url = await copy();
+    const report = await validate(url, { statementTimeoutMs: 100, domainChecks: [{ name: "slow", sql: "SELECT 1 FROM pg_sleep(1)" }] });
+    expect(row(report, "domain: slow")).toMatchObject({
+      status: "fail",
+      detail: "canceling statement due to statement timeout (raise --statement-timeout above 100 ms)",
+    });
+  });
+});
+
+describe("bad input", () => {
+  it("an unreachable host fails connectivity with a fix", async () => {
+    const report = await validateIntegrity({ connection: "postgresql://u:p@127.0.0.1:1/db", expectedTables: [] });
+    expect(report.passed).toBe(false);
+    expect(report.results).toHaveLength(1);
+    expect(report.results[0]?.check).toBe("connectivity");
+    expect(report.results[0]?.detail).toMatch(/^cannot connect: connect ECONNREFUSED 127\.0\.0\.1:1; check DATABASE_URL's host, port, user, password and TLS settings$/);
+  });
+
+  it("a wrong password fails connectivity", async () => {
+    const report = await validateIntegrity({ connection: pg.url().replace(pg.password, "wrong"), expectedTables: [] });
+    expect(report.results[0]?.detail).toContain('password authentication failed for user "postgres"');
+  });
+
+  it("out-of-range options are refused before connecting", async () => {
+    await expect(validateIntegrity({ connection: "postgresql://x", concurrency: 0 })).rejects.toThrow("concurrency is 0; use a whole number from 1 to 32");
+    await expect(validateIntegrity({ connection: "postgresql://x", tolerancePercent: 120 })).rejects.toThrow("tolerance is 120; use a percentage from 0 to 100");
+  });
+});
+
+describe("the CLI", () => {
+  it("`DATABASE_URL=... npm run ops:db:validate-integrity` works as the runbook writes it, and exits 1 on a violation", async () => {
+    const url = await copy();
+    const run = promisify(execFile);
+    const clean = await run("npm", ["run", "--silent", "ops:db:validate-integrity", "--", "--json", "--expected-tables", "users,orders"], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: url },
+    });
+    const parsed = JSON.parse(clean.stdout) as { passed: boolean; rowCounts: Record<string, number> };
+    expect(parsed.passed).toBe(true);
+    expect(parsed.rowCounts.users).toBe(300);
+    await sql(url, "SELECT setval('users_id_seq', 1)");
+    const failed = await run("npm", ["run", "--silent", "ops:db:validate-integrity"], { cwd: ROOT, env: { ...process.env, DATABASE_URL: url } }).then(
+      () => undefined,
+      (error: { code: number; stdout: string }) => error,
+    );
+    expect(failed?.code).toBe(1);
+    expect(failed?.stdout).toContain("FAIL");
+    expect(failed?.stdout).toContain("sequence: public.users_id_seq >=");
+  });
+
+  it("reads domain checks and reference counts from files, and refuses a missing DATABASE_URL", async () => {
+    const url = await copy();
+    const dir = await import("node:fs/promises").then((fs) => fs.mkdtemp(path.join(require("node:os").tmpdir(), "integrity-cli-")));
+    const checks = path.join(dir, "checks.yaml");
+    writeFileSync(checks, "- name: no big orders\n  sql: SELECT id FROM orders WHERE total_cents > 30000\n");
+    const counts = path.join(dir, "counts.json");
+    writeFileSync(counts, JSON.stringify({ users: 300 }));
+    const write = process.stdout.write;
+    let out = "";
+    process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
+    let code: number;
+    try {
+      code = await main(["--json", "--domain-checks", checks, "--reference-counts", counts], { DATABASE_URL: url });
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(code).toBe(1);
+    const parsed = JSON.parse(out) as { results: { check: string; status: string }[] };
+    expect(parsed.results.find((r) => r.check === "domain: no big orders")?.status).toBe("fail");
+    expect(parsed.results.find((r) => r.check === "rows: users vs reference")?.status).toBe("pass");
+    await expect(main([], {})).rejects.toThrow("DATABASE_URL is not set: run DATABASE_URL=postgresql://user:password@host:5432/db npm run ops:db:validate-integrity");
+    writeFileSync(checks, "- name: x\n");
+    await expect(main(["--domain-checks", checks], { DATABASE_URL: url })).rejects.toThrow(`--domain-checks ${checks}: 0.sql:`);
+  });
+});

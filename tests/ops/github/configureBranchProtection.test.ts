@@ -1,0 +1,170 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { branchProtectionArgs } from "../../../components/repository";
+import { applyBranchProtection, main, managingStack, repositorySettings } from "../../../ops/github/configureBranchProtection";
+import { protectionSpec, restRequestBody } from "../../../ops/github/protectionSpec";
+
+/** A throwaway stand-in for api.github.com that records each request and answers as configured. */
+interface Recorded {
+  method: string;
+  url: string;
+  headers: IncomingMessage["headers"];
+  body: unknown;
+}
+let server: Server;
+let apiUrl: string;
+let requests: Recorded[] = [];
+let answer: (body: unknown) => { status: number; body: unknown; delayMs?: number };
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let text = "";
+    req.on("data", (chunk: Buffer) => (text += chunk.toString()));
+    req.on("end", () => {
+      const body: unknown = text ? JSON.parse(text) : undefined;
+      requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
+      const reply = answer(body);
+      setTimeout(() => {
+        res.writeHead(reply.status, { "content-type": "application/json" });
+        res.end(JSON.stringify(reply.body));
+      }, reply.delayMs ?? 0);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+beforeEach(() => {
+  requests = [];
+  answer = (body) => {
+    const sent = body as ReturnType<typeof restRequestBody>;
+    return {
+      status: 200,
+      body: {
+        required_pull_request_reviews: { required_approving_review_count: sent.required_pull_request_reviews.required_approving_review_count },
+        required_status_checks: { strict: true, checks: sent.required_status_checks.checks },
+        enforce_admins: { enabled: true },
+      },
+    };
+  };
+});
+
+const TOKEN = "github_pat_0123456789abcdefghijklmnopqrstuvwxyz";
+const production = repositorySettings("production");
+const spec = protectionSpec({ requiredApprovals: production.requiredApprovals ?? 0, requiredChecks: production.requiredChecks ?? [] });
+
+describe("npm run ops:configure-branch-protection", () => {
+  it("applies the production stack's settings: it is the stack that manages protection", () => {
+    expect(managingStack(["staging", "production"])).toBe("production");
+    expect(spec.requiredApprovals).toBe(2);
+    expect(spec.requiredChecks).toEqual(["ci", "policy-preview"]);
+  });
+
+  it("sends exactly one PUT with the spec, the token and GitHub's API version", async () => {
+    const results = await applyBranchProtection({ token: TOKEN, repository: "acme/runbook-app", spec, apiUrl });
+    expect(requests).toHaveLength(1);
+    const [request] = requests;
+    expect(request?.method).toBe("PUT");
+    expect(request?.url).toBe("/repos/acme/runbook-app/branches/main/protection");
+    expect(request?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(request?.headers.accept).toBe("application/vnd.github+json");
+    expect(request?.headers["x-github-api-version"]).toBe("2022-11-28");
+    expect(request?.body).toEqual({
+      required_status_checks: { strict: true, checks: [{ context: "ci" }, { context: "policy-preview" }] },
+      enforce_admins: true,
+      required_pull_request_reviews: { dismiss_stale_reviews: true, require_code_owner_reviews: true, required_approving_review_count: 2, require_last_push_approval: true },
+      restrictions: null,
+      required_linear_history: true,
+      allow_force_pushes: false,
+      allow_deletions: false,
+      required_conversation_resolution: true,
+    });
+    expect(results.map((r) => [r.check, r.status])).toEqual([
+      ["PUT protection of acme/runbook-app@main", "pass"],
+      ["GitHub reports the protection as applied", "pass"],
+    ]);
+  });
+
+  it("sends what the repository component declares: one spec, both paths", () => {
+    const rest = restRequestBody(spec);
+    const pulumiArgs = branchProtectionArgs("runbook-app", spec);
+    const reviews = pulumiArgs.requiredPullRequestReviews as { requiredApprovingReviewCount: number; dismissStaleReviews: boolean; requireCodeOwnerReviews: boolean; requireLastPushApproval: boolean }[];
+    const checks = pulumiArgs.requiredStatusChecks as { strict: boolean; contexts: string[] }[];
+    expect({
+      approvals: rest.required_pull_request_reviews.required_approving_review_count,
+      dismissStale: rest.required_pull_request_reviews.dismiss_stale_reviews,
+      codeOwners: rest.required_pull_request_reviews.require_code_owner_reviews,
+      lastPush: rest.required_pull_request_reviews.require_last_push_approval,
+      checks: rest.required_status_checks.checks.map((c) => c.context),
+      strict: rest.required_status_checks.strict,
+      admins: rest.enforce_admins,
+      linear: rest.required_linear_history,
+      conversations: rest.required_conversation_resolution,
+      forcePushes: rest.allow_force_pushes,
+      deletions: rest.allow_deletions,
+    }).toEqual({
+      approvals: reviews[0]?.requiredApprovingReviewCount,
+      dismissStale: reviews[0]?.dismissStaleReviews,
+      codeOwners: reviews[0]?.requireCodeOwnerReviews,
+      lastPush: reviews[0]?.requireLastPushApproval,
+      checks: checks[0]?.contexts,
+      strict: checks[0]?.strict,
+      admins: pulumiArgs.enforceAdmins,
+      linear: pulumiArgs.requiredLinearHistory,
+      conversations: pulumiArgs.requireConversationResolution,
+      forcePushes: pulumiArgs.allowsForcePushes,
+      deletions: pulumiArgs.allowsDeletions,
+    });
+  });
+
+  it("fails with GitHub's message and a hint on 403, without printing the token", async () => {
+    answer = () => ({ status: 403, body: { message: "Resource not accessible by personal access token" } });
+    const lines: string[] = [];
+    const code = await main(["--api-url", apiUrl, "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, (t) => lines.push(t));
+    expect(code).toBe(1);
+    const output = lines.join("");
+    expect((JSON.parse(output) as { status: string; detail: string }[]).map((r) => [r.status, r.detail])).toEqual([
+      ["fail", "HTTP 403: Resource not accessible by personal access token (the token lacks the Administration: write permission on the repository (runbook step 1))"],
+    ]);
+    expect(output).not.toContain(TOKEN);
+  });
+
+  it("fails the verification row when GitHub answers with different settings", async () => {
+    answer = () => ({ status: 200, body: { required_pull_request_reviews: { required_approving_review_count: 1 }, required_status_checks: { checks: [{ context: "ci" }] }, enforce_admins: { enabled: false } } });
+    const results = await applyBranchProtection({ token: TOKEN, repository: "acme/runbook-app", spec, apiUrl });
+    expect(results[1]).toEqual({
+      check: "GitHub reports the protection as applied",
+      status: "fail",
+      detail: "required approvals 1 (expected 2); missing checks policy-preview; admins not included",
+    });
+  });
+
+  it("gives up after the timeout instead of hanging", async () => {
+    answer = () => ({ status: 200, body: {}, delayMs: 2_000 });
+    const [put] = await applyBranchProtection({ token: TOKEN, repository: "acme/runbook-app", spec, apiUrl, timeoutMs: 100 });
+    expect(put?.status).toBe("fail");
+    expect(put?.detail).toMatch(/aborted due to timeout/i);
+  });
+
+  it("prints JSON rows with --json", async () => {
+    const lines: string[] = [];
+    const code = await main(["--api-url", apiUrl, "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, (t) => lines.push(t));
+    expect(code).toBe(0);
+    expect((JSON.parse(lines.join("")) as { status: string }[]).map((r) => r.status)).toEqual(["pass", "pass"]);
+  });
+
+  it.each([
+    [{ GITHUB_REPOSITORY: "acme/runbook-app" }, "GITHUB_TOKEN is not set: export a fine-grained token with Administration write scope (runbook step 1).\n"],
+    [{ GITHUB_TOKEN: TOKEN }, "GITHUB_REPOSITORY is not set: export it as <owner>/<repo>.\n"],
+    [{ GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "runbook-app" }, 'repository "runbook-app" is not owner/repo (set GITHUB_REPOSITORY or repository.fullName, such as acme/runbook-app).\n'],
+  ])("exits 2 with a fixable message for %j", async (env, message) => {
+    const lines: string[] = [];
+    expect(await main(["--api-url", apiUrl], env, (t) => lines.push(t))).toBe(2);
+    expect(lines.join("")).toBe(message);
+    expect(requests).toEqual([]);
+  });
+});

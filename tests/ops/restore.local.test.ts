@@ -1,0 +1,173 @@
+import { mkdtemp, readdir, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DrillError,
+  dropLocalSnapshots,
+  isoWeek,
+  localBackend,
+  runDrill,
+  runDrillSpec,
+  takeLocalSnapshot,
+  type DrillSpec,
+  type RestoreBackend,
+} from "../../ops/restore";
+import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../../ops/restore/sample";
+import { startPostgres, type PostgresServer } from "../support/postgres";
+
+let pg: PostgresServer;
+
+async function query<T extends Record<string, unknown>>(url: string, text: string): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+const databases = async () => (await query<{ datname: string }>(pg.url(), "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1")).map((r) => r.datname);
+/** The source's content, to prove a drill never changed it. */
+const sourceState = async () =>
+  JSON.stringify(await query(pg.url("app"), "SELECT (SELECT count(*) FROM users) u, (SELECT count(*) FROM orders) o, (SELECT max(id) FROM payments) p, (SELECT last_value FROM users_id_seq) s"));
+
+function drillOptions(backend: RestoreBackend, temporaryId = "drill_tmp") {
+  return {
+    backend,
+    mode: "snapshot" as const,
+    window: "2025-W03",
+    temporaryId,
+    integrity: { expectedTables: [...SAMPLE_TABLES], domainChecks: SAMPLE_DOMAIN_CHECKS, reference: { connection: pg.url("app") } },
+    handleSignals: false,
+  };
+}
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  await seedSampleDatabase(await pg.createDatabase("app"), 200);
+});
+
+afterAll(async () => {
+  await pg?.stop();
+});
+
+describe("isoWeek", () => {
+  it.each([
+    ["2025-01-13T00:00:00Z", "2025-W03"],
+    ["2024-12-30T12:00:00Z", "2025-W01"],
+    ["2021-01-03T23:59:59Z", "2020-W53"],
+    ["2026-12-31T00:00:00Z", "2026-W53"],
+    ["2025-06-15T10:00:00Z", "2025-W24"],
+  ])("%s is %s", (at, week) => {
+    expect(isoWeek(new Date(at))).toBe(week);
+  });
+
+  it("refuses an invalid date", () => {
+    expect(() => isoWeek(new Date("nope"))).toThrow("isoWeek needs a valid date");
+  });
+});
+
+describe("local backend, for real", () => {
+  it("no snapshot: a clear error, nothing restored, the source untouched", async () => {
+    const before = [await databases(), await sourceState()];
+    const error = (await runDrill(drillOptions(localBackend({ adminUrl: pg.url(), sourceDatabase: "app" }))).catch((e: unknown) => e)) as DrillError;
+    expect(error).toBeInstanceOf(DrillError);
+    expect(error.message).toBe(
+      `restore drill of 127.0.0.1:${pg.port}/app failed: no snapshot of "app" found (databases named app__snap_<time>); take one first (takeLocalSnapshot); nothing was restored`,
+    );
+    expect([await databases(), await sourceState()]).toEqual(before);
+  });
+
+  it("restores the latest snapshot, passes readiness and integrity, records the RTO, and drops the temporary database", async () => {
+    const before = await sourceState();
+    await takeLocalSnapshot(pg.url(), "app", new Date("2025-01-13T03:00:00Z"));
+    const latest = await takeLocalSnapshot(pg.url(), "app", new Date("2025-01-15T03:00:00Z"));
+    expect(latest).toBe("app__snap_20250115030000000");
+    const steps: string[] = [];
+    const record = await runDrill({ ...drillOptions(localBackend({ adminUrl: pg.url(), sourceDatabase: "app" })), onStep: (step, state) => steps.push(`${step}:${state}`) });
+    expect(record).toMatchObject({
+      backend: "local",
+      sourceId: `127.0.0.1:${pg.port}/app`,
+      window: "2025-W03",
+      restoreMode: "snapshot",
+      snapshotId: "app__snap_20250115030000000",
+      capturedAt: "2025-01-15T03:00:00.000Z",
+      temporaryId: "drill_tmp",
+      passed: true,
+      cleanedUp: true,
+      rowCounts: { _prisma_migrations: 3, users: 200, orders: 600, payments: 300, webhook_events: 300 },
+    });
+    expect(record.rtoSeconds).toBeTypeOf("number");
+    expect(record.integritySummary).toMatch(/^\d+ checks, 0 failed, 1 warning$/);
+    expect(record.results.slice(0, 3).map((r) => [r.check, r.status])).toEqual([
+      ["readiness: connect", "pass"],
+      ["readiness: SELECT 1", "pass"],
+      ["readiness: migrations applied", "pass"],
+    ]);
+    expect(record.results.find((r) => r.check === "rows: users vs reference")?.status).toBe("pass");
+    expect(steps).toEqual(["find:start", "find:done", "restore:start", "restore:done", "available:start", "available:done", "readiness:start", "readiness:done", "integrity:start", "integrity:done", "cleanup:start", "cleanup:done"]);
+    expect(await databases()).toEqual(["app", "app__snap_20250113030000000", "app__snap_20250115030000000", "postgres"]);
+    expect(await sourceState()).toBe(before);
+  });
+
+  it("a snapshot with a violation: passed false, no RTO, the failure in the notes, the temporary database dropped", async () => {
+    await dropLocalSnapshots(pg.url(), "app");
+    const snapshot = await takeLocalSnapshot(pg.url(), "app", new Date("2025-01-16T03:00:00Z"));
+    await query(pg.url(snapshot), "SELECT setval('orders_id_seq', 2)");
+    const record = await runDrill(drillOptions(localBackend({ adminUrl: pg.url(), sourceDatabase: "app" })));
+    expect(record.passed).toBe(false);
+    expect(record.rtoSeconds).toBeUndefined();
+    expect(record.notes).toContain(
+      "FAIL sequence: public.orders_id_seq >= max(orders.id): next value 3 is not above the column's max 600: the next insert collides; fix with SELECT setval('public.orders_id_seq', 600)",
+    );
+    expect(await databases()).toEqual(["app", snapshot, "postgres"]);
+  });
+
+  it("a failure after the restore (wrong password for the checks) still drops the temporary database and leaves the source alone", async () => {
+    const before = await sourceState();
+    const real = localBackend({ adminUrl: pg.url(), sourceDatabase: "app" });
+    const wrongPassword: RestoreBackend = {
+      ...real,
+      waitAvailable: () => Promise.resolve(),
+      connection: async (db) => ({ connectionString: pg.url(db.identifier).replace(pg.password, "wrong") }),
+    };
+    const error = (await runDrill({ ...drillOptions(wrongPassword), readinessTimeoutMs: 1 }).catch((e: unknown) => e)) as DrillError;
+    expect(error.message).toMatch(/readiness: cannot connect to the restored database after 1 attempts in 0 s: password authentication failed for user "postgres"; temporary database drill_tmp deleted$/);
+    expect(error.message).not.toContain(pg.password);
+    expect(await databases()).not.toContain("drill_tmp");
+    expect(await sourceState()).toBe(before);
+  });
+
+  it("refuses to use the source or a snapshot as the temporary database", async () => {
+    const backend = localBackend({ adminUrl: pg.url(), sourceDatabase: "app" });
+    await expect(backend.destroy("app")).rejects.toThrow('refusing to touch "app": it is the source or one of its snapshots');
+    await expect(backend.destroy("app__snap_20250116030000000")).rejects.toThrow("refusing to touch");
+    expect(await databases()).toContain("app");
+  });
+
+  it("runDrillSpec publishes a local JSON record, compares counts with the source, and cleans up", async () => {
+    const directory = await mkdtemp(path.join(tmpdir(), "drill-records-"));
+    const spec: DrillSpec = {
+      window: "2025-W03",
+      mode: "snapshot",
+      temporaryPrefix: "drill",
+      backend: { kind: "local", adminUrl: pg.url(), sourceDatabase: "app" },
+      integrity: { expectedTables: [...SAMPLE_TABLES], tolerancePercent: 0 },
+      publish: { directory },
+    };
+    await dropLocalSnapshots(pg.url(), "app");
+    await takeLocalSnapshot(pg.url(), "app");
+    const record = await runDrillSpec(spec, { handleSignals: false });
+    expect(record.passed).toBe(true);
+    expect(record.temporaryId).toMatch(/^drill_2025w03_[0-9a-f]{6}$/);
+    const files = await readdir(directory);
+    expect(files).toHaveLength(1);
+    const published = JSON.parse(await readFile(path.join(directory, files[0] as string), "utf8")) as { passed: boolean; rtoSeconds: number; window: string };
+    expect(published).toMatchObject({ passed: true, window: "2025-W03", rtoSeconds: record.rtoSeconds });
+    expect(await databases()).not.toContain(record.temporaryId);
+    await expect(runDrillSpec({ ...spec, window: "2025-03" })).rejects.toThrow('window is "2025-03"; use an ISO week such as 2025-W03');
+  });
+});

@@ -182,8 +182,16 @@ const repository = z.strictObject({
   requiredChecks: z.array(z.string().min(1).describe("a status check name")).min(1, "at least one required status check"),
 });
 
+/** A five-field UTC cron expression, as Pulumi Deployments schedules take it. */
+const CRON_5 = /^(\S+ ){4}\S+$/;
+
 const delivery = z.strictObject({
   enabled: bool(),
+  deployOnPush: bool(),
+  previewPullRequests: bool(),
+  paths: z.array(z.string().min(1)).min(1, "at least one path filter, such as components/**"),
+  driftCron: z.string().regex(CRON_5, 'a five-field UTC cron expression such as "0 */4 * * *"'),
+  awsRoleArn: arn("iam", /role\/.+/, "the IAM role Pulumi Deployments assumes by OIDC").optional(),
 });
 
 /** Every project setting of a stack file, section by section. */

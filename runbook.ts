@@ -19,6 +19,13 @@ export const MAX_BACKUP_RETENTION_DAYS = 35;
 /** "Weekly restore test": the drill runs once per ISO week. */
 export const RESTORE_DRILL_CADENCE = "weekly" as const;
 
+/**
+ * "Weekly restore test": Pulumi Deployments runs `pulumi up` on every stack at this time (UTC, five
+ * fields: Mondays 04:00, after the 03:00 daily backup), and the drill's ISO-week window makes that
+ * run restore and check the latest snapshot.
+ */
+export const RESTORE_DRILL_CRON = "0 4 * * 1";
+
 /** Where an alarm goes: `page` wakes the on-call engineer, `ticket` opens a high-priority ticket. */
 export type AlarmRoute = "page" | "ticket";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { awsRdsInstanceDeletionProtection as policy } from "../../../../../policies/aws/rds/instance/deletionProtection";
+import { evaluatePolicies } from "../../../../../policies/evaluate";
 import { fixture, named, run, violation } from "../../../fixture";
 
 const unprotected = (value: boolean | undefined) => {
@@ -33,7 +34,6 @@ describe("aws-rds-instance-deletion-protection", () => {
   });
 });
 
-async function evaluateTagged() {
-  const { evaluatePolicies } = await import("../../../../../policies/evaluate");
+function evaluateTagged() {
   return evaluatePolicies(unprotected(false), { stack: "prod-eu", stackTags: { environment: "production" }, policies: [policy] });
 }

@@ -1,0 +1,45 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { Delivery } from "../components/delivery";
+import { parseConfig, PROJECT } from "../config";
+import { POLICY_PACK_NAME } from "../policies/all";
+import { RESTORE_DRILL_CRON, STACKS, type StackName } from "../runbook";
+
+/**
+ * The delivery program (`pulumi -C delivery up`): Pulumi advises configuring a stack's Deployments
+ * from a separate program, so a deployment never rewrites its own settings mid-run. It reads the
+ * platform's stack files (the same validation as the program) and needs no config of its own.
+ */
+
+const ROOT = path.resolve(__dirname, "..");
+
+/** A platform stack's validated settings, read from its stack file. */
+function platformSettings(stack: StackName): ReturnType<typeof parseConfig> {
+  const doc = parseYaml(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+  const prefix = `${PROJECT}:`;
+  const raw = Object.fromEntries(
+    Object.entries(doc.config ?? {})
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, value]) => [key.slice(prefix.length), value]),
+  );
+  return parseConfig(stack, raw);
+}
+
+export = async () => {
+  const settings = STACKS.map(platformSettings);
+  const organizations = [...new Set(settings.map((s) => s.organization))];
+  const repositories = [...new Set(settings.map((s) => s.repository.fullName))];
+  if (organizations.length !== 1 || repositories.length !== 1) {
+    throw new Error(`the stacks disagree on organization (${organizations.join(", ")}) or repository.fullName (${repositories.join(", ")}); one delivery program serves one organization and repository.`);
+  }
+  const delivery = new Delivery("delivery", {
+    organization: organizations[0] as string,
+    project: PROJECT,
+    repository: repositories[0] as string,
+    restoreDrillCron: RESTORE_DRILL_CRON,
+    policyPack: { name: POLICY_PACK_NAME },
+    stacks: settings.map((s) => ({ stack: s.stack, ...s.delivery })),
+  });
+  return { deployedStacks: delivery.deployedStacks, policyGroupName: delivery.policyGroupName };
+};

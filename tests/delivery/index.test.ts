@@ -17,7 +17,7 @@ interface Registered {
   inputs: Record<string, unknown>;
 }
 const registered: Registered[] = [];
-let outputs: Record<string, unknown> = {};
+const outputs: Record<string, unknown> = {};
 
 beforeAll(async () => {
   await pulumi.runtime.setMocks(
@@ -34,11 +34,12 @@ beforeAll(async () => {
     "delivery",
     false,
   );
-  const mod = (await import("../../delivery/index.js")) as unknown as { default?: () => Promise<Record<string, pulumi.Input<unknown>>> } & (() => Promise<Record<string, pulumi.Input<unknown>>>);
-  const program = typeof mod === "function" ? mod : (mod.default as () => Promise<Record<string, pulumi.Input<unknown>>>);
+  type Program = () => Promise<Record<string, pulumi.Input<unknown>>>;
+  const mod = (await import("../../delivery/index.js")) as unknown as Program | { default: Program };
+  const program = typeof mod === "function" ? mod : mod.default;
   const raw = await program();
   for (const [key, value] of Object.entries(raw)) {
-    outputs[key] = await new Promise((resolve) => pulumi.output(value).apply(resolve));
+    outputs[key] = await new Promise((resolve) => (pulumi.output(value) as pulumi.Output<unknown>).apply(resolve));
   }
 });
 

@@ -75,9 +75,9 @@ export function countByType(resources: readonly RecordedResource[]): [string, nu
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
-async function evaluatePolicies(result: ProgramResult): Promise<PlanPolicyResult[]> {
-  const { evaluatePolicies: evaluate } = await import("../policies/evaluate.js");
-  return evaluate(result.resources, { stack: result.stack });
+async function evaluatePolicies(result: ProgramResult): Promise<{ findings: PlanPolicyResult[]; evaluated: number }> {
+  const [{ evaluatePolicies: evaluate }, { RUNBOOK_POLICIES }] = await Promise.all([import("../policies/evaluate.js"), import("../policies/all.js")]);
+  return { findings: await evaluate(result.resources, { stack: result.stack }), evaluated: RUNBOOK_POLICIES.length };
 }
 
 async function main(): Promise<number> {
@@ -103,7 +103,7 @@ async function main(): Promise<number> {
     }
     throw cause;
   }
-  const policies = await evaluatePolicies(result);
+  const { findings: policies, evaluated } = await evaluatePolicies(result);
   const plan = toPlan(result, policies);
   const mandatory = policies.filter((p) => p.level === "mandatory");
 
@@ -119,7 +119,7 @@ async function main(): Promise<number> {
     log("Stack outputs:");
     for (const [key, value] of Object.entries(plan.outputs)) log(`  ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
     log("");
-    log(`CrossGuard policies (evaluated in-process over this plan): ${policies.length === 0 ? "no violations" : `${policies.length} findings`}`);
+    log(`CrossGuard policy pack: ${evaluated} policies evaluated in-process over this plan, ${policies.length === 0 ? "no violations" : `${policies.length} findings`}`);
     for (const p of policies) log(`  [${p.level}] ${p.policy} on ${p.resource}: ${p.message}`);
   }
   const components = result.resources.filter((r) => !r.custom).length;

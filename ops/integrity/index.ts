@@ -68,6 +68,7 @@ async function begin(client: { query: Client["query"] }, statementTimeoutMs: num
 /** Row counts of a reference database, read the same read-only way. */
 export async function readRowCounts(connection: string | ClientConfig, statementTimeoutMs = 300_000): Promise<Record<string, number>> {
   const client = new Client(config(connection, "runbook-integrity-reference"));
+  client.on("error", () => undefined);
   await client.connect();
   try {
     await begin(client, statementTimeoutMs);

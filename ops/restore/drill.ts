@@ -39,6 +39,7 @@ export async function readiness(connection: ClientConfig, migrationsTable: strin
   let client: Client;
   for (let attempt = 1; ; attempt++) {
     client = new Client({ connectionTimeoutMillis: 10_000, ...connection, application_name: "runbook-drill-readiness" });
+    client.on("error", () => undefined);
     try {
       await client.connect();
       break;

@@ -32,6 +32,7 @@ export function snapshotName(source: string, at: Date): string {
 
 async function withAdmin<T>(adminUrl: string, run: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: adminUrl, connectionTimeoutMillis: 15_000, application_name: "runbook-drill" });
+  client.on("error", () => undefined);
   await client.connect();
   try {
     return await run(client);

@@ -60,6 +60,8 @@ const MIGRATIONS = ["20240101000000_init", "20240301000000_payments", "202406010
 export async function seedSampleDatabase(connection: string | ClientConfig, users: number): Promise<number> {
   if (!Number.isInteger(users) || users < 1) throw new Error(`users is ${users}; seed at least one user`);
   const client = new Client(typeof connection === "string" ? { connectionString: connection } : connection);
+  // A server that goes away mid-seed (Ctrl-C stops it) fails the running query, not the process.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     await client.query("BEGIN");

@@ -34,7 +34,7 @@ beforeAll(async () => {
     "staging",
     false,
   );
-  component = await import("../../components/restoreDrill");
+  component = await import("../../components/restoreDrill.js");
 });
 
 function drillConfig(stack: StackName) {
@@ -202,7 +202,7 @@ describe("RestoreDrill component options", () => {
   });
 
   it("uses the current ISO week when no window is given", async () => {
-    const { isoWeek } = await import("../../ops/restore/window");
+    const { isoWeek } = await import("../../ops/restore/window.js");
     const { registered: r } = await build("staging", { window: undefined });
     expect(one(r, "pulumi-nodejs:dynamic/runbook-platform:RestoreDrill").inputs.window).toBe(isoWeek(new Date()));
   });

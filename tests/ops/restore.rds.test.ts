@@ -37,7 +37,7 @@ function backend(overrides: { availableTimeoutMs?: number } = {}): RestoreBacken
 /** The calls the mock received, as [command, input] pairs. */
 function calls(): [string, Record<string, unknown>][] {
   return rds.calls().map((c) => {
-    const command = c.args[0] as { constructor: { name: string }; input: Record<string, unknown> };
+    const command = c.args[0] as unknown as { constructor: { name: string }; input: Record<string, unknown> };
     return [command.constructor.name.replace(/Command$/, ""), command.input];
   });
 }

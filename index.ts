@@ -17,6 +17,9 @@ import { defaultTags } from "./components/naming";
 export = async () => {
   const config = loadConfig();
   const tags = defaultTags(config.stack);
+  // "Promote same artifact to production": staging pins its image; production runs staging's. Resolved
+  // first, so an artifact that is not pinned by digest stops the run before anything else is registered.
+  const image = await artifactRef(config.image);
 
   const network = new Network("network", { stack: config.stack, ...config.network, tags });
   const database = new Database("database", {
@@ -45,8 +48,6 @@ export = async () => {
 
   const frontend = new Frontend("frontend", { stack: config.stack, ...config.frontend, tags });
 
-  // "Promote same artifact to production": staging pins its image; production runs staging's.
-  const image = artifactRef(config.image);
   const services = new Services("services", {
     stack: config.stack,
     region: config.region,

@@ -33,16 +33,17 @@ export function requireDigestPinned(ref: unknown, source: string, repository: st
 /**
  * "Promote same artifact to production": the image this stack runs. An explicit `ref` wins (staging
  * always, production only as a deliberate override); otherwise the exact artifact the
- * `promoteFromStack` stack exports, checked at run time because that value is only known then.
+ * `promoteFromStack` stack exports. That value is only known at run time, so it is awaited and
+ * checked here: a bad artifact fails the program before any workload is registered with it.
  */
-export function artifactRef(source: ArtifactSource, opts?: pulumi.CustomResourceOptions): pulumi.Output<string> {
+export async function artifactRef(source: ArtifactSource, opts?: pulumi.CustomResourceOptions): Promise<pulumi.Output<string>> {
   if (source.ref) return pulumi.output(requireDigestPinned(source.ref, "image.ref", source.repository));
   if (!source.promoteFromStack) {
     throw new Error("image: set image.ref (<repository>@sha256:<digest>) or image.promoteFromStack (the stack to promote from).");
   }
   const from = source.promoteFromStack;
   const stack = new pulumi.StackReference(from, { name: from }, opts);
-  return stack
-    .getOutput(ARTIFACT_OUTPUT)
-    .apply((ref: unknown) => requireDigestPinned(ref, `the ${ARTIFACT_OUTPUT} output of stack ${from}`, source.repository));
+  const details = await stack.getOutputDetails(ARTIFACT_OUTPUT);
+  const ref = requireDigestPinned(details.value ?? details.secretValue, `the ${ARTIFACT_OUTPUT} output of stack ${from}`, source.repository);
+  return details.secretValue === undefined ? pulumi.output(ref) : pulumi.secret(ref);
 }

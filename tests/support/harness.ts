@@ -391,7 +391,7 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
     outputs = {};
     for (const [key, value] of Object.entries(raw)) {
       const output = pulumi.output(value) as pulumi.Output<unknown>;
-      outputs[key] = await new Promise((resolve) => output.apply(resolve));
+      outputs[key] = await settle(output);
       if (await pulumi.isSecret(output)) secretOutputs.push(key);
     }
     const { waitForRPCs } = settings as unknown as { waitForRPCs(): Promise<void> };
@@ -404,6 +404,16 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
   }
   if (resources.length === 0) throw new Error("the program registered nothing through the mock monitor");
   return { stack, resources, outputs, secretOutputs };
+}
+
+/**
+ * An Output's value, or its error: `apply` alone never settles on a failed Output (a run-time check
+ * that throws), which would hang the run instead of failing it.
+ */
+function settle(output: pulumi.Output<unknown>): Promise<unknown> {
+  const internal = output as unknown as { promise?: () => Promise<unknown> };
+  if (typeof internal.promise === "function") return internal.promise();
+  return new Promise((resolve) => output.apply(resolve));
 }
 
 type Program = () => Promise<Record<string, pulumi.Input<unknown>>>;

@@ -1,0 +1,386 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { Namespace } from "kubernetes-models/v1/Namespace";
+import { Secret } from "kubernetes-models/v1/Secret";
+import { Service } from "kubernetes-models/v1/Service";
+import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
+import { Ingress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
+import { requireSecureRedisUrl, type ServicesArgs, validateServicesArgs } from "../../components/services";
+import { ACCOUNT_ID, one, ofType, type ProgramResult, ProgramError, type RecordedResource, redactedInputs, runProgram, stackConfig } from "../support/harness";
+import type { StackName } from "../../runbook";
+
+/** The Kubernetes schema (kubernetes-models) for every kind the program renders. */
+const MODELS: Record<string, (data: Record<string, unknown>) => { validate(): void }> = {
+  "kubernetes:core/v1:Namespace": (d) => new Namespace(d as never),
+  "kubernetes:core/v1:ServiceAccount": (d) => new ServiceAccount(d as never),
+  "kubernetes:core/v1:Secret": (d) => new Secret(d as never),
+  "kubernetes:core/v1:ConfigMap": (d) => new ConfigMap(d as never),
+  "kubernetes:core/v1:Service": (d) => new Service(d as never),
+  "kubernetes:apps/v1:Deployment": (d) => new Deployment(d as never),
+  "kubernetes:networking.k8s.io/v1:Ingress": (d) => new Ingress(d as never),
+  "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": (d) => new HorizontalPodAutoscaler(d as never),
+  "kubernetes:policy/v1:PodDisruptionBudget": (d) => new PodDisruptionBudget(d as never),
+};
+
+interface ServicesSettings {
+  namespace: string;
+  port: number;
+  apiReplicas: number;
+  apiMaxReplicas: number;
+  workerReplicas: number;
+  apiResources: Record<string, string>;
+  workerResources: Record<string, string>;
+  ingress: { host: string; certificateArn: string };
+  irsa: { oidcProviderArn: string; oidcIssuer: string };
+}
+const settings = (stack: StackName) => JSON.parse(stackConfig(stack)["runbook-platform:services"] as string) as ServicesSettings;
+
+type Pod = {
+  serviceAccountName: string;
+  automountServiceAccountToken: boolean;
+  securityContext: Record<string, unknown>;
+  containers: Record<string, unknown>[];
+  volumes: unknown[];
+  topologySpreadConstraints: Record<string, unknown>[];
+};
+const podOf = (deployment: RecordedResource) => (deployment.inputs.spec as { template: { spec: Pod } }).template.spec;
+const containerOf = (deployment: RecordedResource) => podOf(deployment).containers[0] as Record<string, unknown>;
+
+const validArgs: ServicesArgs = {
+  stack: "production",
+  region: "eu-west-1",
+  namespace: "runbook",
+  port: 3000,
+  apiReplicas: 2,
+  apiMaxReplicas: 4,
+  workerReplicas: 1,
+  apiResources: { cpuRequest: "250m", memoryRequest: "256Mi", cpuLimit: "1", memoryLimit: "512Mi" },
+  workerResources: { cpuRequest: "100m", memoryRequest: "256Mi", cpuLimit: "500m", memoryLimit: "512Mi" },
+  ingress: { host: "api.example.com", certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
+  irsa: {
+    oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
+    oidcIssuer: "oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
+  },
+  image: "x",
+  databaseUrl: "postgresql://u@h/db",
+  redisUrl: "rediss://:t@h:6379",
+  uploadsBucketName: "b",
+  uploadsBucketArn: "arn:aws:s3:::b",
+  tags: {},
+};
+
+describe("validateServicesArgs and requireSecureRedisUrl", () => {
+  it("accepts a highly available production service", () => {
+    expect(() => validateServicesArgs(validArgs)).not.toThrow();
+    expect(() => validateServicesArgs({ ...validArgs, stack: "staging", apiReplicas: 1, workerReplicas: 0 })).not.toThrow();
+  });
+  it("refuses one API pod or no worker in production, and a maximum below the minimum", () => {
+    expect(() => validateServicesArgs({ ...validArgs, apiReplicas: 1 })).toThrow("Services: apiReplicas is 1; production needs at least 2");
+    expect(() => validateServicesArgs({ ...validArgs, workerReplicas: 0 })).toThrow("Services: workerReplicas is 0; the worker never scales to zero in production");
+    expect(() => validateServicesArgs({ ...validArgs, apiMaxReplicas: 1 })).toThrow("Services: apiMaxReplicas (1) is below apiReplicas (2)");
+  });
+  it("refuses an issuer that is not the OIDC provider's, and root", () => {
+    expect(() => validateServicesArgs({ ...validArgs, irsa: { ...validArgs.irsa, oidcIssuer: "oidc.eks.eu-west-1.amazonaws.com/id/OTHER" } })).toThrow(
+      "is not the issuer of irsa.oidcProviderArn",
+    );
+    expect(() => validateServicesArgs({ ...validArgs, runAsUser: 0 })).toThrow("Services: runAsUser is 0 (root)");
+  });
+  it("takes only rediss:// URLs with credentials, and never echoes them", () => {
+    expect(requireSecureRedisUrl("rediss://:s3cret@master.example:6379")).toBe("rediss://:s3cret@master.example:6379");
+    expect(() => requireSecureRedisUrl("redis://:s3cret@master.example:6379")).toThrow("Services: redisUrl uses redis://; expected rediss:// (TLS).");
+    expect(() => requireSecureRedisUrl("rediss://master.example:6379")).toThrow("Services: redisUrl has no credentials");
+    expect(() => requireSecureRedisUrl("not a url s3cret")).toThrow(/^Services: redisUrl is not a URL; expected rediss:\/\/:<token>@<host>:<port>\.$/);
+  });
+});
+
+describe("the Kubernetes schema check itself", () => {
+  it("rejects a malformed Deployment (so the schema tests below can fail)", () => {
+    const model = MODELS["kubernetes:apps/v1:Deployment"];
+    const bad = { apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "api" }, spec: { replicas: "two", template: { spec: { containers: [] } } } };
+    expect(() => model?.(bad).validate()).toThrow(/replicas must be integer|must have required property 'selector'/);
+  });
+});
+
+describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
+  let result: ProgramResult;
+  let api: RecordedResource;
+  let worker: RecordedResource;
+  const config = settings(stack);
+  const kube = (kind: string, name?: string) => one(result, `kubernetes:${kind}`, name);
+
+  beforeAll(async () => {
+    result = await runProgram({ stack });
+    api = kube("apps/v1:Deployment", "services-api");
+    worker = kube("apps/v1:Deployment", "services-worker");
+  });
+
+  it("renders only objects that validate against the Kubernetes schema", () => {
+    const objects = result.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    expect(objects.map((r) => r.type).sort()).toEqual(
+      [
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+        "kubernetes:core/v1:ConfigMap",
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:Secret",
+        "kubernetes:core/v1:Service",
+        "kubernetes:core/v1:ServiceAccount",
+        "kubernetes:networking.k8s.io/v1:Ingress",
+        "kubernetes:policy/v1:PodDisruptionBudget",
+        "kubernetes:policy/v1:PodDisruptionBudget",
+      ].sort(),
+    );
+    for (const object of objects) {
+      const model = MODELS[object.type];
+      expect(model, `no schema for ${object.type}`).toBeDefined();
+      expect(() => model?.(object.inputs).validate(), `${object.name} (${object.type})`).not.toThrow();
+    }
+  });
+
+  it("sends every object through the one Kubernetes provider, and creates the namespace under the restricted Pod Security Standard", () => {
+    const provider = one(result, "pulumi:providers:kubernetes");
+    expect(provider.name).toBe("services-k8s");
+    const objects = result.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    expect(objects.every((r) => r.provider?.startsWith(`${provider.urn}::`))).toBe(true);
+    expect(kube("core/v1:Namespace").inputs.metadata).toEqual({
+      name: "runbook",
+      labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted" },
+    });
+    expect(objects.filter((r) => r.type !== "kubernetes:core/v1:Namespace").every((r) => (r.inputs.metadata as { namespace: string }).namespace === config.namespace)).toBe(true);
+  });
+
+  it("binds the service account to an IAM role that trusts only that service account, through the cluster's OIDC provider", () => {
+    const role = one(result, "aws:iam/role:Role", "services-irsa");
+    expect(role.inputs.name).toBe(`runbook-${stack}-app-irsa`);
+    expect(JSON.parse(role.inputs.assumeRolePolicy as string)).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Federated: config.irsa.oidcProviderArn },
+          Action: "sts:AssumeRoleWithWebIdentity",
+          Condition: {
+            StringEquals: {
+              [`${config.irsa.oidcIssuer}:sub`]: "system:serviceaccount:runbook:runbook-app",
+              [`${config.irsa.oidcIssuer}:aud`]: "sts.amazonaws.com",
+            },
+          },
+        },
+      ],
+    });
+    const serviceAccount = kube("core/v1:ServiceAccount");
+    expect(serviceAccount.inputs.metadata).toMatchObject({
+      name: "runbook-app",
+      annotations: { "eks.amazonaws.com/role-arn": `arn:aws:iam::${ACCOUNT_ID}:role/runbook-${stack}-app-irsa`, "eks.amazonaws.com/sts-regional-endpoints": "true" },
+    });
+    expect(result.outputs.appRoleArn).toBe(`arn:aws:iam::${ACCOUNT_ID}:role/runbook-${stack}-app-irsa`);
+  });
+
+  it("grants the role the uploads bucket's objects and listing, and IAM auth to PostgreSQL, nothing else", () => {
+    const bucketArn = String(result.outputs.uploadsBucketArn);
+    expect(JSON.parse(one(result, "aws:iam/rolePolicy:RolePolicy", "services-irsa-policy").inputs.policy as string)).toEqual({
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "UploadsObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: `${bucketArn}/*` },
+        { Sid: "UploadsList", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn },
+        { Sid: "DatabaseIamAuth", Effect: "Allow", Action: "rds-db:connect", Resource: String(result.outputs.databaseIamConnectArn) },
+      ],
+    });
+  });
+
+  it("hands DATABASE_URL and REDIS_URL over as secrets, and the rest in a ConfigMap", () => {
+    const secret = kube("core/v1:Secret");
+    expect(secret.secretPaths).toContain("stringData");
+    expect(secret.inputs.stringData).toEqual({ DATABASE_URL: result.outputs.databaseUrl, REDIS_URL: result.outputs.redisUrl });
+    expect(String(result.outputs.redisUrl)).toMatch(/^rediss:\/\/:[^@]+@/);
+    expect(JSON.stringify(redactedInputs(secret))).not.toContain(String(result.outputs.redisUrl));
+    expect(kube("core/v1:ConfigMap").inputs.data).toEqual({
+      NODE_ENV: "production",
+      APP_ENV: stack,
+      PORT: String(config.port),
+      AWS_REGION: "eu-west-1",
+      S3_BUCKET: result.outputs.uploadsBucketName,
+    });
+  });
+
+  it("hardens both workloads: non-root, read-only root with a /tmp emptyDir, no capabilities, no escalation, seccomp", () => {
+    for (const deployment of [api, worker]) {
+      const pod = podOf(deployment);
+      expect(pod.serviceAccountName).toBe("runbook-app");
+      expect(pod.automountServiceAccountToken).toBe(false);
+      expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } });
+      const container = containerOf(deployment);
+      expect(container.securityContext).toEqual({
+        runAsNonRoot: true,
+        runAsUser: 1000,
+        runAsGroup: 1000,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        privileged: false,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+      });
+      expect(container.volumeMounts).toEqual([{ name: "scratch", mountPath: "/tmp" }]);
+      expect(pod.volumes).toEqual([{ name: "scratch", emptyDir: { sizeLimit: "256Mi" } }]);
+      expect(container.envFrom).toEqual([{ configMapRef: { name: "runbook-app" } }, { secretRef: { name: "runbook-app" } }]);
+      expect((deployment.inputs.spec as { strategy: unknown }).strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    }
+  });
+
+  it("runs the API with readiness on /health/ready, liveness on /health/live, a startup probe and its resources", () => {
+    const container = containerOf(api);
+    expect(container.command).toBeUndefined();
+    expect(container.ports).toEqual([{ name: "http", containerPort: config.port, protocol: "TCP" }]);
+    const http = (path: string) => ({ path, port: "http", scheme: "HTTP" });
+    expect(container.readinessProbe).toEqual({ httpGet: http("/health/ready"), periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3, successThreshold: 1 });
+    expect(container.livenessProbe).toEqual({ httpGet: http("/health/live"), periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 });
+    expect(container.startupProbe).toEqual({ httpGet: http("/health/live"), periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 24 });
+    expect(container.resources).toEqual({
+      requests: { cpu: config.apiResources.cpuRequest, memory: config.apiResources.memoryRequest },
+      limits: { cpu: config.apiResources.cpuLimit, memory: config.apiResources.memoryLimit },
+    });
+    expect((api.inputs.spec as { replicas: number }).replicas).toBe(config.apiReplicas);
+  });
+
+  it("runs the worker as `npm run worker` from the same image, with its own probes and resources, and no Service", () => {
+    const container = containerOf(worker);
+    expect(container.command).toEqual(["npm", "run", "worker"]);
+    expect(container.image).toBe(containerOf(api).image);
+    expect(container.env).toEqual([
+      { name: "NPM_CONFIG_CACHE", value: "/tmp/.npm" },
+      { name: "NPM_CONFIG_UPDATE_NOTIFIER", value: "false" },
+    ]);
+    expect(container.livenessProbe).toEqual({ httpGet: { path: "/health/live", port: "http", scheme: "HTTP" }, periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 });
+    expect((container.readinessProbe as { httpGet: { path: string } }).httpGet.path).toBe("/health/ready");
+    expect(container.resources).toEqual({
+      requests: { cpu: config.workerResources.cpuRequest, memory: config.workerResources.memoryRequest },
+      limits: { cpu: config.workerResources.cpuLimit, memory: config.workerResources.memoryLimit },
+    });
+    expect((worker.inputs.spec as { replicas: number }).replicas).toBe(config.workerReplicas);
+    const services = ofType(result, "kubernetes:core/v1:Service");
+    expect(services.map((s) => (s.inputs.spec as { selector: Record<string, string> }).selector)).toEqual([
+      { "app.kubernetes.io/name": "runbook", "app.kubernetes.io/component": "api" },
+    ]);
+  });
+
+  it("exposes the API through an ALB Ingress on its host, HTTPS only, health-checked on /health/ready", () => {
+    const ingress = kube("networking.k8s.io/v1:Ingress");
+    expect((ingress.inputs.metadata as { annotations: unknown }).annotations).toEqual({
+      "alb.ingress.kubernetes.io/scheme": "internet-facing",
+      "alb.ingress.kubernetes.io/target-type": "ip",
+      "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80},{"HTTPS":443}]',
+      "alb.ingress.kubernetes.io/ssl-redirect": "443",
+      "alb.ingress.kubernetes.io/certificate-arn": config.ingress.certificateArn,
+      "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+      "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
+      "alb.ingress.kubernetes.io/healthcheck-path": "/health/ready",
+      "alb.ingress.kubernetes.io/success-codes": "200",
+      "alb.ingress.kubernetes.io/target-group-attributes": "deregistration_delay.timeout_seconds=30",
+    });
+    expect(ingress.inputs.spec).toEqual({
+      ingressClassName: "alb",
+      rules: [{ host: config.ingress.host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "api", port: { name: "http" } } } }] } }],
+    });
+    expect(kube("core/v1:Service").inputs.spec).toMatchObject({ type: "ClusterIP", ports: [{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }] });
+    expect(result.outputs.apiUrl).toBe(`https://${config.ingress.host}`);
+  });
+
+  it("autoscales the API on CPU between apiReplicas and apiMaxReplicas, and lets one pod of each workload be evicted at a time", () => {
+    expect(kube("autoscaling/v2:HorizontalPodAutoscaler").inputs.spec).toEqual({
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "api" },
+      minReplicas: config.apiReplicas,
+      maxReplicas: config.apiMaxReplicas,
+      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } } }],
+    });
+    for (const workload of ["api", "worker"]) {
+      expect(kube("policy/v1:PodDisruptionBudget", `services-${workload}-pdb`).inputs.spec).toEqual({
+        maxUnavailable: 1,
+        selector: { matchLabels: { "app.kubernetes.io/name": "runbook", "app.kubernetes.io/component": workload } },
+      });
+    }
+  });
+
+  it("names every child after its parent", () => {
+    const children = result.resources.filter((r) => r.parentName === "services");
+    expect(children).toHaveLength(14);
+    expect(children.filter((r) => !r.name.startsWith("services-"))).toEqual([]);
+  });
+});
+
+describe("what differs between staging and production", () => {
+  it("staging: one API pod (max 3), one worker, zone spread best-effort", async () => {
+    const result = await runProgram({ stack: "staging" });
+    const api = one(result, "kubernetes:apps/v1:Deployment", "services-api");
+    expect((api.inputs.spec as { replicas: number }).replicas).toBe(1);
+    expect((one(result, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs.spec as { maxReplicas: number }).maxReplicas).toBe(3);
+    expect((one(result, "kubernetes:apps/v1:Deployment", "services-worker").inputs.spec as { replicas: number }).replicas).toBe(1);
+    expect(podOf(api).topologySpreadConstraints[0]).toEqual({
+      maxSkew: 1,
+      topologyKey: "topology.kubernetes.io/zone",
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: { matchLabels: { "app.kubernetes.io/name": "runbook", "app.kubernetes.io/component": "api" } },
+    });
+  });
+
+  it("production: three API pods (max 10), two workers, never two API pods short of a zone", async () => {
+    const result = await runProgram({ stack: "production" });
+    const api = one(result, "kubernetes:apps/v1:Deployment", "services-api");
+    expect((api.inputs.spec as { replicas: number }).replicas).toBe(3);
+    expect((one(result, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs.spec as { maxReplicas: number }).maxReplicas).toBe(10);
+    const worker = one(result, "kubernetes:apps/v1:Deployment", "services-worker");
+    expect((worker.inputs.spec as { replicas: number }).replicas).toBe(2);
+    for (const deployment of [api, worker]) {
+      expect(podOf(deployment).topologySpreadConstraints.map((c) => [c.topologyKey, c.whenUnsatisfiable])).toEqual([
+        ["topology.kubernetes.io/zone", "DoNotSchedule"],
+        ["kubernetes.io/hostname", "ScheduleAnyway"],
+      ]);
+    }
+  });
+});
+
+describe("the cluster the services go to", () => {
+  it("uses the ambient kubeconfig's current context when nothing is set", async () => {
+    const provider = one(await runProgram({ stack: "staging" }), "pulumi:providers:kubernetes");
+    expect(provider.inputs.kubeconfig).toBeUndefined();
+    expect(provider.inputs.context).toBeUndefined();
+  });
+  it("uses services.kubeContext of the ambient kubeconfig", async () => {
+    const provider = one(await runProgram({ stack: "staging", config: { services: { kubeContext: "staging-eks" } } }), "pulumi:providers:kubernetes");
+    expect(provider.inputs.context).toBe("staging-eks");
+    expect(provider.inputs.kubeconfig).toBeUndefined();
+  });
+  it("uses the secret kubeconfig when set, and keeps it secret", async () => {
+    const kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n";
+    const provider = one(await runProgram({ stack: "production", secrets: { kubeconfig } }), "pulumi:providers:kubernetes");
+    expect(provider.inputs.kubeconfig).toBe(kubeconfig);
+    expect(provider.secretPaths).toContain("kubeconfig");
+  });
+});
+
+describe("bad services settings fail before anything is registered", () => {
+  const refused = async (stack: StackName, services: Record<string, unknown>, expected: string) => {
+    const error = await runProgram({ stack, config: { services } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ProgramError);
+    expect((error as ProgramError).resources).toEqual([]);
+    expect((error as ProgramError).message).toContain(expected);
+  };
+
+  it("fewer than 2 API replicas in production", () =>
+    refused("production", { apiReplicas: 1 }, "runbook-platform:services.apiReplicas: got 1; expected at least 2 in production (one pod is not highly available)"));
+  it("a worker scaled to zero in production", () =>
+    refused("production", { workerReplicas: 0 }, "runbook-platform:services.workerReplicas: got 0; expected at least 1 in production (the worker never scales to zero)"));
+  it("an autoscaler maximum below its minimum", () => refused("staging", { apiMaxReplicas: 1, apiReplicas: 2 }, "runbook-platform:services.apiMaxReplicas: got 1; expected at least services.apiReplicas (2)"));
+  it("an OIDC issuer that is not the provider's", () =>
+    refused(
+      "staging",
+      { irsa: { oidcProviderArn: settings("staging").irsa.oidcProviderArn, oidcIssuer: "oidc.eks.eu-west-1.amazonaws.com/id/FFFF" } },
+      'runbook-platform:services.irsa.oidcIssuer: got "oidc.eks.eu-west-1.amazonaws.com/id/FFFF"; expected the issuer of services.irsa.oidcProviderArn',
+    ));
+});

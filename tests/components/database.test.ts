@@ -267,6 +267,13 @@ describe("Database: settings from config", () => {
     expect(one(result, "aws:rds/parameterGroup:ParameterGroup", "database-params").inputs).toMatchObject({ family: "postgres15", name: "runbook-staging-postgres15" });
   });
 
+  it("keeps continuous backup for the instance's own PITR window, not the runbook minimum", async () => {
+    const result = await runProgram({ stack: "staging", config: { database: { backupRetentionDays: 21 } } });
+    expect(one(result, "aws:rds/instance:Instance", "database-instance").inputs.backupRetentionPeriod).toBe(21);
+    const rules = one(result, "aws:backup/plan:Plan", "database-backup-plan").inputs.rules as Record<string, unknown>[];
+    expect(rules[1]).toMatchObject({ ruleName: "continuous-pitr", lifecycle: { deleteAfter: 21 } });
+  });
+
   it("drops the continuous-backup rule only when backup.continuousBackup is false", async () => {
     const result = await runProgram({ stack: "staging", config: { backup: { continuousBackup: false } } });
     const rules = one(result, "aws:backup/plan:Plan", "database-backup-plan").inputs.rules as Record<string, unknown>[];
@@ -322,6 +329,16 @@ describe("validateDatabaseArgs", () => {
     );
     expect(() => validateDatabaseArgs({ ...baseArgs("staging"), backup: { ...baseArgs("staging").backup, schedule: "daily" } })).toThrow(
       /backup.schedule "daily" is not an AWS cron expression/,
+    );
+  });
+
+  it("refuses a daily or copy retention AWS Backup cannot keep", () => {
+    const backup = baseArgs("production").backup;
+    expect(() => validateDatabaseArgs({ ...baseArgs("production"), backup: { ...backup, retentionDays: 0 } })).toThrow(
+      "Database: backup.retentionDays is 0; AWS Backup keeps a recovery point a whole number of days, at least 1.",
+    );
+    expect(() => validateDatabaseArgs({ ...baseArgs("production"), backup: { ...backup, copyTo: { region: "eu-central-1", retentionDays: 1.5 } } })).toThrow(
+      "Database: backup.copyTo.retentionDays is 1.5; AWS Backup keeps a recovery point a whole number of days, at least 1.",
     );
   });
 

@@ -1,42 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import * as backup from "@pulumi/aws/backup";
-import * as iam from "@pulumi/aws/iam";
 import * as kms from "@pulumi/aws/kms";
 import * as rds from "@pulumi/aws/rds";
-import type * as inputs from "@pulumi/aws/types/input";
-import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, type StackName } from "../runbook";
-import { physicalName } from "./naming";
-import { POSTGRES_PORT } from "./network";
+import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, type StackName } from "../../runbook";
+import { physicalName } from "../naming";
+import { POSTGRES_PORT } from "../network";
+import { databaseBackup, type DatabaseBackupArgs } from "./backup";
+
+export { BACKUP_SERVICE_POLICIES, type DatabaseBackupArgs } from "./backup";
 
 /** Log streams RDS PostgreSQL exports to CloudWatch Logs ("Inspect structured logs"). */
 export const POSTGRES_LOG_EXPORTS = ["postgresql", "upgrade"] as const;
-
-/** AWS managed policies the AWS Backup service role needs to take and restore recovery points. */
-export const BACKUP_SERVICE_POLICIES = {
-  backup: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
-  restores: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
-} as const;
-
-/** AWS Backup keeps continuous (PITR) recovery points for 1 to 35 days. */
-export const CONTINUOUS_BACKUP_MAX_DAYS = 35;
-
-/** The automated daily snapshot plan ("Enable automated daily PostgreSQL snapshots"). */
-export interface DatabaseBackupArgs {
-  /**
-   * When the daily backup starts, as a daily AWS cron expression in UTC.
-   * @example "cron(0 3 * * ? *)"
-   */
-  schedule: string;
-  /** Days each daily recovery point is kept. */
-  retentionDays: number;
-  /**
-   * Adds an AWS Backup continuous-backup rule ("Keep PITR enabled"); its retention follows
-   * `backupRetentionDays` so AWS Backup and RDS agree on the PITR window.
-   */
-  continuousBackup: boolean;
-  /** Copies each daily recovery point to a vault in another region (production only). */
-  copyTo?: { region: string; retentionDays: number };
-}
 
 export interface DatabaseArgs {
   /** Stack the database belongs to; part of every physical name and of the safeguards applied. */
@@ -124,6 +97,11 @@ export function validateDatabaseArgs(args: DatabaseArgs): void {
   }
   if (args.backup.copyTo && stack !== "production") {
     throw new Error(`Database: backup.copyTo is set in ${stack}; cross-region copies are a production safeguard, remove it here.`);
+  }
+  for (const [setting, days] of [["backup.retentionDays", args.backup.retentionDays], ["backup.copyTo.retentionDays", args.backup.copyTo?.retentionDays]] as const) {
+    if (days !== undefined && (!Number.isInteger(days) || days < 1)) {
+      throw new Error(`Database: ${setting} is ${days}; AWS Backup keeps a recovery point a whole number of days, at least 1.`);
+    }
   }
   if (!/^cron\(.+\)$/.test(args.backup.schedule)) {
     throw new Error(`Database: backup.schedule "${args.backup.schedule}" is not an AWS cron expression such as "cron(0 3 * * ? *)".`);
@@ -248,82 +226,14 @@ export class Database extends pulumi.ComponentResource {
     };
     const instance = new rds.Instance(`${name}-instance`, transform?.instance ? transform.instance(instanceArgs) : instanceArgs, { parent: this });
 
-    const vault = new backup.Vault(
-      `${name}-backup-vault`,
-      { name: physicalName(stack, "postgres", "backup"), kmsKeyArn: key.arn, tags },
-      { parent: this },
-    );
-
-    let copyVault: backup.Vault | undefined;
-    if (backupArgs.copyTo) {
-      // KMS keys are regional: the copy is re-encrypted with a key in the destination region.
-      const copyKey = new kms.Key(
-        `${name}-copy-key`,
-        {
-          region: backupArgs.copyTo.region,
-          description: `runbook-platform ${stack} PostgreSQL backup copies`,
-          enableKeyRotation: true,
-          deletionWindowInDays: 30,
-          tags,
-        },
-        { parent: this },
-      );
-      copyVault = new backup.Vault(
-        `${name}-copy-vault`,
-        { region: backupArgs.copyTo.region, name: physicalName(stack, "postgres-copy", "backup"), kmsKeyArn: copyKey.arn, tags },
-        { parent: this },
-      );
-    }
-
-    const rules: inputs.backup.PlanRule[] = [
-      {
-        ruleName: "daily-snapshot",
-        targetVaultName: vault.name,
-        schedule: backupArgs.schedule,
-        startWindow: 60,
-        completionWindow: 480,
-        lifecycle: { deleteAfter: backupArgs.retentionDays },
-        copyActions: copyVault && backupArgs.copyTo
-          ? [{ destinationVaultArn: copyVault.arn, lifecycle: { deleteAfter: backupArgs.copyTo.retentionDays } }]
-          : undefined,
-      },
-      ...(backupArgs.continuousBackup
-        ? [
-            {
-              ruleName: "continuous-pitr",
-              targetVaultName: vault.name,
-              schedule: backupArgs.schedule,
-              startWindow: 60,
-              completionWindow: 480,
-              enableContinuousBackup: true,
-              // AWS Backup takes over the instance's automated backups; the same window keeps both in step.
-              lifecycle: { deleteAfter: Math.min(args.backupRetentionDays, CONTINUOUS_BACKUP_MAX_DAYS) },
-            },
-          ]
-        : []),
-    ];
-    const plan = new backup.Plan(`${name}-backup-plan`, { name: physicalName(stack, "postgres", "backup"), rules, tags }, { parent: this });
-
-    const role = new iam.Role(
-      `${name}-backup-role`,
-      {
-        name: physicalName(stack, "postgres-backup", "iam"),
-        assumeRolePolicy: JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
-        }),
-        tags,
-      },
-      { parent: this },
-    );
-    const attachments = Object.entries(BACKUP_SERVICE_POLICIES).map(
-      ([purpose, policyArn]) => new iam.RolePolicyAttachment(`${name}-backup-role-${purpose}`, { role: role.name, policyArn }, { parent: this }),
-    );
-    new backup.Selection(
-      `${name}-backup-selection`,
-      { name: physicalName(stack, "postgres", "backup"), planId: plan.id, iamRoleArn: role.arn, resources: [instance.arn] },
-      { parent: this, dependsOn: attachments },
-    );
+    const { vault, plan, copyVault } = databaseBackup(name, this, {
+      stack,
+      keyArn: key.arn,
+      instanceArn: instance.arn,
+      pitrRetentionDays: args.backupRetentionDays,
+      backup: backupArgs,
+      tags,
+    });
 
     this.identifier = instance.identifier;
     this.arn = instance.arn;

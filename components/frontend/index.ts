@@ -4,8 +4,9 @@ import { getCachePolicyOutput } from "@pulumi/aws/cloudfront/getCachePolicy";
 import { LogDelivery, LogDeliveryDestination, LogDeliverySource } from "@pulumi/aws/cloudwatch";
 import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import * as s3 from "@pulumi/aws/s3";
-import type { StackName } from "../runbook";
-import { physicalName } from "./naming";
+import type { StackName } from "../../runbook";
+import { physicalName } from "../naming";
+import { denyInsecureTransport, privateBucket } from "./buckets";
 
 /** CloudFront is global; its certificates and its log delivery source live in us-east-1. */
 export const CLOUDFRONT_REGION = "us-east-1";
@@ -64,18 +65,6 @@ export function validateFrontendArgs(args: FrontendArgs): void {
   }
 }
 
-/** A bucket policy statement that refuses every request made without TLS. */
-function denyInsecureTransport(bucketArn: string): Record<string, unknown> {
-  return {
-    Sid: "DenyInsecureTransport",
-    Effect: "Deny",
-    Principal: "*",
-    Action: "s3:*",
-    Resource: [bucketArn, `${bucketArn}/*`],
-    Condition: { Bool: { "aws:SecureTransport": "false" } },
-  };
-}
-
 /**
  * "Frontend: static hosting (CDN)": a private S3 bucket that only this CloudFront distribution can
  * read (Origin Access Control), served over HTTPS with security headers, SPA fallback and access logs.
@@ -100,7 +89,7 @@ export class Frontend extends pulumi.ComponentResource {
     const noncurrentVersionDays = args.noncurrentVersionDays ?? 30;
     const parent = { parent: this };
 
-    const site = this.privateBucket(`${name}-site`, physicalName(stack, "frontend", "s3"), tags);
+    const site = privateBucket(`${name}-site`, physicalName(stack, "frontend", "s3"), tags, this);
     new s3.BucketVersioning(`${name}-site-versioning`, { bucket: site.bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
     new s3.BucketLifecycleConfiguration(
       `${name}-site-lifecycle`,
@@ -222,7 +211,7 @@ export class Frontend extends pulumi.ComponentResource {
 
     // Standard logging v2 (CloudWatch vended logs) writes with a bucket policy, so the log bucket
     // keeps ACLs disabled like every other bucket; legacy logging needs ACLs turned back on.
-    const logs = this.privateBucket(`${name}-logs`, physicalName(stack, "frontend-logs", "s3"), tags);
+    const logs = privateBucket(`${name}-logs`, physicalName(stack, "frontend-logs", "s3"), tags, this);
     new s3.BucketLifecycleConfiguration(
       `${name}-logs-lifecycle`,
       {
@@ -310,26 +299,5 @@ export class Frontend extends pulumi.ComponentResource {
       logBucketName: this.logBucketName,
       url: this.url,
     });
-  }
-
-  /** A bucket nobody reaches directly: public access blocked, ACLs disabled, encrypted at rest. */
-  private privateBucket(name: string, prefix: string, tags: Record<string, string>): { bucket: s3.Bucket; publicAccessBlock: s3.BucketPublicAccessBlock } {
-    const parent = { parent: this };
-    // bucketPrefix: bucket names are global, so S3 gets a unique suffix (a prefix may be 37 characters).
-    const bucket = new s3.Bucket(name, { bucketPrefix: `${prefix.slice(0, 36)}-`, tags }, parent);
-    const publicAccessBlock = new s3.BucketPublicAccessBlock(
-      `${name}-public-access`,
-      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-      parent,
-    );
-    // OAC needs BucketOwnerEnforced: objects uploaded by CI belong to the bucket owner, ACLs are off.
-    new s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
-    // SSE-S3, not KMS: CloudFront (OAC) and log delivery would each need grants on a customer key.
-    new s3.BucketServerSideEncryptionConfiguration(
-      `${name}-encryption`,
-      { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
-      parent,
-    );
-    return { bucket, publicAccessBlock };
   }
 }

@@ -1,0 +1,39 @@
+import type * as pulumi from "@pulumi/pulumi";
+import * as s3 from "@pulumi/aws/s3";
+
+/** A bucket policy statement that refuses every request made without TLS. */
+export function denyInsecureTransport(bucketArn: string): Record<string, unknown> {
+  return {
+    Sid: "DenyInsecureTransport",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:*",
+    Resource: [bucketArn, `${bucketArn}/*`],
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+  };
+}
+
+/** A bucket nobody reaches directly: public access blocked, ACLs disabled, encrypted at rest. */
+export function privateBucket(
+  name: string,
+  prefix: string,
+  tags: Record<string, string>,
+  parent: pulumi.Resource,
+): { bucket: s3.Bucket; publicAccessBlock: s3.BucketPublicAccessBlock } {
+  // bucketPrefix: bucket names are global, so S3 gets a unique suffix (a prefix may be 37 characters).
+  const bucket = new s3.Bucket(name, { bucketPrefix: `${prefix.slice(0, 36)}-`, tags }, { parent });
+  const publicAccessBlock = new s3.BucketPublicAccessBlock(
+    `${name}-public-access`,
+    { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+    { parent },
+  );
+  // OAC needs BucketOwnerEnforced: objects uploaded by CI belong to the bucket owner, ACLs are off.
+  new s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent });
+  // SSE-S3, not KMS: CloudFront (OAC) and log delivery would each need grants on a customer key.
+  new s3.BucketServerSideEncryptionConfiguration(
+    `${name}-encryption`,
+    { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+    { parent },
+  );
+  return { bucket, publicAccessBlock };
+}

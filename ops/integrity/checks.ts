@@ -338,8 +338,8 @@ export function planChecks(catalog: Catalog, options: PlanOptions): PlannedCheck
         // Scan the heap, not the index being checked: a damaged index can hide the duplicates it should prevent.
         await client.query("SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_bitmapscan = off");
         const { rows } = await client.query<{ n: string; samples: string[] | null }>(
-          `SELECT count(*)::text AS n, (array_agg(k))[1:3] AS samples
-             FROM (SELECT row(${cols.join(", ")})::text AS k FROM ${qualified(u.schema, u.table)}
+          `SELECT count(*)::text AS n, (array_agg(d::text))[1:3] AS samples
+             FROM (SELECT ${cols.join(", ")} FROM ${qualified(u.schema, u.table)}
                     ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
                     GROUP BY ${cols.join(", ")} HAVING count(*) > 1) d`,
         );

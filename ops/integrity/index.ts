@@ -62,7 +62,8 @@ function config(connection: string | ClientConfig, applicationName: string): Cli
 async function begin(client: { query: Client["query"] }, statementTimeoutMs: number, snapshot?: string): Promise<void> {
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   if (snapshot) await client.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
-  await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}; SET LOCAL lock_timeout = ${statementTimeoutMs}`);
+  // work_mem sized for hashing a large table's keys in memory: the default 4MB spills them to disk.
+  await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}; SET LOCAL lock_timeout = ${statementTimeoutMs}; SET LOCAL work_mem = '64MB'`);
 }
 
 /** Row counts of a reference database, read the same read-only way. */

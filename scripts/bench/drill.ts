@@ -1,0 +1,107 @@
+import { Client } from "pg";
+import { validateIntegrity } from "../../ops/integrity";
+import { localBackend, runDrill, takeLocalSnapshot } from "../../ops/restore";
+import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../../ops/restore/sample";
+import { startPostgres } from "../../tests/support/postgres";
+import type { BenchRow } from "./types";
+
+/**
+ * Restore drill benchmarks, each against its floor measured in the same run:
+ * - integrity validation of a seeded database of at least 2 million rows vs a plain sequential scan
+ *   of the same tables (target: at most 2x);
+ * - the local drill's RTO vs a bare database copy, CREATE DATABASE ... TEMPLATE (target: at most
+ *   1.3x + 1 s), on the database `npm run drill:local` seeds.
+ */
+
+const LARGE_USERS = 300_000; // about 7 rows per user: 2.1 million rows
+const DRILL_USERS = 2_000; // what drill:local seeds
+const SAMPLES = 3;
+
+async function exec(url: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function timedMs(run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return performance.now() - started;
+}
+
+export async function benchDrill(): Promise<BenchRow[]> {
+  const pg = await startPostgres();
+  try {
+    const large = await pg.createDatabase("large");
+    const rows = await seedSampleDatabase(large, LARGE_USERS);
+    await exec(large, "CREATE EXTENSION amcheck");
+    const scan: number[] = [];
+    const integrity: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      // The floor: every table read once, front to back, one after another.
+      scan.push(
+        await timedMs(async () => {
+          const client = new Client({ connectionString: large });
+          await client.connect();
+          try {
+            await client.query("SET enable_indexscan = off; SET enable_indexonlyscan = off; SET enable_bitmapscan = off");
+            for (const table of SAMPLE_TABLES) await client.query(`SELECT count(*) FROM ${table}`);
+          } finally {
+            await client.end();
+          }
+        }),
+      );
+      integrity.push(
+        await timedMs(async () => {
+          const report = await validateIntegrity({ connection: large, expectedTables: [...SAMPLE_TABLES], domainChecks: SAMPLE_DOMAIN_CHECKS });
+          if (!report.passed) throw new Error(`the seeded database should pass: ${report.summary}`);
+        }),
+      );
+    }
+
+    const app = await pg.createDatabase("app");
+    await seedSampleDatabase(app, DRILL_USERS);
+    const snapshot = await takeLocalSnapshot(pg.url(), "app");
+    const copy: number[] = [];
+    const rto: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      copy.push(await timedMs(() => exec(pg.url(), `CREATE DATABASE bare_copy TEMPLATE ${snapshot}`)) / 1000);
+      await exec(pg.url(), "DROP DATABASE bare_copy");
+      const record = await runDrill({
+        backend: localBackend({ adminUrl: pg.url(), sourceDatabase: "app" }),
+        mode: "snapshot",
+        window: "2025-W03",
+        temporaryId: `bench_drill_${i}`,
+        integrity: { expectedTables: [...SAMPLE_TABLES], domainChecks: SAMPLE_DOMAIN_CHECKS, reference: { connection: app } },
+        handleSignals: false,
+      });
+      if (record.rtoSeconds === undefined) throw new Error(`the drill should pass: ${record.integritySummary}`);
+      rto.push(record.rtoSeconds);
+    }
+    const largeName = `${(rows / 1e6).toFixed(1)}M rows`;
+    return [
+      { name: `sequential scan of every table, ${largeName}`, samples: scan, unit: "ms" },
+      {
+        name: `integrity validation, ${largeName}`,
+        samples: integrity,
+        unit: "ms",
+        baseline: `sequential scan of every table, ${largeName}`,
+        target: "<= 2x baseline",
+      },
+      { name: `bare database copy (CREATE DATABASE ... TEMPLATE), ${DRILL_USERS * 7} rows`, samples: copy, unit: "s" },
+      {
+        name: `local drill RTO (restore requested until checks passed), ${DRILL_USERS * 7} rows`,
+        samples: rto,
+        unit: "s",
+        baseline: `bare database copy (CREATE DATABASE ... TEMPLATE), ${DRILL_USERS * 7} rows`,
+        target: "<= 1.3x baseline + 1 s",
+      },
+    ];
+  } finally {
+    await pg.stop();
+  }
+}

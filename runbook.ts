@@ -158,6 +158,9 @@ export const WEBHOOK_INVALID_SIGNATURE_FLOOR = 20;
 /** Incident step 4, "connection pool saturation": page at this share of max_connections. */
 export const DB_CONNECTION_SATURATION_PERCENT = 80;
 
+/** "Shared cache: Redis": ticket when a node's memory use passes this share (noeviction then refuses writes). */
+export const CACHE_MEMORY_PRESSURE_PERCENT = 80;
+
 /**
  * Incident step 1, "Confirm `/health/live` and `/health/ready`": the probes, the load balancer's
  * health check and the smoke checks all use these paths.
@@ -215,7 +218,7 @@ export const SUPPORTING_ALARMS = [
     evaluationPeriods: 2,
     datapointsToAlarm: 2,
     comparison: "GreaterThanThreshold",
-    threshold: 80,
+    threshold: CACHE_MEMORY_PRESSURE_PERCENT,
     treatMissingData: "notBreaching",
     missingDataReason: "ElastiCache reports while a node runs; an unreachable cache fails /health/ready",
   },

@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { SUPPORTING_ALARMS } from "../../runbook";
+import { CACHE_MEMORY_PRESSURE_PERCENT } from "../../runbook";
 import type { CheckResult } from "../lib/report";
 import { describeNetworkError, redactUrl, withDeadline } from "./errors";
 
@@ -11,8 +11,6 @@ import { describeNetworkError, redactUrl, withDeadline } from "./errors";
 
 /** Policies the cache component allows (config.ts `cache.maxmemoryPolicy`). */
 export const SAFE_POLICIES = ["noeviction", "volatile-ttl"] as const;
-
-const MEMORY_PRESSURE_PERCENT = SUPPORTING_ALARMS.find((a) => a.key === "cache-memory-pressure")?.threshold ?? 80;
 
 /** `key:value` lines of INFO. */
 export function parseInfo(text: string): Record<string, string> {
@@ -82,8 +80,8 @@ export async function checkRedis(redisUrl: string, timeoutMs: number): Promise<C
         ? { check: "redis memory", status: "info", detail: `${used} bytes used, no maxmemory limit set` }
         : {
             check: "redis memory",
-            status: percent > MEMORY_PRESSURE_PERCENT ? "warn" : "pass",
-            detail: `${percent}% of maxmemory used (${used} of ${max} bytes); the ticket alarm fires above ${MEMORY_PRESSURE_PERCENT}%`,
+            status: percent > CACHE_MEMORY_PRESSURE_PERCENT ? "warn" : "pass",
+            detail: `${percent}% of maxmemory used (${used} of ${max} bytes); the ticket alarm fires above ${CACHE_MEMORY_PRESSURE_PERCENT}%`,
           },
     ];
   } catch (error) {

@@ -1,6 +1,6 @@
 import { validateResourceOfType } from "@pulumi/policy";
 import { Instance } from "@pulumi/aws/rds/instance";
-import { MIN_BACKUP_RETENTION_DAYS, STACKS } from "../../../../runbook";
+import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, STACKS } from "../../../../runbook";
 import { configOf, environmentOf, type RunbookResourcePolicy } from "../../../lib/policy";
 
 const RUNBOOK_LINE = "Backup and restore drill: 2. Keep PITR enabled (if provider supports it)";
@@ -30,7 +30,7 @@ const retentionSchema = {
     minimumDays: {
       type: "integer" as const,
       minimum: 1,
-      maximum: 35,
+      maximum: MAX_BACKUP_RETENTION_DAYS,
       description: "Override of the runbook minimum (runbook.ts MIN_BACKUP_RETENTION_DAYS for the stack's environment).",
     },
   },

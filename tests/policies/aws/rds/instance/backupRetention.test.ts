@@ -29,10 +29,10 @@ describe("aws-rds-instance-backup-enabled (is it on)", () => {
 });
 
 describe("aws-rds-instance-backup-retention (is it at least N)", () => {
-  it("reads the minimum per stack from runbook.ts", () => {
-    expect(minimumRetentionDays("staging")).toBe(MIN_BACKUP_RETENTION_DAYS.staging);
-    expect(minimumRetentionDays("production")).toBe(MIN_BACKUP_RETENTION_DAYS.production);
-    expect(minimumRetentionDays(undefined)).toBe(Math.min(MIN_BACKUP_RETENTION_DAYS.staging, MIN_BACKUP_RETENTION_DAYS.production));
+  it("reads the minimum per stack from runbook.ts (7 days in staging, 14 in production)", () => {
+    expect(minimumRetentionDays("staging")).toBe(7);
+    expect(minimumRetentionDays("production")).toBe(14);
+    expect(minimumRetentionDays(undefined)).toBe(7);
   });
   it("passes production at its minimum and staging at its own", async () => {
     expect(await run(retention, withRetention(MIN_BACKUP_RETENTION_DAYS.production), "production")).toEqual([]);

@@ -38,7 +38,9 @@ describe("Repository in the production stack (repository.manageBranchProtection:
   it("names every child after the component", async () => {
     const result = await runProgram({ stack: "production" });
     const component = one(result, "runbook-platform:repository:Repository");
-    for (const child of result.resources.filter((r) => r.parent === component.urn)) expect(child.name.startsWith(`${component.name}-`)).toBe(true);
+    const kids = result.resources.filter((r) => r.parent === component.urn).map((r) => r.name);
+    expect(kids).toEqual(["repository-github", "repository-main"]);
+    for (const child of kids) expect(child.startsWith(`${component.name}-`)).toBe(true);
   });
 });
 

@@ -58,6 +58,7 @@ describe("GitHub Actions workflows", () => {
     const jobNames = new Set(files.flatMap((f) => Object.entries(workflow(f).jobs).map(([id, job]) => job.name ?? id)));
     for (const stack of STACKS) {
       const checks = (readStackFile(stack)[`${PROJECT}:repository`] as { requiredChecks: string[] }).requiredChecks;
+      expect(checks.length, `${stack}: repository.requiredChecks`).toBeGreaterThan(0);
       for (const check of checks) expect(jobNames, `${stack}: ${check}`).toContain(check);
     }
   });

@@ -1,5 +1,5 @@
 import { Command, Option } from "commander";
-import { exitCodeFor, renderTable } from "../lib/report";
+import { printReport } from "../lib/report";
 import { baseUrlOption, timeoutOption } from "./options";
 import { runIncidentCheck } from "./index";
 
@@ -23,21 +23,13 @@ const program = new Command("ops:incident-check")
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-function write(text: string): Promise<void> {
-  return new Promise((resolve) => process.stdout.write(text, () => resolve()));
-}
-
 async function main(): Promise<void> {
   program.parse();
   const o = program.opts<{ baseUrl: string; databaseUrl?: string; redisUrl?: string; bucket?: string; s3Endpoint?: string; region: string; timeoutMs: number; json?: boolean }>();
   const results = await runIncidentCheck(o);
-  await write(
-    o.json
-      ? `${JSON.stringify({ command: "incident-check", baseUrl: o.baseUrl, results, exitCode: exitCodeFor(results) }, null, 2)}\n`
-      : `${renderTable(results, `Incident check: ${o.baseUrl}`)}\n`,
-  );
+  const exitCode = await printReport(results, { command: "incident-check", title: `Incident check: ${o.baseUrl}`, json: o.json ?? false, target: { baseUrl: o.baseUrl } });
   // Exit once the report is out: idle keep-alive sockets would otherwise hold the process open.
-  process.exit(exitCodeFor(results));
+  process.exit(exitCode);
 }
 
 main().catch((error: unknown) => {

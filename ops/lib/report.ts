@@ -50,3 +50,16 @@ export async function timed(check: string, run: () => Promise<Omit<CheckResult, 
     return { check, status: "fail", detail: error instanceof Error ? error.message : String(error), durationMs: performance.now() - started };
   }
 }
+
+/**
+ * Writes the report of a command that checks one target (a table for people, `--json` for
+ * machines) and resolves once stdout has taken it, so the caller may `process.exit` with the
+ * returned code without cutting the report short.
+ */
+export function printReport(results: readonly CheckResult[], report: { command: string; title: string; json: boolean; target: Record<string, string> }): Promise<number> {
+  const exitCode = exitCodeFor(results);
+  const text = report.json
+    ? `${JSON.stringify({ command: report.command, ...report.target, results, exitCode }, null, 2)}\n`
+    : `${renderTable(results, report.title)}\n`;
+  return new Promise((resolve) => process.stdout.write(text, () => resolve(exitCode)));
+}

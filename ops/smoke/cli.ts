@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
-import { exitCodeFor, renderTable } from "../lib/report";
+import { printReport } from "../lib/report";
 import { baseUrlOption, timeoutOption } from "../incident/options";
 import { runSmoke } from "./index";
 
@@ -25,10 +25,6 @@ const program = new Command("ops:staging-smoke")
     process.exit(error.exitCode === 0 ? 0 : 2);
   });
 
-function write(text: string): Promise<void> {
-  return new Promise((resolve) => process.stdout.write(text, () => resolve()));
-}
-
 async function main(): Promise<void> {
   program.parse();
   const o = program.opts<{ baseUrl: string; readPath: string[]; timeoutMs: number; allowHttp?: boolean; json?: boolean }>();
@@ -40,13 +36,9 @@ async function main(): Promise<void> {
     timeoutMs: o.timeoutMs,
     allowHttp: o.allowHttp ?? false,
   });
-  await write(
-    o.json
-      ? `${JSON.stringify({ command: "staging-smoke", baseUrl: o.baseUrl, results, exitCode: exitCodeFor(results) }, null, 2)}\n`
-      : `${renderTable(results, `Staging smoke: ${o.baseUrl}`)}\n`,
-  );
+  const exitCode = await printReport(results, { command: "staging-smoke", title: `Staging smoke: ${o.baseUrl}`, json: o.json ?? false, target: { baseUrl: o.baseUrl } });
   // Exit once the report is out: idle keep-alive sockets would otherwise hold the process open.
-  process.exit(exitCodeFor(results));
+  process.exit(exitCode);
 }
 
 main().catch((error: unknown) => {

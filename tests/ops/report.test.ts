@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { exitCodeFor, renderTable, timed } from "../../ops/lib/report";
+import { describe, expect, it, vi } from "vitest";
+import { exitCodeFor, printReport, renderTable, timed } from "../../ops/lib/report";
 
 describe("ops report", () => {
   it("renders one row per check and a summary line", () => {
@@ -24,5 +24,24 @@ describe("ops report", () => {
     });
     expect(result).toMatchObject({ check: "redis PING", status: "fail", detail: "connect ECONNREFUSED 127.0.0.1:6379" });
     expect(result.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("prints JSON with the command, target, results and exit code, or the table, and returns the exit code", async () => {
+    const written: string[] = [];
+    const write = vi.spyOn(process.stdout, "write").mockImplementation(((text: string, done?: () => void) => {
+      written.push(text);
+      done?.();
+      return true;
+    }) as typeof process.stdout.write);
+    try {
+      const results = [{ check: "GET /health/ready", status: "fail" as const, detail: "503" }];
+      const report = { command: "incident-check", title: "Incident check: https://api.example.com", target: { baseUrl: "https://api.example.com" } };
+      expect(await printReport(results, { ...report, json: true })).toBe(1);
+      expect(JSON.parse(written[0] as string)).toEqual({ command: "incident-check", baseUrl: "https://api.example.com", results, exitCode: 1 });
+      expect(await printReport([], { ...report, json: false })).toBe(0);
+      expect(written[1]).toBe(`${renderTable([], report.title)}\n`);
+    } finally {
+      write.mockRestore();
+    }
   });
 });

@@ -38,11 +38,12 @@ export const awsRdsInstanceDailyBackupPlan: RunbookStackPolicy = {
         continue;
       }
       const coveringPlans = covering.flatMap((s) => plansOf(s, plans));
-      const rules = coveringPlans.flatMap((plan) => (Array.isArray(plan.props.rules) ? (plan.props.rules as { schedule?: unknown }[]) : []));
-      if (!rules.some((rule) => isDailySchedule(rule.schedule))) {
+      const rules = coveringPlans.flatMap((plan) => (Array.isArray(plan.props.rules) ? (plan.props.rules as { schedule?: unknown; enableContinuousBackup?: unknown }[]) : []));
+      // A continuous (PITR) rule keeps a restore window, not the daily snapshots the runbook asks for.
+      if (!rules.some((rule) => isDailySchedule(rule.schedule) && rule.enableContinuousBackup !== true)) {
         const schedules = rules.map((rule) => String(rule.schedule ?? "none")).join(", ") || "none";
         const names = coveringPlans.map((p) => p.name).join(", ") || "not found in the stack";
-        reportViolation(`${instance.name}: the AWS Backup plans that include this instance (${names}) have no daily rule (schedules: ${schedules}).`, instance.urn);
+        reportViolation(`${instance.name}: the AWS Backup plans that include this instance (${names}) have no daily snapshot rule (schedules: ${schedules}).`, instance.urn);
       }
     }
   },

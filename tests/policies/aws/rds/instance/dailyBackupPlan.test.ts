@@ -28,11 +28,18 @@ describe("aws-rds-instance-daily-backup-plan", () => {
     named(plan, "database-instance").inputs.arn = "arn:aws:rds:eu-west-1:123456789012:db:runbook-production-postgres";
     expect(await run(policy, plan)).toEqual([]);
   });
+  it("does not count a daily continuous-backup (PITR) rule as daily snapshots", async () => {
+    const plan = fixture();
+    named(plan, "database-backup-plan").inputs.rules = [{ ruleName: "continuous-pitr", schedule: "cron(0 3 * * ? *)", enableContinuousBackup: true }];
+    expect(await run(policy, plan)).toEqual([
+      violation(policy, "database-instance", "database-instance: the AWS Backup plans that include this instance (database-backup-plan) have no daily snapshot rule (schedules: cron(0 3 * * ? *))."),
+    ]);
+  });
   it("flags a plan whose only rule is weekly", async () => {
     const plan = fixture();
     named(plan, "database-backup-plan").inputs.rules = [{ ruleName: "weekly", schedule: "cron(0 3 ? * SUN *)" }];
     expect(await run(policy, plan)).toEqual([
-      violation(policy, "database-instance", "database-instance: the AWS Backup plans that include this instance (database-backup-plan) have no daily rule (schedules: cron(0 3 ? * SUN *))."),
+      violation(policy, "database-instance", "database-instance: the AWS Backup plans that include this instance (database-backup-plan) have no daily snapshot rule (schedules: cron(0 3 ? * SUN *))."),
     ]);
   });
 });

@@ -8,6 +8,7 @@ import { Services } from "./components/services";
 import { artifactRef } from "./components/promotion";
 import { Alarms, cacheMemberClusterIds } from "./components/alarms";
 import { Repository } from "./components/repository";
+import { RestoreDrill } from "./components/restoreDrill";
 import { defaultTags } from "./components/naming";
 
 /**
@@ -76,6 +77,33 @@ export = async () => {
     tags,
   });
 
+  // "Weekly restore test": a child of the database it drills, replaced each ISO week so the next
+  // weekly `pulumi up` restores, checks and records again; a failed drill or a missed RTO pages.
+  const restoreDrill = config.drill.enabled
+    ? new RestoreDrill(
+        "database-restore-drill",
+        {
+          stack: config.stack,
+          region: config.region,
+          source: {
+            identifier: database.identifier,
+            subnetGroupName: database.subnetGroupName,
+            securityGroupIds: [database.securityGroupId],
+            databaseName: database.databaseName,
+            kmsKeyArn: database.kmsKeyArn,
+          },
+          mode: config.drill.mode,
+          rtoTargetSeconds: config.drill.rtoTargetSeconds,
+          expectedTables: config.drill.expectedTables,
+          rowCountTolerancePercent: config.drill.rowCountTolerancePercent,
+          recordRetentionDays: config.drill.recordRetentionDays,
+          pageTopicArn: alarms.pageTopicArn,
+          tags,
+        },
+        { parent: database, dependsOn: [database] },
+      )
+    : undefined;
+
   // One branch rule, one owner: only the stack with repository.manageBranchProtection manages it,
   // or both stacks would overwrite each other's settings on every `pulumi up`.
   const { manageBranchProtection, ...repositorySettings } = config.repository;
@@ -85,6 +113,14 @@ export = async () => {
 
   return {
     ...(repository ? { protectedBranch: repository.protectedBranch } : {}),
+    ...(restoreDrill
+      ? {
+          restoreDrillRecordsBucket: restoreDrill.recordsBucketName,
+          restoreDrillWindow: restoreDrill.window,
+          restoreDrillPassed: restoreDrill.passed,
+          restoreDrillRtoSeconds: restoreDrill.rtoSeconds,
+        }
+      : {}),
     vpcId: network.vpcId,
     privateSubnetIds: network.privateSubnetIds,
     databaseSecurityGroupId: network.databaseSecurityGroupId,

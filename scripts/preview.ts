@@ -117,7 +117,9 @@ async function main(): Promise<number> {
     for (const [type, count] of countByType(result.resources)) log(`  ${String(count).padStart(4)}  ${type}`);
     log("");
     log("Stack outputs:");
-    for (const [key, value] of Object.entries(plan.outputs)) log(`  ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+    for (const [key, value] of Object.entries(plan.outputs)) {
+      log(`  ${key}: ${value === undefined ? "(known after pulumi up)" : typeof value === "string" ? value : JSON.stringify(value)}`);
+    }
     log("");
     log(`CrossGuard policy pack: ${evaluated} policies evaluated in-process over this plan, ${policies.length === 0 ? "no violations" : `${policies.length} findings`}`);
     for (const p of policies) log(`  [${p.level}] ${p.policy} on ${p.resource}: ${p.message}`);

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp } from "node:fs/promises";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
@@ -71,6 +71,9 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       }
       return url(name);
     },
-    stop: () => server.stop(),
+    async stop() {
+      await server.stop();
+      await rm(parent, { recursive: true, force: true });
+    },
   };
 }

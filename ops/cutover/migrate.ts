@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
+import { StringDecoder } from "node:string_decoder";
 import { Client } from "pg";
-import { from as copyFrom } from "pg-copy-streams";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { Database } from "sql.js";
 import { planChecks, readCatalog } from "../integrity/checks";
 import type { CheckResult } from "../lib/report";
@@ -11,7 +11,7 @@ import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type MigrationPlan, typ
 import { quoteIdent, readTargetSchema } from "./postgres";
 import { describeChange, fileState, snapshotSqlite } from "./snapshot";
 import { openSqlite, readSqliteSchema, sqliteForeignKeyViolations, sqliteScalar, tableRows } from "./sqlite";
-import { canonicalSql, convertValue, escapeCopyText, type Converted, type TargetKind } from "./values";
+import { addLineHash, checksumText, escapeCopyText, toPostgresText, type ColumnType } from "./values";
 
 /**
  * The runbook's "SQLite rollback fallback (cutover window)", steps 2-4: snapshot the SQLite file,
@@ -67,55 +67,44 @@ const fail = (check: string, detail: string): CheckResult => ({ check, status: "
 interface TableLoad {
   table: TablePlan;
   rows: number;
-  checksum: bigint;
-}
-
-/** 64 bits of the row's MD5, signed, as PostgreSQL reads `('x' || left(md5(...), 16))::bit(64)::bigint`. */
-function rowHash(canonical: (string | null)[]): bigint {
-  const text = canonical.map((c) => (c === null ? "-" : `${Buffer.byteLength(c)}:${c}`)).join(",");
-  return createHash("md5").update(text).digest().readBigInt64BE(0);
-}
-
-function targetChecksumSql(schema: string, table: TablePlan): string {
-  const parts = table.columns.map((c) => {
-    const expr = canonicalSql(c.kind, quoteIdent(c.name));
-    return `coalesce(octet_length(${expr})::text || ':' || ${expr}, '-')`;
-  });
-  return `SELECT count(*)::text AS rows,
-                 coalesce(sum(('x' || left(md5(${parts.join(" || ',' || ")}), 16))::bit(64)::bigint::numeric), 0)::text AS checksum
-            FROM ${quoteIdent(schema)}.${quoteIdent(table.target)}`;
+  checksum: string;
 }
 
 const COPY_CHUNK_CHARS = 1 << 18;
 
+function columnList(table: TablePlan): string {
+  return table.columns.map((c) => quoteIdent(c.name)).join(", ");
+}
+
+/**
+ * Streams one table: each SQLite row becomes one COPY line of PostgreSQL's own output text, hashed
+ * as it is sent.
+ */
 async function copyTable(client: Client, db: Database, schema: string, table: TablePlan): Promise<TableLoad> {
-  const kinds = table.columns.map((c) => c.kind);
-  const stream = client.query(
-    copyFrom(`COPY ${quoteIdent(schema)}.${quoteIdent(table.target)} (${table.columns.map((c) => quoteIdent(c.name)).join(", ")}) FROM STDIN`),
-  );
+  const types: ColumnType[] = table.columns.map((c) => c.type);
+  const stream = client.query(copyFrom(`COPY ${quoteIdent(schema)}.${quoteIdent(table.target)} (${columnList(table)}) FROM STDIN`));
   let copyError: Error | undefined;
   stream.on("error", (error: Error) => {
     copyError = error;
   });
   let rows = 0;
-  let checksum = 0n;
+  const sums: [number, number] = [0, 0];
   let chunk = "";
-  const canonical: (string | null)[] = new Array<string | null>(kinds.length);
-  const fields: string[] = new Array<string>(kinds.length);
+  const fields: string[] = new Array<string>(types.length);
   try {
     for (const row of tableRows(db, table.source, table.columns.map((c) => c.source))) {
-      for (let i = 0; i < kinds.length; i += 1) {
-        let converted: Converted;
+      for (let i = 0; i < types.length; i += 1) {
+        let text: string | null;
         try {
-          converted = convertValue(kinds[i] as TargetKind, row[i] ?? null);
+          text = toPostgresText(types[i] as ColumnType, row[i] ?? null);
         } catch (error) {
           throw new Error(`${table.source}.${table.columns[i]?.source}, row ${rows + 1}: ${error instanceof Error ? error.message : String(error)}`);
         }
-        canonical[i] = converted.canonical;
-        fields[i] = escapeCopyText(converted.copy);
+        fields[i] = escapeCopyText(text);
       }
-      checksum += rowHash(canonical);
-      chunk += `${fields.join("\t")}\n`;
+      const line = fields.join("\t");
+      addLineHash(line, sums);
+      chunk += `${line}\n`;
       rows += 1;
       if (chunk.length >= COPY_CHUNK_CHARS) {
         const flushed = stream.write(chunk);
@@ -134,7 +123,28 @@ async function copyTable(client: Client, db: Database, schema: string, table: Ta
     }
     throw error;
   }
-  return { table, rows, checksum };
+  return { table, rows, checksum: checksumText(sums) };
+}
+
+/** Reads the loaded table back with COPY TO (same columns, same session settings) and hashes each line the same way. */
+async function targetChecksum(client: Client, schema: string, table: TablePlan): Promise<{ rows: number; checksum: string }> {
+  const stream = client.query(copyTo(`COPY (SELECT ${columnList(table)} FROM ${quoteIdent(schema)}.${quoteIdent(table.target)}) TO STDOUT`));
+  const decoder = new StringDecoder("utf8");
+  const sums: [number, number] = [0, 0];
+  let rows = 0;
+  let rest = "";
+  for await (const chunk of stream) {
+    const text = rest + decoder.write(chunk as Buffer);
+    let start = 0;
+    for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
+      addLineHash(text.slice(start, end), sums);
+      rows += 1;
+      start = end + 1;
+    }
+    rest = text.slice(start);
+  }
+  if (rest + decoder.end() !== "") throw new Error(`COPY TO of ${table.target} ended inside a line`);
+  return { rows, checksum: checksumText(sums) };
 }
 
 async function runDomainChecks(client: Client, db: Database, checks: readonly DomainCheck[]): Promise<CheckResult[]> {
@@ -322,9 +332,10 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
 async function load(client: Client, db: Database, plan: MigrationPlan, truncate: boolean, log: (line: string) => void): Promise<TableLoad[]> {
   const schema = plan.schema;
   const qualified = (table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
-  // UTC and ISO output make every timestamp and date the checksum reads back independent of server settings.
-  await client.query("SET LOCAL TimeZone = 'UTC'");
-  await client.query("SET LOCAL DateStyle = 'ISO, YMD'");
+  // Pin every setting an output function reads, so the text COPY TO returns is the text load sent.
+  for (const setting of ["TimeZone = 'UTC'", "DateStyle = 'ISO, YMD'", "extra_float_digits = 1", "bytea_output = 'hex'"]) {
+    await client.query(`SET LOCAL ${setting}`);
+  }
   if (truncate && plan.tables.length > 0) await client.query(`TRUNCATE ${plan.tables.map((t) => qualified(t.target)).join(", ")}`);
   // A key inside a cycle (e.g. Comment.parentId -> Comment.id) cannot be satisfied row by row: check it at the end instead.
   const altered = plan.cyclicKeys.filter((k) => !k.deferrable);
@@ -350,24 +361,21 @@ async function validate(client: Client, db: Database, plan: MigrationPlan, loads
   const results: CheckResult[] = [];
   for (const { table, rows, checksum } of loads) {
     const started = performance.now();
-    const { rows: found } = await client.query<{ rows: string; checksum: string }>(targetChecksumSql(plan.schema, table));
-    const targetRows = Number(found[0]?.rows ?? -1);
-    const targetChecksum = found[0]?.checksum ?? "";
+    const target = await targetChecksum(client, plan.schema, table);
     const ms = performance.now() - started;
-    const countsMatch = targetRows === rows && rows === table.rows;
     results.push({
       check: `rows: ${table.target}`,
-      status: countsMatch ? "pass" : "fail",
-      detail: `source ${table.rows} (streamed ${rows}), target ${targetRows}`,
+      status: target.rows === rows && rows === table.rows ? "pass" : "fail",
+      detail: `source ${table.rows} (streamed ${rows}), target ${target.rows}`,
       durationMs: ms,
     });
     results.push({
       check: `checksum: ${table.target}`,
-      status: targetChecksum === checksum.toString() ? "pass" : "fail",
+      status: target.checksum === checksum ? "pass" : "fail",
       detail:
-        targetChecksum === checksum.toString()
-          ? `${table.columns.length} columns match (sum of row md5s ${checksum})`
-          : `source ${checksum}, target ${targetChecksum}: stored values differ from the source (a trigger, a default or a lossy type?)`,
+        target.checksum === checksum
+          ? `${table.columns.length} columns match (${checksum})`
+          : `source ${checksum}, target ${target.checksum}: stored values differ from the source (a trigger, a default or a type PostgreSQL prints differently?)`,
       durationMs: ms,
     });
   }

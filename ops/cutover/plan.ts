@@ -1,6 +1,6 @@
 import type { TargetForeignKey, TargetSchema, TargetTable } from "./postgres";
 import { isSqliteInternal, type SqliteTable } from "./sqlite";
-import { KIND_DESCRIPTION, kindForType, type TargetKind } from "./values";
+import { KIND_DESCRIPTION, kindForType, type ColumnType } from "./values";
 
 /**
  * The migration plan: which SQLite table goes into which PostgreSQL table, in foreign-key order,
@@ -21,7 +21,7 @@ export interface ColumnPlan {
   name: string;
   sourceType: string;
   targetType: string;
-  kind: TargetKind;
+  type: ColumnType;
 }
 
 export interface TablePlan {
@@ -167,7 +167,7 @@ export function buildPlan(source: readonly SqliteTable[], target: TargetSchema):
         continue;
       }
       used.add(to.name);
-      columns.push({ source: column.name, name: to.name, sourceType: column.declaredType || "(none)", targetType: to.displayType, kind: kindForType(to.udtName) });
+      columns.push({ source: column.name, name: to.name, sourceType: column.declaredType || "(none)", targetType: to.displayType, type: { kind: kindForType(to.udtName), typmod: to.typmod } });
     }
     const defaulted = into.columns.filter((c) => !used.has(c.name) && !c.generated);
     for (const c of defaulted) {
@@ -199,7 +199,7 @@ export function renderPlan(plan: MigrationPlan): string {
   const lines = [`Plan: ${plan.tables.length} tables, ${total} rows into schema "${plan.schema}", in foreign-key order`];
   plan.tables.forEach((table, i) => {
     lines.push(`${String(i + 1).padStart(3)}. ${table.source} -> ${table.target} (${table.rows} rows)`);
-    for (const c of table.columns) lines.push(`       ${c.source === c.name ? c.name : `${c.source} -> ${c.name}`}: ${c.sourceType} -> ${c.targetType} [${KIND_DESCRIPTION[c.kind]}]`);
+    for (const c of table.columns) lines.push(`       ${c.source === c.name ? c.name : `${c.source} -> ${c.name}`}: ${c.sourceType} -> ${c.targetType} [${KIND_DESCRIPTION[c.type.kind]}]`);
     for (const c of table.defaulted) lines.push(`       ${c}: not in SQLite, gets its default`);
     for (const s of table.sequences) lines.push(`       ${s.column}: sequence ${s.sequence} reset to the column maximum`);
   });

@@ -6,6 +6,8 @@ export interface TargetColumn {
   name: string;
   /** pg_type.typname, e.g. "int4", "timestamp", "jsonb". */
   udtName: string;
+  /** pg_attribute.atttypmod (the domain's for a domain column): precision, scale or length; -1 when none. */
+  typmod: number;
   /** format_type(), e.g. "timestamp(3) without time zone", for the plan. */
   displayType: string;
   notNull: boolean;
@@ -45,13 +47,15 @@ export async function readTargetSchema(client: Client, schema: string): Promise<
     table: string;
     column: string;
     udt: string;
+    typmod: number;
     display: string;
     not_null: boolean;
     has_default: boolean;
     generated: boolean;
     sequence: string | null;
   }>(
-    `SELECT c.relname AS table, a.attname AS column, coalesce(base.typname, declared.typname) AS udt, format_type(a.atttypid, a.atttypmod) AS display,
+    `SELECT c.relname AS table, a.attname AS column, coalesce(base.typname, declared.typname) AS udt,
+            CASE WHEN declared.typtype = 'd' THEN declared.typtypmod ELSE a.atttypmod END AS typmod, format_type(a.atttypid, a.atttypmod) AS display,
             a.attnotnull AS not_null, (a.atthasdef OR a.attidentity <> '') AS has_default, a.attgenerated <> '' AS generated,
             pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) AS sequence
        FROM pg_class c
@@ -69,6 +73,7 @@ export async function readTargetSchema(client: Client, schema: string): Promise<
     table.columns.push({
       name: row.column,
       udtName: row.udt,
+      typmod: row.typmod,
       displayType: row.display,
       notNull: row.not_null,
       hasDefault: row.has_default,

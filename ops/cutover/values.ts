@@ -1,12 +1,12 @@
 /**
  * How one SQLite value becomes one PostgreSQL value, decided by the TARGET column's type (SQLite's
  * declared types are affinities, not types: a Prisma `DateTime` column holds epoch milliseconds or
- * ISO text, a `Boolean` holds 0/1). For every target kind this module gives:
- *  - the COPY text-format field to send (unescaped; `escapeCopyText` escapes it),
- *  - a canonical string of the value, computed from the SQLite value here and from the stored
- *    PostgreSQL value by `canonicalSql` there, so the validation compares both sides through the
- *    same normalization ("validate counts/domain checks from migration output").
- * Every function is pure and throws a message naming the value on anything it cannot map exactly.
+ * ISO text, a `Boolean` holds 0/1). Each value is sent in exactly the text PostgreSQL itself prints
+ * for the stored value (its output function, with the session settings `load` pins), so a row's
+ * COPY line equals the line `COPY (SELECT ...) TO STDOUT` returns for it: the validation hashes both
+ * lines with one function ("validate counts/domain checks from migration output"). A value that
+ * PostgreSQL would round or cannot hold is refused with a message naming it; a type this module
+ * does not model is sent as text and fails closed if PostgreSQL prints it differently.
  */
 
 /** A value as sql.js returns it; integers outside +-2^53 arrive as decimal text (see sqlite.ts). */
@@ -28,9 +28,16 @@ export type TargetKind =
   | "char"
   | "text";
 
-/** The target kind for a column's `pg_type.typname` (information_schema `udt_name`). */
-export function kindForType(udtName: string): TargetKind {
-  switch (udtName) {
+/** A target column's type as the mapping needs it. */
+export interface ColumnType {
+  kind: TargetKind;
+  /** pg_attribute.atttypmod: numeric precision/scale, timestamp precision, char length; -1 when none. */
+  typmod: number;
+}
+
+/** The target kind for a column's `pg_type.typname` (domains resolve to their base type first). */
+export function kindForType(typname: string): TargetKind {
+  switch (typname) {
     case "int2":
     case "int4":
     case "int8":
@@ -45,14 +52,14 @@ export function kindForType(udtName: string): TargetKind {
     case "json":
     case "jsonb":
     case "uuid":
-      return udtName;
+      return typname;
     case "bool":
       return "boolean";
     case "bpchar":
       return "char";
     default:
-      // text, varchar, citext, enums and anything else: sent as text; PostgreSQL parses it, and the
-      // checksum (`col::text`) fails closed if PostgreSQL's output differs from what was sent.
+      // text, varchar, citext, enums and anything else: sent as text; the checksum fails closed if
+      // PostgreSQL prints the stored value differently from what was sent.
       return "text";
   }
 }
@@ -60,7 +67,7 @@ export function kindForType(udtName: string): TargetKind {
 /** What a kind accepts from SQLite, for the dry-run plan. */
 export const KIND_DESCRIPTION: Record<TargetKind, string> = {
   integer: "integers (64-bit exact)",
-  numeric: "integer/real/decimal text, exact",
+  numeric: "integer/real/decimal text, never rounded",
   float4: "real",
   float8: "real",
   boolean: "0/1 (or true/false text)",
@@ -75,17 +82,8 @@ export const KIND_DESCRIPTION: Record<TargetKind, string> = {
   text: "text",
 };
 
-export interface Converted {
-  /** The COPY field (unescaped), or null for SQL NULL. */
-  copy: string | null;
-  /** The canonical form the checksum hashes, or null for SQL NULL. */
-  canonical: string | null;
-}
-
 /** A non-NULL SQLite value (NULL maps to NULL before any converter runs). */
 type Present = Exclude<SqliteValue, null>;
-
-const NULL_VALUE: Converted = { copy: null, canonical: null };
 
 function describe(value: SqliteValue): string {
   if (value instanceof Uint8Array) return `a ${value.length}-byte blob`;
@@ -97,169 +95,200 @@ function reject(kind: TargetKind, value: SqliteValue, why: string): never {
   throw new Error(`cannot map ${describe(value)} to a ${kind} column: ${why}`);
 }
 
-/** Converts one SQLite value for a target column of `kind`. */
-export function convertValue(kind: TargetKind, value: SqliteValue): Converted {
-  if (value === null) return NULL_VALUE;
+/** The text PostgreSQL prints for the value stored from `value`, or null for SQL NULL. */
+export function toPostgresText(type: ColumnType, value: SqliteValue): string | null {
+  if (value === null) return null;
+  const kind = type.kind;
   switch (kind) {
     case "integer":
       return toInteger(value);
     case "numeric":
-      return toNumeric(value);
-    case "float4":
+      return toNumeric(value, type.typmod);
     case "float8":
-      return toFloat(kind, value);
+      return toFloat8(value);
+    case "float4":
+      return toFloat4(value);
     case "boolean":
       return toBoolean(value);
     case "timestamp":
     case "timestamptz":
     case "date":
-      return toTimestamp(kind, value);
+      return toTimestamp(kind, value, type.typmod);
     case "bytea":
       return toBytea(value);
     case "json":
-      return same(kind, textOf(kind, value));
+      return checkedText(kind, textOf(kind, value));
     case "jsonb":
       return toJsonb(value);
     case "uuid":
       return toUuid(value);
-    case "char": {
-      const text = textOf(kind, value);
-      return { copy: text, canonical: text.replace(/ +$/, "") };
-    }
-    case "text":
-      return same(kind, textOf(kind, value));
-  }
-}
-
-/**
- * The SQL expression (over `column`, already quoted) whose text equals `convertValue(...).canonical`
- * for the value PostgreSQL stored.
- */
-export function canonicalSql(kind: TargetKind, column: string): string {
-  switch (kind) {
-    case "numeric":
-      return `trim_scale(${column})::text`;
-    case "float4":
-      return `encode(float4send(${column}), 'hex')`;
-    case "float8":
-      return `encode(float8send(${column}), 'hex')`;
-    case "timestamp":
-    case "timestamptz":
-      return `(extract(epoch from ${column}) * 1000000)::bigint::text`;
-    case "bytea":
-      return `encode(${column}, 'hex')`;
-    case "integer":
-    case "boolean":
-    case "date":
-    case "json":
-    case "jsonb":
-    case "uuid":
     case "char":
+      return toChar(value, type.typmod);
     case "text":
-      return `${column}::text`;
+      return checkedText(kind, textOf(kind, value));
   }
 }
 
-function same(kind: TargetKind, text: string): Converted {
+function checkedText(kind: TargetKind, text: string): string {
   if (text.includes("\u0000")) reject(kind, text, "PostgreSQL text cannot hold NUL (U+0000) characters");
-  return { copy: text, canonical: text };
+  return text;
 }
 
 function textOf(kind: TargetKind, value: Present): string {
   if (typeof value === "string") return value;
-  if (typeof value === "number") return numberText(value);
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
   return reject(kind, value, "a blob in a text column would need an encoding; map the column to bytea");
-}
-
-/** JavaScript's shortest round-trip text, keeping the sign of -0 (String(-0) is "0"). */
-function numberText(value: number): string {
-  return Object.is(value, -0) ? "-0" : String(value);
 }
 
 const INTEGER_TEXT = /^[+-]?\d+$/;
 
-function toInteger(value: Present): Converted {
+function toInteger(value: Present): string {
   if (typeof value === "number") {
     if (!Number.isInteger(value)) reject("integer", value, "it has a fractional part");
-    const text = BigInt(value).toString();
-    return { copy: text, canonical: text };
+    return Number.isSafeInteger(value) ? String(value) : BigInt(value).toString();
   }
-  if (typeof value === "string" && INTEGER_TEXT.test(value.trim())) {
-    const text = BigInt(value.trim()).toString();
-    return { copy: text, canonical: text };
-  }
+  if (typeof value === "string" && INTEGER_TEXT.test(value.trim())) return BigInt(value.trim()).toString();
   return reject("integer", value, "it is not an integer");
 }
 
-function toNumeric(value: Present): Converted {
-  if (value instanceof Uint8Array) reject("numeric", value, "it is not a number");
-  const text = typeof value === "number" ? numberText(value) : value.trim();
-  return { copy: text, canonical: normalizeDecimal(text, "trim") };
+/** numeric(p,s)'s scale from its typmod (PostgreSQL 15+ packs a signed 11-bit scale), or undefined. */
+function numericScale(typmod: number): number | undefined {
+  if (typmod < 4) return undefined;
+  return ((((typmod - 4) & 0x7ff) ^ 1024) - 1024);
 }
 
-function toFloat(kind: "float4" | "float8", value: Present): Converted {
-  let parsed: number;
-  let copy: string;
-  if (typeof value === "number") {
-    parsed = value;
-    copy = numberText(value);
-  } else if (typeof value === "string" && /^\s*(NaN|[+-]?Infinity|[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*$/.test(value)) {
-    parsed = Number(value);
-    copy = value.trim();
-  } else {
-    return reject(kind, value, "it is not a number");
+function toNumeric(value: Present, typmod: number): string {
+  if (value instanceof Uint8Array) reject("numeric", value, "it is not a number");
+  const text = typeof value === "number" ? (Object.is(value, -0) ? "0" : String(value)) : value.trim();
+  let kept: string;
+  try {
+    kept = normalizeDecimal(text, "keep");
+  } catch (error) {
+    return reject("numeric", value, error instanceof Error ? error.message : String(error));
   }
-  const bytes = new DataView(new ArrayBuffer(8));
-  if (kind === "float4") bytes.setFloat32(0, parsed);
-  else bytes.setFloat64(0, parsed);
-  return { copy, canonical: Buffer.from(bytes.buffer, 0, kind === "float4" ? 4 : 8).toString("hex") };
+  const scale = numericScale(typmod);
+  if (scale === undefined || scale < 0 || !/^-?\d/.test(kept)) return kept;
+  const [whole, fraction = ""] = kept.split(".");
+  if (/[1-9]/.test(fraction.slice(scale))) reject("numeric", value, `numeric(_, ${scale}) would round it`);
+  return scale === 0 ? (whole as string) : `${whole}.${fraction.slice(0, scale).padEnd(scale, "0")}`;
+}
+
+const FLOAT_TEXT = /^\s*(NaN|[+-]?Infinity|[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?)\s*$/;
+
+function floatOf(kind: TargetKind, value: Present): number {
+  if (typeof value === "number") return value;
+  if (typeof value === "string" && FLOAT_TEXT.test(value)) return Number(value);
+  return reject(kind, value, "it is not a number");
+}
+
+/**
+ * float8out/float4out (PostgreSQL 12+, extra_float_digits 1): the shortest digits that read back
+ * exactly, fixed notation for decimal exponents in [-4, maxFixed), otherwise d.ddde+XX.
+ */
+function floatText(x: number, digitsOf: (x: number) => string, maxFixed: number): string {
+  if (Number.isNaN(x)) return "NaN";
+  if (x === Infinity) return "Infinity";
+  if (x === -Infinity) return "-Infinity";
+  if (x === 0) return Object.is(x, -0) ? "-0" : "0";
+  const magnitude = Math.abs(x);
+  // JavaScript prints these magnitudes in fixed notation with the same shortest digits.
+  if (maxFixed === 15 && magnitude >= 1e-4 && magnitude < 1e15) return String(x);
+  const sign = x < 0 ? "-" : "";
+  const [mantissa = "", exponentText = "0"] = digitsOf(Math.abs(x)).split("e");
+  const digits = mantissa.replace(".", "");
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= maxFixed) {
+    const e = Math.abs(exponent);
+    return `${sign}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ""}e${exponent < 0 ? "-" : "+"}${e < 10 ? `0${e}` : e}`;
+  }
+  if (exponent < 0) return `${sign}0.${"0".repeat(-exponent - 1)}${digits}`;
+  if (digits.length <= exponent + 1) return `${sign}${digits}${"0".repeat(exponent + 1 - digits.length)}`;
+  return `${sign}${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
+}
+
+/** JavaScript's shortest round-trip digits of a double, as "d.ddde+X". */
+const doubleDigits = (x: number) => x.toExponential();
+
+/** The shortest digits that read back as the same float4 (what float4out's Ryu f2s prints). */
+function singleDigits(x: number): string {
+  for (let precision = 1; precision < 9; precision += 1) {
+    const text = x.toExponential(precision - 1);
+    if (Math.fround(Number(text)) === x) return text;
+  }
+  return x.toExponential(8);
+}
+
+export function float8Text(x: number): string {
+  return floatText(x, doubleDigits, 15);
+}
+
+export function float4Text(x: number): string {
+  return floatText(Math.fround(x), singleDigits, 6);
+}
+
+function toFloat8(value: Present): string {
+  return float8Text(floatOf("float8", value));
+}
+
+function toFloat4(value: Present): string {
+  const x = floatOf("float4", value);
+  if (Number.isFinite(x) && !Number.isFinite(Math.fround(x))) reject("float4", value, "it is out of range for real");
+  return float4Text(x);
 }
 
 const BOOLEAN_TEXT: Record<string, boolean> = { true: true, t: true, "1": true, false: false, f: false, "0": false };
 
-function toBoolean(value: Present): Converted {
+function toBoolean(value: Present): string {
   let flag: boolean | undefined;
-  if (typeof value === "number") flag = value === 1 ? true : value === 0 ? false : undefined;
+  if (value === 1 || value === 0) flag = value === 1;
   else if (typeof value === "string") flag = BOOLEAN_TEXT[value.trim().toLowerCase()];
   if (flag === undefined) reject("boolean", value, "Prisma stores booleans as 0 or 1");
-  return { copy: flag ? "t" : "f", canonical: flag ? "true" : "false" };
+  return flag ? "t" : "f";
 }
 
-function toBytea(value: Present): Converted {
-  let hex: string;
-  if (value instanceof Uint8Array) hex = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex");
-  else if (typeof value === "string") hex = Buffer.from(value, "utf8").toString("hex");
-  else return reject("bytea", value, "it is a number");
-  return { copy: `\\x${hex}`, canonical: hex };
+function toBytea(value: Present): string {
+  if (value instanceof Uint8Array) return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}`;
+  if (typeof value === "string") return `\\x${Buffer.from(value, "utf8").toString("hex")}`;
+  return reject("bytea", value, "it is a number");
 }
 
-function toJsonb(value: Present): Converted {
+function toJsonb(value: Present): string {
   const text = textOf("jsonb", value);
-  let canonical: string;
   try {
-    canonical = jsonbText(text);
+    return jsonbText(text);
   } catch (error) {
     return reject("jsonb", value, error instanceof Error ? error.message : String(error));
   }
-  return { copy: text, canonical };
 }
 
-function toUuid(value: Present): Converted {
+function toUuid(value: Present): string {
   const text = textOf("uuid", value).trim();
   // PostgreSQL accepts upper case, braces and hyphens after any group of four digits.
   const digits = text.replace(/^\{(.*)\}$/, "$1").replace(/-/g, "").toLowerCase();
   if (!/^[0-9a-f]{32}$/.test(digits)) reject("uuid", value, "it is not a UUID");
-  const canonical = `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${digits.slice(16, 20)}-${digits.slice(20)}`;
-  return { copy: text, canonical };
+  return `${digits.slice(0, 8)}-${digits.slice(8, 12)}-${digits.slice(12, 16)}-${digits.slice(16, 20)}-${digits.slice(20)}`;
+}
+
+function toChar(value: Present, typmod: number): string {
+  const text = checkedText("char", textOf("char", value)).replace(/ +$/, "");
+  const length = typmod >= 4 ? typmod - 4 : undefined;
+  const chars = [...text].length;
+  if (length === undefined) return text;
+  if (chars > length) reject("char", value, `it is longer than character(${length})`);
+  return text + " ".repeat(length - chars);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Timestamps. Prisma's SQLite connector stores DateTime as epoch milliseconds (INTEGER); rows
 // written by raw SQL or `DEFAULT CURRENT_TIMESTAMP` hold text ("2024-05-01 12:00:00", UTC by
-// SQLite's definition, or ISO 8601 with an offset). Both become one UTC instant, computed with
-// integer arithmetic so nothing passes through a lossy Date.
+// SQLite's definition, or ISO 8601 with an offset). Both become one UTC instant, as whole seconds
+// plus microseconds (both exact in a double), never through a lossy Date.
 
-const MICROS_PER_DAY = 86_400_000_000n;
+/** An instant: seconds since the epoch and the microseconds within that second (0-999999). */
+export interface Instant {
+  seconds: number;
+  micros: number;
+}
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 function daysFromCivil(year: number, month: number, day: number): number {
@@ -286,15 +315,16 @@ function civilFromDays(days: number): { year: number; month: number; day: number
 const TIMESTAMP_TEXT =
   /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
-/** Microseconds since the epoch (UTC) of an ISO 8601 / SQLite date-time text; throws on anything else. */
-export function parseTimestampText(text: string): bigint {
+/** The instant of an ISO 8601 / SQLite date-time text (no zone means UTC); throws on anything else. */
+export function parseTimestampText(text: string): Instant {
   const match = TIMESTAMP_TEXT.exec(text.trim());
   if (!match) throw new Error("expected ISO 8601 (YYYY-MM-DD[THH:MM[:SS[.ffffff]]][Z|+HH:MM]) with at most microseconds");
   const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", zone = "Z"] = match;
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
-  const daysInMonth = [31, year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
   if (year < 1 || month < 1 || month > 12 || day < 1 || day > (daysInMonth[month - 1] ?? 0)) throw new Error("no such calendar date");
   if (Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) throw new Error("no such time of day");
   let offsetMinutes = 0;
@@ -304,33 +334,35 @@ export function parseTimestampText(text: string): bigint {
     offsetMinutes = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || "0"));
   }
   const seconds = daysFromCivil(year, month, day) * 86400 + Number(h) * 3600 + Number(mi) * 60 + Number(s) - offsetMinutes * 60;
-  return BigInt(seconds) * 1_000_000n + BigInt(frac.padEnd(6, "0") || "0");
+  return { seconds, micros: Number(frac.padEnd(6, "0") || "0") };
 }
 
-/** "YYYY-MM-DD HH:MM:SS.ffffff" in UTC for microseconds since the epoch. */
-export function formatUtcMicros(micros: bigint): string {
-  let days = micros / MICROS_PER_DAY;
-  let rest = micros % MICROS_PER_DAY;
-  if (rest < 0n) {
-    rest += MICROS_PER_DAY;
-    days -= 1n;
-  }
-  const { year, month, day } = civilFromDays(Number(days));
+export function instantFromEpochMillis(ms: number): Instant {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, micros: (ms - seconds * 1000) * 1000 };
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+/** timestamp_out with DateStyle ISO: "YYYY-MM-DD HH:MM:SS[.fraction without trailing zeros]" in UTC. */
+export function formatInstant(instant: Instant): string {
+  const days = Math.floor(instant.seconds / 86400);
+  const secondsOfDay = instant.seconds - days * 86400;
+  const { year, month, day } = civilFromDays(days);
   if (year < 1 || year > 9999) throw new Error(`year ${year} is outside 0001-9999`);
-  const secondsOfDay = Number(rest / 1_000_000n);
-  const pad = (n: number, width = 2) => String(n).padStart(width, "0");
-  const time = `${pad(Math.floor(secondsOfDay / 3600))}:${pad(Math.floor(secondsOfDay / 60) % 60)}:${pad(secondsOfDay % 60)}`;
-  return `${pad(year, 4)}-${pad(month)}-${pad(day)} ${time}.${pad(Number(rest % 1_000_000n), 6)}`;
+  const time = `${pad2(Math.floor(secondsOfDay / 3600))}:${pad2(Math.floor(secondsOfDay / 60) % 60)}:${pad2(secondsOfDay % 60)}`;
+  const fraction = instant.micros === 0 ? "" : `.${String(instant.micros).padStart(6, "0").replace(/0+$/, "")}`;
+  return `${String(year).padStart(4, "0")}-${pad2(month)}-${pad2(day)} ${time}${fraction}`;
 }
 
-function toTimestamp(kind: "timestamp" | "timestamptz" | "date", value: Present): Converted {
-  let micros: bigint;
+function toTimestamp(kind: "timestamp" | "timestamptz" | "date", value: Present, typmod: number): string {
+  let instant: Instant;
   if (typeof value === "number") {
     if (!Number.isInteger(value)) reject(kind, value, "epoch milliseconds must be an integer");
-    micros = BigInt(value) * 1000n;
+    instant = instantFromEpochMillis(value);
   } else if (typeof value === "string") {
     try {
-      micros = parseTimestampText(value);
+      instant = parseTimestampText(value);
     } catch (error) {
       return reject(kind, value, error instanceof Error ? error.message : String(error));
     }
@@ -339,19 +371,21 @@ function toTimestamp(kind: "timestamp" | "timestamptz" | "date", value: Present)
   }
   let text: string;
   try {
-    text = formatUtcMicros(micros);
+    text = formatInstant(instant);
   } catch (error) {
     return reject(kind, value, error instanceof Error ? error.message : String(error));
   }
-  if (kind === "date") return { copy: text.slice(0, 10), canonical: text.slice(0, 10) };
-  // timestamptz gets an explicit +00 so the session time zone never shifts it; timestamp (Prisma's
-  // default `timestamp(3)`) stores the UTC wall clock, as Prisma itself writes it.
-  return { copy: kind === "timestamptz" ? `${text}+00` : text, canonical: micros.toString() };
+  if (kind === "date") return text.slice(0, 10);
+  const precision = typmod >= 0 ? typmod : 6;
+  if (instant.micros % 10 ** (6 - precision) !== 0) reject(kind, value, `${kind}(${precision}) would round its fraction of a second`);
+  // timestamptz prints with the session zone (UTC here); timestamp (Prisma's default timestamp(3))
+  // stores the UTC wall clock, as Prisma itself writes it.
+  return kind === "timestamptz" ? `${text}+00` : text;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Decimals and jsonb: PostgreSQL normalizes these on input, so the canonical form reproduces
-// numeric_out (and trim_scale) and jsonb's output exactly.
+// Decimals and jsonb: PostgreSQL normalizes these on input; these reproduce numeric_out and
+// jsonb_out exactly.
 
 /**
  * A decimal literal as PostgreSQL's numeric prints it: "keep" keeps the input's scale (numeric_in
@@ -367,9 +401,9 @@ export function normalizeDecimal(text: string, scale: "keep" | "trim"): string {
   if (!match || (match[2] === "" && (match[3] ?? "") === "")) throw new Error(`${JSON.stringify(text)} is not a decimal number`);
   const [, sign, whole = "", fraction = "", exponentText = "0"] = match;
   const exponent = Number(exponentText);
+  if (exponent === 0 && fraction === "" && scale === "keep" && /^[1-9]/.test(whole)) return sign === "-" ? `-${whole}` : whole;
   const digits = `${whole}${fraction}`;
-  // value = digits * 10^(exponent - fraction.length); numeric_in keeps max(0, that power's negation) fractional digits
-  const displayScale = Math.max(0, fraction.length - exponent);
+  // value = digits * 10^-pointFromRight; numeric_in keeps max(0, pointFromRight) fractional digits
   const pointFromRight = fraction.length - exponent;
   let intPart: string;
   let fracPart: string;
@@ -382,101 +416,14 @@ export function normalizeDecimal(text: string, scale: "keep" | "trim"): string {
     fracPart = padded.slice(padded.length - pointFromRight);
   }
   intPart = intPart.replace(/^0+(?=\d)/, "");
-  fracPart = scale === "trim" ? fracPart.replace(/0+$/, "") : fracPart.padEnd(displayScale, "0").slice(0, displayScale);
+  if (scale === "trim") fracPart = fracPart.replace(/0+$/, "");
   const isZero = /^0*$/.test(intPart + fracPart);
   return `${sign === "-" && !isZero ? "-" : ""}${intPart}${fracPart ? `.${fracPart}` : ""}`;
 }
 
-type JsonNode =
-  | { type: "object"; entries: Map<string, JsonNode> }
-  | { type: "array"; items: JsonNode[] }
-  | { type: "string"; value: string }
-  | { type: "number"; text: string }
-  | { type: "literal"; text: "true" | "false" | "null" };
-
-/** Parses JSON keeping number literals as text (JSON.parse would turn 1.0 into 1). */
-function parseJson(text: string): JsonNode {
-  let at = 0;
-  const fail = (what: string): never => {
-    throw new Error(`invalid JSON at offset ${at}: ${what}`);
-  };
-  const space = () => {
-    while (at < text.length && " \t\n\r".includes(text[at] as string)) at += 1;
-  };
-  const value = (): JsonNode => {
-    space();
-    const c = text[at];
-    if (c === "{") {
-      at += 1;
-      const entries = new Map<string, JsonNode>();
-      space();
-      if (text[at] === "}") {
-        at += 1;
-        return { type: "object", entries };
-      }
-      for (;;) {
-        space();
-        if (text[at] !== '"') fail("expected a key");
-        const key = string();
-        space();
-        if (text[at] !== ":") fail("expected ':'");
-        at += 1;
-        // jsonb keeps the last of duplicate keys
-        entries.delete(key);
-        entries.set(key, value());
-        space();
-        if (text[at] === ",") at += 1;
-        else if (text[at] === "}") {
-          at += 1;
-          return { type: "object", entries };
-        } else fail("expected ',' or '}'");
-      }
-    }
-    if (c === "[") {
-      at += 1;
-      const items: JsonNode[] = [];
-      space();
-      if (text[at] === "]") {
-        at += 1;
-        return { type: "array", items };
-      }
-      for (;;) {
-        items.push(value());
-        space();
-        if (text[at] === ",") at += 1;
-        else if (text[at] === "]") {
-          at += 1;
-          return { type: "array", items };
-        } else fail("expected ',' or ']'");
-      }
-    }
-    if (c === '"') return { type: "string", value: string() };
-    const literal = /^(true|false|null)/.exec(text.slice(at, at + 5));
-    if (literal) {
-      at += (literal[1] as string).length;
-      return { type: "literal", text: literal[1] as "true" | "false" | "null" };
-    }
-    const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(at, at + 400));
-    if (!number) return fail("expected a value");
-    at += number[0].length;
-    return { type: "number", text: number[0] };
-  };
-  const string = (): string => {
-    const end = /^"((?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*)"/.exec(text.slice(at));
-    if (!end) return fail("bad string");
-    at += end[0].length;
-    const decoded = JSON.parse(end[0]) as string;
-    if (decoded.includes("\u0000")) fail("jsonb cannot hold \\u0000");
-    return decoded;
-  };
-  const root = value();
-  space();
-  if (at !== text.length) fail("trailing characters");
-  return root;
-}
-
 function jsonbString(value: string): string {
   // escape_json(): quote, backslash and the named control escapes; other controls as \u00XX.
+  if (!/["\\\u0000-\u001f]/.test(value)) return `"${value}"`;
   return `"${value.replace(/["\\\u0000-\u001f]/g, (c) => {
     switch (c) {
       case '"':
@@ -499,41 +446,232 @@ function jsonbString(value: string): string {
   })}"`;
 }
 
-function compareJsonbKeys(a: string, b: string): number {
-  // jsonb orders object keys by byte length, then bytewise.
-  const ab = Buffer.from(a, "utf8");
-  const bb = Buffer.from(b, "utf8");
-  return ab.length - bb.length || Buffer.compare(ab, bb);
+/** A key with its UTF-8 length: jsonb orders object keys by byte length, then bytewise. */
+interface JsonbKey {
+  key: string;
+  bytes: number;
+  text: string;
 }
 
-function printJsonb(node: JsonNode): string {
-  switch (node.type) {
-    case "object":
-      return `{${[...node.entries.keys()]
-        .sort(compareJsonbKeys)
-        .map((key) => `${jsonbString(key)}: ${printJsonb(node.entries.get(key) as JsonNode)}`)
-        .join(", ")}}`;
-    case "array":
-      return `[${node.items.map(printJsonb).join(", ")}]`;
-    case "string":
-      return jsonbString(node.value);
-    case "number":
-      return normalizeDecimal(node.text, "keep");
-    case "literal":
-      return node.text;
+const SURROGATE = /[\ud800-\udfff]/;
+
+function compareJsonbKeys(a: JsonbKey, b: JsonbKey): number {
+  if (a.bytes !== b.bytes) return a.bytes - b.bytes;
+  // Without surrogates, UTF-16 order is code point order, which is UTF-8 byte order.
+  if (!SURROGATE.test(a.key) && !SURROGATE.test(b.key)) return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  return Buffer.compare(Buffer.from(a.key, "utf8"), Buffer.from(b.key, "utf8"));
+}
+
+const NEEDS_JSON_DECODE = /[\\\u0000-\u001f]/;
+
+/**
+ * Parses JSON and prints it the way jsonb_out does (keys by length then bytes, the last duplicate
+ * key wins, ", " and ": " separators, numbers as numeric_out prints them), in one pass.
+ */
+class JsonbPrinter {
+  private at = 0;
+  constructor(private readonly text: string) {}
+
+  print(): string {
+    const out = this.value();
+    this.space();
+    if (this.at !== this.text.length) this.fail("trailing characters");
+    return out;
+  }
+
+  private fail(what: string): never {
+    throw new Error(`invalid JSON at offset ${this.at}: ${what}`);
+  }
+
+  private space(): void {
+    const text = this.text;
+    let at = this.at;
+    for (let c = text.charCodeAt(at); c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = text.charCodeAt(++at));
+    this.at = at;
+  }
+
+  private string(): string {
+    const text = this.text;
+    const start = this.at;
+    let end = start + 1;
+    for (;;) {
+      const c = text.charCodeAt(end);
+      if (Number.isNaN(c)) this.fail("unterminated string");
+      if (c === 0x22) break;
+      end += c === 0x5c ? 2 : 1;
+    }
+    this.at = end + 1;
+    const raw = text.slice(start + 1, end);
+    if (!NEEDS_JSON_DECODE.test(raw)) return raw;
+    let decoded: string;
+    try {
+      decoded = JSON.parse(text.slice(start, end + 1)) as string;
+    } catch {
+      return this.fail("bad string");
+    }
+    if (decoded.includes("\u0000")) this.fail("jsonb cannot hold \\u0000");
+    return decoded;
+  }
+
+  private number(): string {
+    const text = this.text;
+    const start = this.at;
+    let at = start;
+    let plain = true;
+    if (text.charCodeAt(at) === 0x2d) at += 1;
+    const digitsFrom = at;
+    for (let c = text.charCodeAt(at); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++at));
+    if (at === digitsFrom || (text.charCodeAt(digitsFrom) === 0x30 && at - digitsFrom > 1)) this.fail("bad number");
+    if (text.charCodeAt(at) === 0x2e) {
+      const fractionFrom = ++at;
+      for (let c = text.charCodeAt(at); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++at));
+      if (at === fractionFrom) this.fail("bad number");
+    }
+    const e = text.charCodeAt(at);
+    if (e === 0x65 || e === 0x45) {
+      plain = false;
+      at += 1;
+      if (text.charCodeAt(at) === 0x2b || text.charCodeAt(at) === 0x2d) at += 1;
+      const exponentFrom = at;
+      for (let c = text.charCodeAt(at); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++at));
+      if (at === exponentFrom) this.fail("bad number");
+    }
+    this.at = at;
+    const literal = text.slice(start, at);
+    // Without an exponent, a JSON number already prints as numeric_out prints it, except negative zero.
+    if (plain && !/^-0(\.0*)?$/.test(literal)) return literal;
+    return normalizeDecimal(literal, "keep");
+  }
+
+  private value(): string {
+    this.space();
+    const c = this.text.charCodeAt(this.at);
+    if (c === 0x7b) return this.object();
+    if (c === 0x5b) return this.array();
+    if (c === 0x22) return jsonbString(this.string());
+    if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
+    for (const literal of ["true", "false", "null"]) {
+      if (this.text.startsWith(literal, this.at)) {
+        this.at += literal.length;
+        return literal;
+      }
+    }
+    return this.fail("expected a value");
+  }
+
+  private array(): string {
+    this.at += 1;
+    this.space();
+    if (this.text.charCodeAt(this.at) === 0x5d) {
+      this.at += 1;
+      return "[]";
+    }
+    let out = "[";
+    for (;;) {
+      out += this.value();
+      this.space();
+      const next = this.text.charCodeAt(this.at++);
+      if (next === 0x5d) return `${out}]`;
+      if (next !== 0x2c) this.fail("expected ',' or ']'");
+      out += ", ";
+    }
+  }
+
+  private object(): string {
+    this.at += 1;
+    this.space();
+    if (this.text.charCodeAt(this.at) === 0x7d) {
+      this.at += 1;
+      return "{}";
+    }
+    const entries: JsonbKey[] = [];
+    let sorted = true;
+    let duplicates = false;
+    for (;;) {
+      this.space();
+      if (this.text.charCodeAt(this.at) !== 0x22) this.fail("expected a key");
+      const key = this.string();
+      this.space();
+      if (this.text.charCodeAt(this.at++) !== 0x3a) this.fail("expected ':'");
+      const entry = { key, bytes: Buffer.byteLength(key, "utf8"), text: this.value() };
+      const previous = entries[entries.length - 1];
+      if (previous) {
+        const order = compareJsonbKeys(previous, entry);
+        if (order >= 0) sorted = false;
+        if (order === 0) duplicates = true;
+      }
+      entries.push(entry);
+      this.space();
+      const next = this.text.charCodeAt(this.at++);
+      if (next === 0x7d) break;
+      if (next !== 0x2c) this.fail("expected ',' or '}'");
+    }
+    let keys = entries;
+    if (!sorted) {
+      // jsonb keeps the last of duplicate keys
+      const last = new Map<string, JsonbKey>();
+      if (duplicates || entries.length > 1) for (const entry of entries) last.set(entry.key, entry);
+      keys = [...last.values()].sort(compareJsonbKeys);
+    }
+    let out = "{";
+    for (let i = 0; i < keys.length; i += 1) {
+      const entry = keys[i] as JsonbKey;
+      out += `${i === 0 ? "" : ", "}${jsonbString(entry.key)}: ${entry.text}`;
+    }
+    return `${out}}`;
   }
 }
 
 /** The text PostgreSQL prints for `text::jsonb` (jsonb_out). */
 export function jsonbText(text: string): string {
-  return printJsonb(parseJson(text));
+  return new JsonbPrinter(text).print();
 }
 
 // ---------------------------------------------------------------------------------------------
 
-/** Escapes one field for COPY's text format: backslash, newline, carriage return and tab. */
+const COPY_SPECIAL = /[\\\n\r\t\b\f\v]/;
+const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f", "\v": "\\v" };
+
+/**
+ * One field in COPY's text format, escaped exactly as COPY TO escapes output (backslash, newline,
+ * carriage return, tab, backspace, form feed, vertical tab; NULL as \N), so sent and returned
+ * lines compare equal.
+ */
 export function escapeCopyText(field: string | null): string {
   if (field === null) return "\\N";
-  if (!/[\\\n\r\t]/.test(field)) return field;
-  return field.replace(/[\\\n\r\t]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : c === "\r" ? "\\r" : "\\t"));
+  if (!COPY_SPECIAL.test(field)) return field;
+  return field.replace(/[\\\n\r\t\b\f\v]/g, (c) => COPY_ESCAPES[c] as string);
+}
+
+/**
+ * A 64-bit hash of one COPY line (two 32-bit lanes: FNV-1a and a multiply-xorshift, each finalized
+ * with murmur3's fmix32), added into `sums` so a table's checksum does not depend on row order.
+ * It guards against accidental change (triggers, lossy types), not against an adversary.
+ */
+export function addLineHash(line: string, sums: [number, number]): void {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c ^ line.length;
+  for (let i = 0; i < line.length; i += 1) {
+    const c = line.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+    b ^= b >>> 15;
+  }
+  a ^= a >>> 16;
+  a = Math.imul(a, 0x85ebca6b);
+  a ^= a >>> 13;
+  a = Math.imul(a, 0xc2b2ae35);
+  a ^= a >>> 16;
+  b ^= b >>> 16;
+  b = Math.imul(b, 0x85ebca6b);
+  b ^= b >>> 13;
+  b = Math.imul(b, 0xc2b2ae35);
+  b ^= b >>> 16;
+  // Sums modulo 2^52 stay exact in doubles.
+  sums[0] = (sums[0] + (a >>> 0)) % 4503599627370496;
+  sums[1] = (sums[1] + (b >>> 0)) % 4503599627370496;
+}
+
+export function checksumText(sums: readonly [number, number]): string {
+  return `${sums[0].toString(16).padStart(13, "0")}${sums[1].toString(16).padStart(13, "0")}`;
 }

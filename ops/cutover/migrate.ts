@@ -11,7 +11,7 @@ import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type MigrationPlan, typ
 import { quoteIdent, readTargetSchema } from "./postgres";
 import { describeChange, fileState, snapshotSqlite } from "./snapshot";
 import { openSqlite, readSqliteSchema, sqliteForeignKeyViolations, sqliteScalar, tableRows } from "./sqlite";
-import { addLineHash, checksumText, escapeCopyText, toPostgresText, type ColumnType } from "./values";
+import { addLineHash, checksumText, escapeCopyText, toPostgresText, type ColumnType, type TargetKind } from "./values";
 
 /**
  * The runbook's "SQLite rollback fallback (cutover window)", steps 2-4: snapshot the SQLite file,
@@ -71,6 +71,9 @@ interface TableLoad {
 }
 
 const COPY_CHUNK_CHARS = 1 << 18;
+const ESCAPED_KINDS: ReadonlySet<TargetKind> = new Set(["text", "char", "json", "jsonb"]);
+/** Targets whose values may be integers beyond 2^53 that must arrive exactly. */
+const EXACT_INTEGER_KINDS: ReadonlySet<TargetKind> = new Set(["integer", "numeric", "text", "char", "json", "jsonb"]);
 
 function columnList(table: TablePlan): string {
   return table.columns.map((c) => quoteIdent(c.name)).join(", ");
@@ -92,7 +95,9 @@ async function copyTable(client: Client, db: Database, schema: string, table: Ta
   let chunk = "";
   const fields: string[] = new Array<string>(types.length);
   try {
-    for (const row of tableRows(db, table.source, table.columns.map((c) => c.source))) {
+    const columns = table.columns.map((c) => ({ name: c.source, exactIntegers: EXACT_INTEGER_KINDS.has(c.type.kind) }));
+    const needsEscape = types.map((t) => ESCAPED_KINDS.has(t.kind));
+    for (const row of tableRows(db, table.source, columns)) {
       for (let i = 0; i < types.length; i += 1) {
         let text: string | null;
         try {
@@ -100,7 +105,8 @@ async function copyTable(client: Client, db: Database, schema: string, table: Ta
         } catch (error) {
           throw new Error(`${table.source}.${table.columns[i]?.source}, row ${rows + 1}: ${error instanceof Error ? error.message : String(error)}`);
         }
-        fields[i] = escapeCopyText(text);
+        // Only text-like kinds can hold COPY's special characters; bytea's "\x" is its one backslash.
+        fields[i] = text === null ? "\\N" : needsEscape[i] ? escapeCopyText(text) : types[i]?.kind === "bytea" ? `\\${text}` : text;
       }
       const line = fields.join("\t");
       addLineHash(line, sums);

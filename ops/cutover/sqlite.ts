@@ -93,22 +93,29 @@ export function sqliteForeignKeyViolations(db: Database): Map<string, number> {
 
 const MAX_SAFE = "9007199254740991";
 
+/** A column to stream, and whether its integers may need all 64 bits (integer, numeric and text targets). */
+export interface SourceColumn {
+  name: string;
+  exactIntegers: boolean;
+}
+
 /**
  * The SELECT that streams `columns` of `table`. sql.js returns SQLite integers as JavaScript
  * doubles, so 9223372036854775807 would arrive as 9223372036854776000; its `useBigInt` option fixes
  * that but makes every integer a BigInt (measured ~1.7x slower reads). Instead, integers outside
- * +-(2^53-1) are cast to text inside SQLite, exact, and every converter accepts integer text.
+ * +-(2^53-1) are cast to text inside SQLite, exact, in the columns whose target can hold them.
  */
-export function selectSql(table: string, columns: readonly string[]): string {
-  const list = columns.map((name) => {
+export function selectSql(table: string, columns: readonly SourceColumn[]): string {
+  const list = columns.map(({ name, exactIntegers }) => {
     const c = quoteSqlite(name);
+    if (!exactIntegers) return c;
     return `CASE WHEN typeof(${c}) = 'integer' AND (${c} > ${MAX_SAFE} OR ${c} < -${MAX_SAFE}) THEN CAST(${c} AS TEXT) ELSE ${c} END`;
   });
   return `SELECT ${list.join(", ")} FROM ${quoteSqlite(table)}`;
 }
 
 /** Every row of `table`, one prepared-statement step at a time (the statement is freed on exit). */
-export function* tableRows(db: Database, table: string, columns: readonly string[]): Generator<SqliteValue[]> {
+export function* tableRows(db: Database, table: string, columns: readonly SourceColumn[]): Generator<SqliteValue[]> {
   const statement = db.prepare(selectSql(table, columns));
   try {
     while (statement.step()) yield statement.get();

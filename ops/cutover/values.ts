@@ -348,11 +348,22 @@ const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
 export function formatInstant(instant: Instant): string {
   const days = Math.floor(instant.seconds / 86400);
   const secondsOfDay = instant.seconds - days * 86400;
-  const { year, month, day } = civilFromDays(days);
-  if (year < 1 || year > 9999) throw new Error(`year ${year} is outside 0001-9999`);
   const time = `${pad2(Math.floor(secondsOfDay / 3600))}:${pad2(Math.floor(secondsOfDay / 60) % 60)}:${pad2(secondsOfDay % 60)}`;
   const fraction = instant.micros === 0 ? "" : `.${String(instant.micros).padStart(6, "0").replace(/0+$/, "")}`;
-  return `${String(year).padStart(4, "0")}-${pad2(month)}-${pad2(day)} ${time}${fraction}`;
+  return `${dateText(days)} ${time}${fraction}`;
+}
+
+let lastDays = Number.NaN;
+let lastDate = "";
+
+/** "YYYY-MM-DD" of a day number; consecutive rows mostly share a day, so the last one is kept. */
+function dateText(days: number): string {
+  if (days === lastDays) return lastDate;
+  const { year, month, day } = civilFromDays(days);
+  if (year < 1 || year > 9999) throw new Error(`year ${year} is outside 0001-9999`);
+  lastDays = days;
+  lastDate = `${String(year).padStart(4, "0")}-${pad2(month)}-${pad2(day)}`;
+  return lastDate;
 }
 
 function toTimestamp(kind: "timestamp" | "timestamptz" | "date", value: Present, typmod: number): string {
@@ -462,6 +473,7 @@ function compareJsonbKeys(a: JsonbKey, b: JsonbKey): number {
   return Buffer.compare(Buffer.from(a.key, "utf8"), Buffer.from(b.key, "utf8"));
 }
 
+const NON_ASCII = /[^\u0000-\u007f]/;
 const NEEDS_JSON_DECODE = /[\\\u0000-\u001f]/;
 
 /**
@@ -593,7 +605,7 @@ class JsonbPrinter {
       const key = this.string();
       this.space();
       if (this.text.charCodeAt(this.at++) !== 0x3a) this.fail("expected ':'");
-      const entry = { key, bytes: Buffer.byteLength(key, "utf8"), text: this.value() };
+      const entry = { key, bytes: NON_ASCII.test(key) ? Buffer.byteLength(key, "utf8") : key.length, text: this.value() };
       const previous = entries[entries.length - 1];
       if (previous) {
         const order = compareJsonbKeys(previous, entry);

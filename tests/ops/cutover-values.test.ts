@@ -105,10 +105,13 @@ describe("pure helpers", () => {
     expect(escapeCopyText("\\N")).toBe("\\\\N");
   });
 
-  it("selects integers beyond 2^53 as text so sql.js cannot round them", () => {
-    expect(selectSql("T", ["id"])).toBe(
-      `SELECT CASE WHEN typeof("id") = 'integer' AND ("id" > 9007199254740991 OR "id" < -9007199254740991) THEN CAST("id" AS TEXT) ELSE "id" END FROM "T"`,
-    );
+  it("selects integers beyond 2^53 as text so sql.js cannot round them, where the target can hold them", () => {
+    expect(
+      selectSql("T", [
+        { name: "id", exactIntegers: true },
+        { name: "at", exactIntegers: false },
+      ]),
+    ).toBe(`SELECT CASE WHEN typeof("id") = 'integer' AND ("id" > 9007199254740991 OR "id" < -9007199254740991) THEN CAST("id" AS TEXT) ELSE "id" END, "at" FROM "T"`);
   });
 
   it("maps PostgreSQL types to kinds, domains and enums to text", () => {

@@ -174,10 +174,27 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
     for (const c of checks) totals[c.category] = (totals[c.category] ?? 0) + 1;
     options.onProgress?.({ kind: "planned", totals });
 
-    const queue = [...checks];
+    // Largest first: the last check to finish sets the wall time. A check reading the index checks'
+    // verdicts waits for all of them; meanwhile the pool runs everything else.
+    const queue = [...checks].sort((x, y) => (y.weight ?? 0) - (x.weight ?? 0));
+    let indexChecksLeft = checks.filter((c) => c.category === "indexes").length;
+    let indexChecksDone: () => void = () => undefined;
+    const allIndexChecksDone = new Promise<void>((resolve) => {
+      indexChecksDone = resolve;
+      if (indexChecksLeft === 0) resolve();
+    });
+    const next = async (): Promise<PlannedCheck | undefined> => {
+      for (;;) {
+        const i = queue.findIndex((c) => !c.afterIndexes || indexChecksLeft === 0);
+        if (i >= 0) return queue.splice(i, 1)[0];
+        if (queue.length === 0) return undefined;
+        await allIndexChecksDone;
+      }
+    };
     const worker = async () => {
-      for (let check = queue.shift(); check; check = queue.shift()) {
+      for (let check = await next(); check; check = await next()) {
         const rows = await runOne(pool, check, statementTimeoutMs, snapshot);
+        if (check.category === "indexes" && --indexChecksLeft === 0) indexChecksDone();
         for (const { rowCount, ...row } of rows) {
           if (rowCount) rowCounts[rowCount.table] = rowCount.count;
           results.push(row);

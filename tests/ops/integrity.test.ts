@@ -95,8 +95,10 @@ describe("validateIntegrity on a clean database", () => {
     expect(row(report, "schema: expected tables (5)").status).toBe("pass");
     expect(row(report, "migrations: _prisma_migrations")).toMatchObject({ status: "pass", detail: "3 migrations applied, latest 20240601000000_webhook_events" });
     expect(row(report, "orphans: orders.user_id -> users.id")).toMatchObject({ status: "pass", detail: "no orphaned rows (orders_user_id_fkey)" });
-    expect(row(report, "unique: users(email)").status).toBe("pass");
-    expect(row(report, "index: users_email_key")).toMatchObject({ status: "pass", detail: "bt_index_check: consistent" });
+    // A unique index is verified with heapallindexed, then read in key order for duplicates.
+    expect(row(report, "unique: users(email)")).toMatchObject({ status: "pass", detail: "no duplicate keys (users_email_key, read in key order after amcheck verified it)" });
+    expect(row(report, "index: users_email_key")).toMatchObject({ status: "pass", detail: "bt_index_check: consistent, every heap tuple indexed" });
+    expect(row(report, "index: orders_user_id_idx")).toMatchObject({ status: "pass", detail: "bt_index_check: consistent" });
     expect(row(report, "sequence: public.orders_id_seq >= max(orders.id)")).toMatchObject({ status: "pass", detail: "next value 901, column max 900" });
     expect(row(report, "domain: payments never exceed their order's total").status).toBe("pass");
     expect(report.summary).toBe(`${report.results.length} checks, 0 failed, 0 warnings`);
@@ -109,6 +111,7 @@ describe("validateIntegrity on a clean database", () => {
       detail: "amcheck is available but not installed here; index structure is not verified (CREATE EXTENSION amcheck as an admin to enable it)",
     });
     expect(report.results.some((r) => r.check.startsWith("index: "))).toBe(false);
+    expect(row(report, "unique: users(email)")).toMatchObject({ status: "pass", detail: "no duplicate keys (users_email_key, heap scan)" });
     expect(report.passed).toBe(true);
   });
 });

@@ -1,13 +1,20 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, STACKS, type StackName } from "./runbook";
+import {
+  MAX_BACKUP_RETENTION_DAYS,
+  MIN_BACKUP_RETENTION_DAYS,
+  PROJECT,
+  REPLAY_SAFE_MAXMEMORY_POLICIES,
+  STACKS,
+  type StackName,
+} from "./runbook";
 
 /**
  * The only reader of `pulumi.Config`. Every setting is validated here, before index.ts registers a
  * single resource; a bad stack file fails with one error that lists every bad key.
  */
 
-export const PROJECT = "runbook-platform";
+export { PROJECT };
 
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
@@ -114,7 +121,7 @@ const cache = z.strictObject({
   nodeCount: int(1, 6, "a number of nodes"),
   snapshotRetentionDays: int(0, 35, "days"),
   maxmemoryPolicy: z.enum(
-    ["noeviction", "volatile-ttl"],
+    REPLAY_SAFE_MAXMEMORY_POLICIES,
     '"noeviction" (replay-protection and rate-limit keys are never evicted) or "volatile-ttl"',
   ),
 });

@@ -3,6 +3,17 @@
  * and the tests all read these values; nothing else states them (../shared/RUNBOOK.md).
  */
 
+/** The Pulumi project; config keys are `runbook-platform:<key>`. */
+export const PROJECT = "runbook-platform";
+
+/**
+ * "Shared cache: Redis (webhook replay protection + distributed rate limiting)": the maxmemory
+ * policies that never evict a key without a TTL. `noeviction` (the default) refuses writes when
+ * memory is full, so the replay guard fails closed; `volatile-ttl` evicts the keys nearest expiry.
+ */
+export const REPLAY_SAFE_MAXMEMORY_POLICIES = ["noeviction", "volatile-ttl"] as const;
+export type ReplaySafeMaxmemoryPolicy = (typeof REPLAY_SAFE_MAXMEMORY_POLICIES)[number];
+
 /** The stacks the runbook's promotion flow names: `dev` -> `staging` -> production. */
 export const STACKS = ["staging", "production"] as const;
 export type StackName = (typeof STACKS)[number];

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as elasticache from "@pulumi/aws/elasticache";
 import * as kms from "@pulumi/aws/kms";
 import { RandomPassword } from "@pulumi/random/randomPassword";
-import type { StackName } from "../runbook";
+import { REPLAY_SAFE_MAXMEMORY_POLICIES, type ReplaySafeMaxmemoryPolicy, type StackName } from "../runbook";
 import { physicalName } from "./naming";
 import { REDIS_PORT } from "./network";
 
@@ -15,11 +15,6 @@ export const AUTH_TOKEN_SPECIALS = "!&#$^<>-";
 /** ElastiCache AUTH tokens are 16 to 128 characters. */
 export const AUTH_TOKEN_LENGTH = 64;
 
-/**
- * Policies that never evict a key without a TTL. `noeviction` rejects writes when memory is full
- * (the replay guard fails closed); `volatile-ttl` evicts the keys closest to expiry first.
- */
-export type ReplayGuardPolicy = "noeviction" | "volatile-ttl";
 
 export interface CacheArgs {
   /** Stack the cache belongs to; part of every physical name. */
@@ -39,7 +34,7 @@ export interface CacheArgs {
    * rate limiter that loses its counters lets bursts through.
    * @default "noeviction"
    */
-  maxmemoryPolicy?: ReplayGuardPolicy;
+  maxmemoryPolicy?: ReplaySafeMaxmemoryPolicy;
   /** Private subnets of the cache subnet group, in at least two availability zones. */
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /** Security group that admits Redis from the application only. */
@@ -78,7 +73,7 @@ export function validateCacheArgs(args: CacheArgs): void {
     throw new Error(`Cache: snapshotRetentionDays is ${args.snapshotRetentionDays}; use 0 (off) to 35.`);
   }
   const policy = args.maxmemoryPolicy ?? "noeviction";
-  if (policy !== "noeviction" && policy !== "volatile-ttl") {
+  if (!(REPLAY_SAFE_MAXMEMORY_POLICIES as readonly string[]).includes(policy)) {
     throw new Error(`Cache: maxmemoryPolicy "${String(policy)}" may evict replay-protection or rate-limit keys; use "noeviction".`);
   }
 }

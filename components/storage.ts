@@ -55,21 +55,21 @@ export function validateStorageArgs(args: StorageArgs): void {
   }
 }
 
-/** Denies every request that does not arrive over TLS, on the bucket and on its objects. */
+/** A bucket policy statement that refuses every request made without TLS, on the bucket and its objects. */
+export function denyInsecureTransport(bucketArn: string): Record<string, unknown> {
+  return {
+    Sid: "DenyInsecureTransport",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:*",
+    Resource: [bucketArn, `${bucketArn}/*`],
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+  };
+}
+
+/** A bucket policy that denies every request that does not arrive over TLS. */
 export function tlsOnlyPolicy(bucketArn: string): string {
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [bucketArn, `${bucketArn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-      },
-    ],
-  });
+  return JSON.stringify({ Version: "2012-10-17", Statement: [denyInsecureTransport(bucketArn)] });
 }
 
 /**

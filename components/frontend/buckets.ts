@@ -1,18 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as s3 from "@pulumi/aws/s3";
 
-/** A bucket policy statement that refuses every request made without TLS. */
-export function denyInsecureTransport(bucketArn: string): Record<string, unknown> {
-  return {
-    Sid: "DenyInsecureTransport",
-    Effect: "Deny",
-    Principal: "*",
-    Action: "s3:*",
-    Resource: [bucketArn, `${bucketArn}/*`],
-    Condition: { Bool: { "aws:SecureTransport": "false" } },
-  };
-}
-
 /** A bucket nobody reaches directly: public access blocked, ACLs disabled, encrypted at rest. */
 export function privateBucket(
   name: string,

@@ -6,7 +6,8 @@ import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import * as s3 from "@pulumi/aws/s3";
 import type { StackName } from "../../runbook";
 import { physicalName } from "../naming";
-import { denyInsecureTransport, privateBucket } from "./buckets";
+import { denyInsecureTransport } from "../storage";
+import { privateBucket } from "./buckets";
 
 /** CloudFront is global; its certificates and its log delivery source live in us-east-1. */
 export const CLOUDFRONT_REGION = "us-east-1";

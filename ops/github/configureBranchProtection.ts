@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import { exitCodeFor, renderTable, timed, type CheckResult } from "../lib/report";
+import { PROJECT } from "../../runbook";
 import { parseRepository, protectionSpec, restRequestBody, type BranchProtectionSpec } from "./protectionSpec";
 
 /**
@@ -13,7 +14,6 @@ import { parseRepository, protectionSpec, restRequestBody, type BranchProtection
  */
 
 const ROOT = path.resolve(__dirname, "../..");
-const PROJECT = "runbook-platform";
 export const DEFAULT_API_URL = "https://api.github.com";
 export const DEFAULT_TIMEOUT_MS = 10_000;
 

@@ -9,9 +9,6 @@ import { describeNetworkError, redactUrl, withDeadline } from "./errors";
  * Reads INFO, not CONFIG GET: ElastiCache disables the CONFIG command.
  */
 
-/** Policies the cache component allows (config.ts `cache.maxmemoryPolicy`). */
-export const SAFE_POLICIES = ["noeviction", "volatile-ttl"] as const;
-
 /** `key:value` lines of INFO. */
 export function parseInfo(text: string): Record<string, string> {
   const fields: Record<string, string> = {};

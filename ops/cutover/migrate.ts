@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { finished } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
@@ -67,7 +68,8 @@ const fail = (check: string, detail: string): CheckResult => ({ check, status: "
 interface TableLoad {
   table: TablePlan;
   rows: number;
-  checksum: string;
+  /** SHA-256 of the COPY text sent, in order. */
+  sha256: string;
 }
 
 const COPY_CHUNK_CHARS = 1 << 18;
@@ -79,46 +81,55 @@ function columnList(table: TablePlan): string {
   return table.columns.map((c) => quoteIdent(c.name)).join(", ");
 }
 
+/** Each SQLite row of `table` as one COPY text line of PostgreSQL's own output text (no newline). */
+function* sourceLines(db: Database, table: TablePlan): Generator<string> {
+  const types: ColumnType[] = table.columns.map((c) => c.type);
+  const columns = table.columns.map((c) => ({ name: c.source, exactIntegers: EXACT_INTEGER_KINDS.has(c.type.kind) }));
+  const needsEscape = types.map((t) => ESCAPED_KINDS.has(t.kind));
+  const fields: string[] = new Array<string>(types.length);
+  let rows = 0;
+  for (const row of tableRows(db, table.source, columns)) {
+    rows += 1;
+    for (let i = 0; i < types.length; i += 1) {
+      let text: string | null;
+      try {
+        text = toPostgresText(types[i] as ColumnType, row[i] ?? null);
+      } catch (error) {
+        throw new Error(`${table.source}.${table.columns[i]?.source}, row ${rows}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      // Only text-like kinds can hold COPY's special characters; bytea's "\x" is its one backslash.
+      fields[i] = text === null ? "\\N" : needsEscape[i] ? escapeCopyText(text) : types[i]?.kind === "bytea" ? `\\${text}` : text;
+    }
+    yield fields.join("\t");
+  }
+}
+
 /**
- * Streams one table: each SQLite row becomes one COPY line of PostgreSQL's own output text, hashed
- * as it is sent.
+ * Streams one table into COPY FROM STDIN, hashing the exact bytes sent (SHA-256, in order): a
+ * freshly loaded table reads back in load order, so a byte-identical COPY TO proves every value.
  */
 async function copyTable(client: Client, db: Database, schema: string, table: TablePlan): Promise<TableLoad> {
-  const types: ColumnType[] = table.columns.map((c) => c.type);
   const stream = client.query(copyFrom(`COPY ${quoteIdent(schema)}.${quoteIdent(table.target)} (${columnList(table)}) FROM STDIN`));
   let copyError: Error | undefined;
   stream.on("error", (error: Error) => {
     copyError = error;
   });
+  const hash = createHash("sha256");
   let rows = 0;
-  const sums: [number, number] = [0, 0];
   let chunk = "";
-  const fields: string[] = new Array<string>(types.length);
   try {
-    const columns = table.columns.map((c) => ({ name: c.source, exactIntegers: EXACT_INTEGER_KINDS.has(c.type.kind) }));
-    const needsEscape = types.map((t) => ESCAPED_KINDS.has(t.kind));
-    for (const row of tableRows(db, table.source, columns)) {
-      for (let i = 0; i < types.length; i += 1) {
-        let text: string | null;
-        try {
-          text = toPostgresText(types[i] as ColumnType, row[i] ?? null);
-        } catch (error) {
-          throw new Error(`${table.source}.${table.columns[i]?.source}, row ${rows + 1}: ${error instanceof Error ? error.message : String(error)}`);
-        }
-        // Only text-like kinds can hold COPY's special characters; bytea's "\x" is its one backslash.
-        fields[i] = text === null ? "\\N" : needsEscape[i] ? escapeCopyText(text) : types[i]?.kind === "bytea" ? `\\${text}` : text;
-      }
-      const line = fields.join("\t");
-      addLineHash(line, sums);
+    for (const line of sourceLines(db, table)) {
       chunk += `${line}\n`;
       rows += 1;
       if (chunk.length >= COPY_CHUNK_CHARS) {
+        hash.update(chunk, "utf8");
         const flushed = stream.write(chunk);
         chunk = "";
         if (copyError) throw copyError;
         if (!flushed) await once(stream, "drain");
       }
     }
+    hash.update(chunk, "utf8");
     stream.end(chunk);
     await finished(stream);
   } catch (error) {
@@ -129,28 +140,46 @@ async function copyTable(client: Client, db: Database, schema: string, table: Ta
     }
     throw error;
   }
-  return { table, rows, checksum: checksumText(sums) };
+  return { table, rows, sha256: hash.digest("hex") };
 }
 
-/** Reads the loaded table back with COPY TO (same columns, same session settings) and hashes each line the same way. */
-async function targetChecksum(client: Client, schema: string, table: TablePlan): Promise<{ rows: number; checksum: string }> {
-  const stream = client.query(copyTo(`COPY (SELECT ${columnList(table)} FROM ${quoteIdent(schema)}.${quoteIdent(table.target)}) TO STDOUT`));
-  const decoder = new StringDecoder("utf8");
-  const sums: [number, number] = [0, 0];
+function copyOutSql(schema: string, table: TablePlan): string {
+  return `COPY (SELECT ${columnList(table)} FROM ${quoteIdent(schema)}.${quoteIdent(table.target)}) TO STDOUT`;
+}
+
+/** The loaded table read back with COPY TO (same columns, pinned output settings): its SHA-256 and line count. */
+async function targetDigest(client: Client, schema: string, table: TablePlan): Promise<{ rows: number; sha256: string }> {
+  const hash = createHash("sha256");
   let rows = 0;
+  for await (const chunk of client.query(copyTo(copyOutSql(schema, table)))) {
+    const bytes = chunk as Buffer;
+    hash.update(bytes);
+    for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) rows += 1;
+  }
+  return { rows, sha256: hash.digest("hex") };
+}
+
+/**
+ * The order-independent comparison, run only when the in-order digests differ (e.g. a target table
+ * that had free space from deleted rows stores new rows out of load order): a 64-bit hash per
+ * line, summed, on both sides.
+ */
+async function unorderedChecksums(client: Client, db: Database, schema: string, table: TablePlan): Promise<{ source: string; target: string }> {
+  const sourceSums: [number, number] = [0, 0];
+  for (const line of sourceLines(db, table)) addLineHash(line, sourceSums);
+  const decoder = new StringDecoder("utf8");
+  const targetSums: [number, number] = [0, 0];
   let rest = "";
-  for await (const chunk of stream) {
+  for await (const chunk of client.query(copyTo(copyOutSql(schema, table)))) {
     const text = rest + decoder.write(chunk as Buffer);
     let start = 0;
     for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
-      addLineHash(text.slice(start, end), sums);
-      rows += 1;
+      addLineHash(text.slice(start, end), targetSums);
       start = end + 1;
     }
     rest = text.slice(start);
   }
-  if (rest + decoder.end() !== "") throw new Error(`COPY TO of ${table.target} ended inside a line`);
-  return { rows, checksum: checksumText(sums) };
+  return { source: checksumText(sourceSums), target: checksumText(targetSums) };
 }
 
 async function runDomainChecks(client: Client, db: Database, checks: readonly DomainCheck[]): Promise<CheckResult[]> {
@@ -339,7 +368,9 @@ async function load(client: Client, db: Database, plan: MigrationPlan, truncate:
   const schema = plan.schema;
   const qualified = (table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
   // Pin every setting an output function reads, so the text COPY TO returns is the text load sent.
-  for (const setting of ["TimeZone = 'UTC'", "DateStyle = 'ISO, YMD'", "extra_float_digits = 1", "bytea_output = 'hex'"]) {
+  // No synchronized or parallel scans, so a freshly loaded table reads back in load order.
+  const settings = ["TimeZone = 'UTC'", "DateStyle = 'ISO, YMD'", "extra_float_digits = 1", "bytea_output = 'hex'", "synchronize_seqscans = off", "max_parallel_workers_per_gather = 0"];
+  for (const setting of settings) {
     await client.query(`SET LOCAL ${setting}`);
   }
   if (truncate && plan.tables.length > 0) await client.query(`TRUNCATE ${plan.tables.map((t) => qualified(t.target)).join(", ")}`);
@@ -365,24 +396,29 @@ async function load(client: Client, db: Database, plan: MigrationPlan, truncate:
 
 async function validate(client: Client, db: Database, plan: MigrationPlan, loads: readonly TableLoad[], domainChecks: readonly DomainCheck[]): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  for (const { table, rows, checksum } of loads) {
+  for (const { table, rows, sha256 } of loads) {
     const started = performance.now();
-    const target = await targetChecksum(client, plan.schema, table);
-    const ms = performance.now() - started;
+    const target = await targetDigest(client, plan.schema, table);
     results.push({
       check: `rows: ${table.target}`,
       status: target.rows === rows && rows === table.rows ? "pass" : "fail",
       detail: `source ${table.rows} (streamed ${rows}), target ${target.rows}`,
-      durationMs: ms,
+      durationMs: performance.now() - started,
     });
+    const check = `checksum: ${table.target}`;
+    if (target.sha256 === sha256) {
+      results.push({ check, status: "pass", detail: `${table.columns.length} columns, byte-identical in load order (sha256 ${sha256.slice(0, 16)}...)`, durationMs: performance.now() - started });
+      continue;
+    }
+    const unordered = await unorderedChecksums(client, db, plan.schema, table);
+    const same = unordered.source === unordered.target;
     results.push({
-      check: `checksum: ${table.target}`,
-      status: target.checksum === checksum ? "pass" : "fail",
-      detail:
-        target.checksum === checksum
-          ? `${table.columns.length} columns match (${checksum})`
-          : `source ${checksum}, target ${target.checksum}: stored values differ from the source (a trigger, a default or a type PostgreSQL prints differently?)`,
-      durationMs: ms,
+      check,
+      status: same ? "pass" : "fail",
+      detail: same
+        ? `${table.columns.length} columns match as a set of rows (stored out of load order; sum of line hashes ${unordered.source})`
+        : `source ${unordered.source}, target ${unordered.target}: stored values differ from the source (a trigger, a default or a type PostgreSQL prints differently?)`,
+      durationMs: performance.now() - started,
     });
   }
   results.push(...(await orphanChecks(client, plan.schema, new Set(plan.tables.map((t) => t.target)))));

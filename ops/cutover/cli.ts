@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { exitCodeFor, renderTable } from "../lib/report";
+import { exitCodeFor, renderTable, runCli } from "../lib/report";
 import { migrateSqliteToPostgres, type CutoverReport } from "./migrate";
 
 /**
@@ -62,20 +62,4 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   return exitCodeFor(report.results);
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      const e = error as { code?: string; exitCode?: number; message?: string };
-      if (e.code?.startsWith("commander.")) {
-        // Commander has already printed its own message (or the help text).
-        process.exitCode = e.exitCode ?? 2;
-        return;
-      }
-      process.stderr.write(`${e.message ?? String(error)}\n`);
-      process.exitCode = 2;
-    },
-  );
-}
+if (require.main === module) runCli("migrate:sqlite-to-postgres", () => main(process.argv.slice(2)));

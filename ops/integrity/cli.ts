@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { exitCodeFor, renderTable } from "../lib/report";
+import { exitCodeFor, renderTable, runCli } from "../lib/report";
 import { validateIntegrity, type DomainCheck, type IntegrityOptions } from "./index";
 import { integrityProgress } from "./progress";
 
@@ -113,20 +113,4 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   return exitCodeFor(report.results);
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      const e = error as { code?: string; exitCode?: number; message?: string };
-      if (e.code?.startsWith("commander.")) {
-        // Commander has already printed its own message (or the help text).
-        process.exitCode = e.exitCode ?? 2;
-        return;
-      }
-      process.stderr.write(`${e.message ?? String(error)}\n`);
-      process.exitCode = 2;
-    },
-  );
-}
+if (require.main === module) runCli("ops:db:validate-integrity", () => main(process.argv.slice(2)));

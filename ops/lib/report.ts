@@ -63,3 +63,25 @@ export function printReport(results: readonly CheckResult[], report: { command: 
     : `${renderTable(results, report.title)}\n`;
   return new Promise((resolve) => process.stdout.write(text, () => resolve(exitCode)));
 }
+
+/**
+ * Runs a CLI's `main` as the process: its result is the exit code; a usage error that commander has
+ * already printed exits 2 (0 for --help); any other error prints `<name>: <message>` and exits 2.
+ * Sets `process.exitCode` rather than exiting, so stdout drains first.
+ */
+export function runCli(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      const e = error as { code?: unknown; exitCode?: unknown; message?: unknown };
+      if (typeof e.code === "string" && e.code.startsWith("commander.")) {
+        process.exitCode = e.exitCode === 0 ? 0 : 2;
+        return;
+      }
+      process.stderr.write(`${name}: ${typeof e.message === "string" ? e.message : String(error)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}

@@ -54,7 +54,7 @@ describe("npm run migrate:sqlite-to-postgres (ops/cutover/cli.ts)", () => {
   it("exits 2 with the fix when no target is given", async () => {
     const result = await run([`--sqlite=${sqlite}`]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe("no target database: pass --database-url=postgresql://user:password@host:5432/db or set DATABASE_URL\n");
+    expect(result.stderr).toBe("migrate:sqlite-to-postgres: no target database: pass --database-url=postgresql://user:password@host:5432/db or set DATABASE_URL\n");
   });
 
   it("--dry-run prints the plan and the pre-checks, exits 0 and writes nothing", async () => {

@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       format(Math.min(...row.samples), row.unit),
       format(Math.max(...row.samples), row.unit),
       String(row.samples.length),
-      ratio(row, rows) || "(baseline)",
+      ratio(row, rows) || (rows.some((r) => r.baseline === row.name) ? "(baseline)" : ""),
       row.target ?? "",
     ]);
   }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { once } from "node:events";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { finished } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { Client } from "pg";
@@ -8,11 +9,11 @@ import type { Database } from "sql.js";
 import { planChecks, readCatalog } from "../integrity/checks";
 import type { CheckResult } from "../lib/report";
 import { loadDomainChecks, normalizeScalar, type DomainCheck } from "./domain-checks";
-import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type MigrationPlan, type TablePlan } from "./plan";
+import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type ColumnPlan, type MigrationPlan, type TablePlan } from "./plan";
 import { quoteIdent, readTargetSchema } from "./postgres";
 import { describeChange, fileState, snapshotSqlite } from "./snapshot";
 import { openSqlite, readSqliteSchema, sqliteForeignKeyViolations, sqliteScalar, tableRows } from "./sqlite";
-import { addLineHash, checksumText, escapeCopyText, toPostgresText, type ColumnType, type TargetKind } from "./values";
+import { addLineHash, checksumText, escapeCopyText, toPostgresText, type ColumnType, type SqliteValue, type TargetKind } from "./values";
 
 /**
  * The runbook's "SQLite rollback fallback (cutover window)", steps 2-4: snapshot the SQLite file,
@@ -68,8 +69,12 @@ const fail = (check: string, detail: string): CheckResult => ({ check, status: "
 interface TableLoad {
   table: TablePlan;
   rows: number;
-  /** SHA-256 of the COPY text sent, in order. */
+  /** The columns hashed as sent (every column but jsonb text), in COPY order. */
+  plain: ColumnPlan[];
+  /** SHA-256 of the plain columns' COPY text sent, in order. */
   sha256: string;
+  /** The jsonb columns sent as the source's JSON text, hashed in PostgreSQL's form off the critical path. */
+  jsonb?: DeferredJsonb;
 }
 
 const COPY_CHUNK_CHARS = 1 << 18;
@@ -102,8 +107,80 @@ function backslashes(text: string): string {
 /** Targets whose values may be integers beyond 2^53 that must arrive exactly. */
 const EXACT_INTEGER_KINDS: ReadonlySet<TargetKind> = new Set(["integer", "numeric", "text", "char", "json", "jsonb"]);
 
-function columnList(table: TablePlan): string {
-  return table.columns.map((c) => quoteIdent(c.name)).join(", ");
+function columnList(columns: readonly ColumnPlan[]): string {
+  return columns.map((c) => quoteIdent(c.name)).join(", ");
+}
+
+function fieldOf(table: TablePlan, column: ColumnPlan, row: number, value: SqliteValue): string | null {
+  try {
+    return toPostgresText(column.type, value);
+  } catch (error) {
+    throw new Error(`${table.source}.${column.source}, row ${row}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * jsonb values whose source text is sent as it is (PostgreSQL parses it on the other core) while
+ * the text jsonb_out will print for it, which the checksum needs, is computed in order into a
+ * SHA-256 whenever the load waits for PostgreSQL and during the read-back: reproducing jsonb_out
+ * took ~40% of the JavaScript time per row, enough to make the load wait on this process.
+ */
+class DeferredJsonb {
+  private readonly values: SqliteValue[] = [];
+  private next = 0;
+  private chunk = "";
+  private readonly hash = createHash("sha256");
+
+  constructor(
+    private readonly table: TablePlan,
+    readonly columns: readonly ColumnPlan[],
+  ) {}
+
+  push(value: SqliteValue): void {
+    this.values.push(value);
+  }
+
+  /** Hashes up to `limit` more values; false once none is left. */
+  step(limit: number): boolean {
+    const width = this.columns.length;
+    const end = Math.min(this.values.length, this.next + limit);
+    for (; this.next < end; this.next += 1) {
+      const at = this.next;
+      const column = at % width;
+      const text = fieldOf(this.table, this.columns[column] as ColumnPlan, Math.floor(at / width) + 1, this.values[at] ?? null);
+      // Each value is needed once: dropping it keeps memory flat while the load runs ahead.
+      this.values[at] = null;
+      const field = text === null ? "\\N" : backslashes(text);
+      this.chunk += column === 0 ? field : `\t${field}`;
+      if (column === width - 1) this.chunk += "\n";
+      if (this.chunk.length >= COPY_CHUNK_CHARS) {
+        this.hash.update(this.chunk, "utf8");
+        this.chunk = "";
+      }
+    }
+    return this.next < this.values.length;
+  }
+
+  /** The SHA-256 of every value's COPY TO text, yielding between batches so a read-back keeps flowing. */
+  async digest(): Promise<string> {
+    while (this.step(DEFERRED_BATCH)) await nextTurn();
+    this.hash.update(this.chunk, "utf8");
+    this.chunk = "";
+    return this.hash.digest("hex");
+  }
+}
+
+const DEFERRED_BATCH = 2000;
+
+/** Waits for the COPY stream to drain, hashing deferred jsonb values meanwhile. */
+async function drain(stream: NodeJS.WritableStream, jsonb: DeferredJsonb | undefined): Promise<void> {
+  let drained = false;
+  const drainedOrFailed = once(stream, "drain").finally(() => {
+    drained = true;
+  });
+  drainedOrFailed.catch(() => undefined);
+  if (jsonb) while (!drained && jsonb.step(DEFERRED_BATCH)) await nextTurn();
+  await drainedOrFailed;
 }
 
 /** Each SQLite row of `table` as one COPY text line of PostgreSQL's own output text (no newline). */
@@ -131,11 +208,19 @@ function* sourceLines(db: Database, table: TablePlan): Generator<string> {
 }
 
 /**
- * Streams one table into COPY FROM STDIN, hashing the exact bytes sent (SHA-256, in order): a
- * freshly loaded table reads back in load order, so a byte-identical COPY TO proves every value.
+ * Streams one table into COPY FROM STDIN, hashing the exact bytes sent for every column but jsonb
+ * (SHA-256, in order): a freshly loaded table reads back in load order, so a byte-identical COPY TO
+ * proves every value. jsonb columns go last and are hashed in PostgreSQL's form (DeferredJsonb).
  */
 async function copyTable(client: Client, db: Database, schema: string, table: TablePlan): Promise<TableLoad> {
-  const stream = client.query(copyFrom(`COPY ${quoteIdent(schema)}.${quoteIdent(table.target)} (${columnList(table)}) FROM STDIN`));
+  const plain = table.columns.filter((c) => c.type.kind !== "jsonb");
+  const deferredColumns = table.columns.filter((c) => c.type.kind === "jsonb");
+  const jsonb = deferredColumns.length > 0 ? new DeferredJsonb(table, deferredColumns) : undefined;
+  const order = [...plain, ...deferredColumns];
+  const plainCount = plain.length;
+  const escapes = order.map((c) => ESCAPE_BY_KIND[c.type.kind]);
+  const sourceColumns = order.map((c) => ({ name: c.source, exactIntegers: EXACT_INTEGER_KINDS.has(c.type.kind) }));
+  const stream = client.query(copyFrom(`COPY ${quoteIdent(schema)}.${quoteIdent(table.target)} (${columnList(order)}) FROM STDIN`));
   let copyError: Error | undefined;
   stream.on("error", (error: Error) => {
     copyError = error;
@@ -143,22 +228,46 @@ async function copyTable(client: Client, db: Database, schema: string, table: Ta
   const hash = createHash("sha256");
   let rows = 0;
   let chunk = "";
+  let plainChunk = "";
   try {
-    for (const line of sourceLines(db, table)) {
-      chunk += `${line}\n`;
+    for (const row of tableRows(db, table.source, sourceColumns)) {
       rows += 1;
+      let line = "";
+      for (let i = 0; i < plainCount; i += 1) {
+        const text = fieldOf(table, order[i] as ColumnPlan, rows, row[i] ?? null);
+        const field = text === null ? "\\N" : escapes[i] === "text" ? escapeCopyText(text) : escapes[i] === "backslash" ? backslashes(text) : text;
+        line = i === 0 ? field : `${line}\t${field}`;
+      }
+      if (jsonb) {
+        plainChunk += `${line}\n`;
+        for (let i = plainCount; i < order.length; i += 1) {
+          const value = row[i] ?? null;
+          // JSON text goes as it is (COPY-escaped); NUL and non-text values take the checked path now.
+          const direct = typeof value === "string" && !value.includes("\u0000");
+          const text = direct ? value : fieldOf(table, order[i] as ColumnPlan, rows, value);
+          const field = text === null ? "\\N" : direct ? escapeCopyText(text) : backslashes(text);
+          line = i === 0 ? field : `${line}\t${field}`;
+          jsonb.push(value);
+        }
+      }
+      chunk += `${line}\n`;
       if (chunk.length >= COPY_CHUNK_CHARS) {
         // Encoded once, for both the digest and the socket.
         const bytes = Buffer.from(chunk, "utf8");
-        hash.update(bytes);
+        if (jsonb) {
+          hash.update(plainChunk, "utf8");
+          plainChunk = "";
+        } else {
+          hash.update(bytes);
+        }
         const flushed = stream.write(bytes);
         chunk = "";
         if (copyError) throw copyError;
-        if (!flushed) await once(stream, "drain");
+        if (!flushed) await drain(stream, jsonb);
       }
     }
     const bytes = Buffer.from(chunk, "utf8");
-    hash.update(bytes);
+    hash.update(jsonb ? Buffer.from(plainChunk, "utf8") : bytes);
     stream.end(bytes);
     await finished(stream);
   } catch (error) {
@@ -169,18 +278,18 @@ async function copyTable(client: Client, db: Database, schema: string, table: Ta
     }
     throw error;
   }
-  return { table, rows, sha256: hash.digest("hex") };
+  return { table, rows, plain, sha256: hash.digest("hex"), ...(jsonb ? { jsonb } : {}) };
 }
 
-function copyOutSql(schema: string, table: TablePlan): string {
-  return `COPY (SELECT ${columnList(table)} FROM ${quoteIdent(schema)}.${quoteIdent(table.target)}) TO STDOUT`;
+function copyOutSql(schema: string, table: TablePlan, columns: readonly ColumnPlan[]): string {
+  return `COPY (SELECT ${columnList(columns)} FROM ${quoteIdent(schema)}.${quoteIdent(table.target)}) TO STDOUT`;
 }
 
-/** The loaded table read back with COPY TO (same columns, pinned output settings): its SHA-256 and line count. */
-async function targetDigest(client: Client, schema: string, table: TablePlan): Promise<{ rows: number; sha256: string }> {
+/** Columns of the loaded table read back with COPY TO (pinned output settings): their SHA-256 and line count. */
+async function targetDigest(client: Client, schema: string, table: TablePlan, columns: readonly ColumnPlan[]): Promise<{ rows: number; sha256: string }> {
   const hash = createHash("sha256");
   let rows = 0;
-  for await (const chunk of client.query(copyTo(copyOutSql(schema, table)))) {
+  for await (const chunk of client.query(copyTo(copyOutSql(schema, table, columns)))) {
     const bytes = chunk as Buffer;
     hash.update(bytes);
     for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) rows += 1;
@@ -199,7 +308,7 @@ async function unorderedChecksums(client: Client, db: Database, schema: string, 
   const decoder = new StringDecoder("utf8");
   const targetSums: [number, number] = [0, 0];
   let rest = "";
-  for await (const chunk of client.query(copyTo(copyOutSql(schema, table)))) {
+  for await (const chunk of client.query(copyTo(copyOutSql(schema, table, table.columns)))) {
     const text = rest + decoder.write(chunk as Buffer);
     let start = 0;
     for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
@@ -427,18 +536,30 @@ async function load(client: Client, db: Database, plan: MigrationPlan, truncate:
 
 async function validate(client: Client, db: Database, plan: MigrationPlan, loads: readonly TableLoad[], domainChecks: readonly DomainCheck[]): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  for (const { table, rows, sha256 } of loads) {
+  for (const { table, rows, plain, sha256, jsonb } of loads) {
     const started = performance.now();
-    const target = await targetDigest(client, plan.schema, table);
+    // The jsonb digest is finished while PostgreSQL prints the read-back on the other core.
+    const source = jsonb?.digest().then(
+      (digest) => ({ digest }),
+      (error: unknown) => ({ error }),
+    );
+    const target = plain.length > 0 ? await targetDigest(client, plan.schema, table, plain) : undefined;
+    const targetJsonb = jsonb ? await targetDigest(client, plan.schema, table, jsonb.columns) : undefined;
+    const sourceJsonb = await source;
+    if (sourceJsonb && "error" in sourceJsonb) throw sourceJsonb.error;
+    const targetRows = target?.rows ?? targetJsonb?.rows ?? 0;
     results.push({
       check: `rows: ${table.target}`,
-      status: target.rows === rows && rows === table.rows ? "pass" : "fail",
-      detail: `source ${table.rows} (streamed ${rows}), target ${target.rows}`,
+      status: targetRows === rows && rows === table.rows && (targetJsonb === undefined || targetJsonb.rows === rows) ? "pass" : "fail",
+      detail: `source ${table.rows} (streamed ${rows}), target ${targetRows}`,
       durationMs: performance.now() - started,
     });
     const check = `checksum: ${table.target}`;
-    if (target.sha256 === sha256) {
-      results.push({ check, status: "pass", detail: `${table.columns.length} columns, byte-identical in load order (sha256 ${sha256.slice(0, 16)}...)`, durationMs: performance.now() - started });
+    const plainSame = target === undefined || target.sha256 === sha256;
+    const jsonbSame = targetJsonb === undefined || targetJsonb.sha256 === sourceJsonb?.digest;
+    if (plainSame && jsonbSame) {
+      const digests = [target ? `sha256 ${sha256.slice(0, 16)}...` : "", targetJsonb ? `jsonb sha256 ${targetJsonb.sha256.slice(0, 16)}...` : ""].filter((d) => d !== "").join(", ");
+      results.push({ check, status: "pass", detail: `${table.columns.length} columns, byte-identical in load order (${digests})`, durationMs: performance.now() - started });
       continue;
     }
     const unordered = await unorderedChecksums(client, db, plan.schema, table);

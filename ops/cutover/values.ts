@@ -464,6 +464,8 @@ interface JsonbKey {
   bytes: number;
   /** True when every character is ASCII (then bytes === length). */
   ascii: boolean;
+  /** The key as jsonb_out prints it. */
+  quoted: string;
   text: string;
 }
 
@@ -477,7 +479,6 @@ function compareJsonbKeys(a: JsonbKey, b: JsonbKey): number {
 }
 
 const NON_ASCII = /[^\u0000-\u007f]/;
-const NEEDS_JSON_DECODE = /[\\\u0000-\u001f]/;
 
 /**
  * Parses JSON and prints it the way jsonb_out does (keys by length then bytes, the last duplicate
@@ -485,6 +486,10 @@ const NEEDS_JSON_DECODE = /[\\\u0000-\u001f]/;
  */
 class JsonbPrinter {
   private at = 0;
+  /** Set by string(): the last string had no escape and no control character (it prints as it is). */
+  private plain = true;
+  /** Set by string(): the last string was all ASCII. */
+  private ascii = true;
   constructor(private readonly text: string) {}
 
   print(): string {
@@ -509,15 +514,22 @@ class JsonbPrinter {
     const text = this.text;
     const start = this.at;
     let end = start + 1;
+    // One scan finds the end and what the string needs, instead of a regular expression per use.
+    let plain = true;
+    let ascii = true;
     for (;;) {
       const c = text.charCodeAt(end);
       if (Number.isNaN(c)) this.fail("unterminated string");
       if (c === 0x22) break;
+      if (c === 0x5c || c < 0x20) plain = false;
+      else if (c >= 0x80) ascii = false;
       end += c === 0x5c ? 2 : 1;
     }
     this.at = end + 1;
     const raw = text.slice(start + 1, end);
-    if (!NEEDS_JSON_DECODE.test(raw)) return raw;
+    this.plain = plain;
+    this.ascii = ascii;
+    if (plain) return raw;
     let decoded: string;
     try {
       decoded = JSON.parse(text.slice(start, end + 1)) as string;
@@ -525,6 +537,7 @@ class JsonbPrinter {
       return this.fail("bad string");
     }
     if (decoded.includes("\u0000")) this.fail("jsonb cannot hold \\u0000");
+    this.ascii = !NON_ASCII.test(decoded);
     return decoded;
   }
 
@@ -563,7 +576,10 @@ class JsonbPrinter {
     const c = this.text.charCodeAt(this.at);
     if (c === 0x7b) return this.object();
     if (c === 0x5b) return this.array();
-    if (c === 0x22) return jsonbString(this.string());
+    if (c === 0x22) {
+      const value = this.string();
+      return this.plain ? `"${value}"` : jsonbString(value);
+    }
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
     const literal = c === 0x74 ? "true" : c === 0x66 ? "false" : c === 0x6e ? "null" : undefined;
     if (literal === undefined || !this.text.startsWith(literal, this.at)) return this.fail("expected a value");
@@ -603,10 +619,11 @@ class JsonbPrinter {
       this.space();
       if (this.text.charCodeAt(this.at) !== 0x22) this.fail("expected a key");
       const key = this.string();
+      const quoted = this.plain ? `"${key}"` : jsonbString(key);
+      const ascii = this.ascii;
       this.space();
       if (this.text.charCodeAt(this.at++) !== 0x3a) this.fail("expected ':'");
-      const ascii = !NON_ASCII.test(key);
-      const entry = { key, ascii, bytes: ascii ? key.length : Buffer.byteLength(key, "utf8"), text: this.value() };
+      const entry = { key, quoted, ascii, bytes: ascii ? key.length : Buffer.byteLength(key, "utf8"), text: this.value() };
       const previous = entries[entries.length - 1];
       if (previous) {
         const order = compareJsonbKeys(previous, entry);
@@ -629,7 +646,7 @@ class JsonbPrinter {
     let out = "{";
     for (let i = 0; i < keys.length; i += 1) {
       const entry = keys[i] as JsonbKey;
-      out += `${i === 0 ? "" : ", "}${jsonbString(entry.key)}: ${entry.text}`;
+      out += `${i === 0 ? "" : ", "}${entry.quoted}: ${entry.text}`;
     }
     return `${out}}`;
   }

@@ -221,6 +221,18 @@ describe("migrateSqliteToPostgres: failures roll back and leave the target as it
     await expectUntouched(s);
   });
 
+  it("rolls back when a trigger changes a jsonb value (its digest is computed apart from the other columns)", async () => {
+    const s = await setup({
+      extraSql: `CREATE FUNCTION tag_metadata() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.metadata := NEW.metadata || '{"added": 1}'; RETURN NEW; END $$;
+                 CREATE TRIGGER tag_metadata BEFORE INSERT ON "Post" FOR EACH ROW EXECUTE FUNCTION tag_metadata();`,
+    });
+    const report = await migrate(s);
+    expect(report.results.find((r) => r.check === "rows: Post")?.status).toBe("pass");
+    expect(report.results.find((r) => r.check === "checksum: Post")?.detail).toContain("stored values differ from the source");
+    expect(failures(report).map((f) => f.split(":")[0])).toEqual(["checksum", "transaction"]);
+    await expectUntouched(s);
+  });
+
   it("rolls back when the source file changes between the snapshot and the commit", async () => {
     const s = await setup();
     const report = await migrate(s, {

@@ -236,13 +236,4 @@ export async function applyPostgresSchema(url: string, extraSql = ""): Promise<v
   }
 }
 
-export async function query<T extends Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query("SET TimeZone = 'UTC'");
-    return (await client.query<T>(sql)).rows;
-  } finally {
-    await client.end();
-  }
-}
+export { query } from "../support/postgres";

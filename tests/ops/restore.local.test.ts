@@ -1,7 +1,6 @@
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DrillError,
@@ -15,21 +14,12 @@ import {
   type RestoreBackend,
 } from "../../ops/restore";
 import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../../ops/restore/sample";
-import { startPostgres, type PostgresServer } from "../support/postgres";
+import { databaseNames, query, startPostgres, type PostgresServer } from "../support/postgres";
 
 let pg: PostgresServer;
 
-async function query<T extends Record<string, unknown>>(url: string, text: string): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
-const databases = async () => (await query<{ datname: string }>(pg.url(), "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1")).map((r) => r.datname);
+const databases = () => databaseNames(pg);
 /** The source's content, to prove a drill never changed it. */
 const sourceState = async () =>
   JSON.stringify(await query(pg.url("app"), "SELECT (SELECT count(*) FROM users) u, (SELECT count(*) FROM orders) o, (SELECT max(id) FROM payments) p, (SELECT last_value FROM users_id_seq) s"));

@@ -10,7 +10,7 @@ import { dropLocalSnapshots, takeLocalSnapshot } from "../../ops/restore";
 import { SAMPLE_TABLES, seedSampleDatabase } from "../../ops/restore/sample";
 import type { IntegrityCheckInputs, IntegrityCheckOutputs } from "../../providers/integrityCheck";
 import type { RestoreDrillInputs, RestoreDrillOutputs } from "../../providers/restoreDrill";
-import { startPostgres, type PostgresServer } from "../support/postgres";
+import { databaseNames, query, startPostgres, type PostgresServer } from "../support/postgres";
 
 /**
  * The providers in the form the engine runs them: serialized by `pulumi up`'s code path in a plain
@@ -43,16 +43,7 @@ function load<I, O>(text: string): Provider<I, O> {
   return (requireFromString(text) as { handler(): Provider<I, O> }).handler();
 }
 
-async function query<T extends Record<string, unknown>>(url: string, text: string): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
-const databases = async () => (await query<{ datname: string }>(pg.url(), "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1")).map((r) => r.datname);
+const databases = () => databaseNames(pg);
 const sourceState = async () => JSON.stringify(await query(pg.url("app"), "SELECT (SELECT count(*) FROM orders) o, (SELECT last_value FROM orders_id_seq) s"));
 
 function drillInputs(overrides: Partial<RestoreDrillInputs> = {}): RestoreDrillInputs {

@@ -77,3 +77,21 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     },
   };
 }
+
+/** Runs one statement on a fresh connection (UTC session) and returns its rows. */
+export async function query<T extends Record<string, unknown>>(url: string, sql: string): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("SET TimeZone = 'UTC'");
+    return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** The server's databases (templates excluded), to prove a temporary one is gone. */
+export async function databaseNames(server: PostgresServer): Promise<string[]> {
+  const rows = await query<{ datname: string }>(server.url(), "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1");
+  return rows.map((r) => r.datname);
+}

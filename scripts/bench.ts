@@ -72,6 +72,14 @@ function ratio(row: BenchRow, rows: readonly BenchRow[]): string {
   return `${(median(row.samples) / median(base.samples)).toFixed(2)}x`;
 }
 
+/** The target with its verdict for this run, e.g. "<= 2x baseline: met". */
+function verdict(row: BenchRow, rows: readonly BenchRow[]): string {
+  if (!row.target) return "";
+  const base = rows.find((r) => r.name === row.baseline);
+  if (!row.meets || !base) return row.target;
+  return `${row.target}: ${row.meets(median(row.samples), median(base.samples)) ? "met" : "MISSED"}`;
+}
+
 async function main(): Promise<void> {
   const options = new Command()
     .name("npm run bench --")
@@ -96,7 +104,7 @@ async function main(): Promise<void> {
       format(Math.max(...row.samples), row.unit),
       String(row.samples.length),
       ratio(row, rows) || (rows.some((r) => r.baseline === row.name) ? "(baseline)" : ""),
-      row.target ?? "",
+      verdict(row, rows),
     ]);
   }
   process.stdout.write(`${table.toString()}\nMachine: ${process.version}, ${cpus().length} cores; total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);

@@ -134,6 +134,7 @@ export async function benchCutover(): Promise<BenchRow[]> {
         unit: "rows/s",
         baseline,
         target: ">= 0.50x baseline",
+        meets: (rate, baselineRate) => rate >= 0.5 * baselineRate,
       },
       { name: `migrate:sqlite-to-postgres ${ROWS / 1e6}M rows: load phase only (read, map, hash, COPY)`, samples: loadOnly, unit: "rows/s", baseline },
       { name: `migrate:sqlite-to-postgres peak RSS, ${sizeMb.toFixed(0)} MB SQLite file`, samples: rss, unit: "MB" },

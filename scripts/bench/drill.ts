@@ -94,6 +94,7 @@ export async function benchDrill(): Promise<BenchRow[]> {
         unit: "ms",
         baseline: `sequential scan of every table, ${largeName}`,
         target: "<= 2x baseline",
+        meets: (ms, baselineMs) => ms <= 2 * baselineMs,
       },
       { name: `bare database copy (CREATE DATABASE ... TEMPLATE), ${DRILL_USERS * 7} rows`, samples: copy, unit: "s" },
       {
@@ -102,6 +103,7 @@ export async function benchDrill(): Promise<BenchRow[]> {
         unit: "s",
         baseline: `bare database copy (CREATE DATABASE ... TEMPLATE), ${DRILL_USERS * 7} rows`,
         target: "<= 1.3x baseline + 1 s",
+        meets: (seconds, baselineSeconds) => seconds <= 1.3 * baselineSeconds + 1,
       },
     ];
   } finally {

@@ -10,6 +10,8 @@ export interface BenchRow {
   baseline?: string;
   /** The target, as the issue states it, e.g. "<= 2x baseline". */
   target?: string;
+  /** Whether this row's median meets the target, given the baseline's median. */
+  meets?: (median: number, baselineMedian: number) => boolean;
 }
 
 export function median(samples: readonly number[]): number {

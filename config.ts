@@ -218,8 +218,10 @@ export const configSchema = z.strictObject({
   delivery,
 });
 
+type Settings = z.infer<typeof configSchema>;
+
 /** The validated, typed settings of one stack. Secrets stay `Output`s. */
-export type PlatformConfig = z.infer<typeof configSchema> & {
+export type PlatformConfig = Settings & {
   stack: StackName;
   region: string;
   /** Kubeconfig for the target cluster (secret); the ambient context is used when unset. */
@@ -235,106 +237,130 @@ const SECTIONS = Object.keys(configSchema.shape) as (keyof RawConfig)[];
 /** Settings that are only ever set with `pulumi config set --secret`. */
 export const SECRET_KEYS = ["kubeconfig", "githubToken", "pageHttpsEndpoint"] as const;
 
-/** Rules that relate keys to each other or to the stack; each returns [path, expected] problems. */
-function crossChecks(stack: StackName, c: z.infer<typeof configSchema>): Problem[] {
+/**
+ * Rules that relate keys to each other or to the stack. Each block reads one section (or one and the
+ * top-level organization) and runs only when that section parsed, so a file with schema errors still
+ * gets its per-stack problems in the same error: one `pulumi up` shows every key to fix.
+ */
+function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
   const problems: Problem[] = [];
-  const minRetention = MIN_BACKUP_RETENTION_DAYS[stack];
-  if (c.database.backupRetentionDays < minRetention) {
-    problems.push({
-      path: "database.backupRetentionDays",
-      got: c.database.backupRetentionDays,
-      expected: `at least ${minRetention} days in ${stack} (automated backups are what keep PITR on)`,
-    });
-  }
-  if (c.database.maxAllocatedStorageGb < c.database.allocatedStorageGb) {
-    problems.push({
-      path: "database.maxAllocatedStorageGb",
-      got: c.database.maxAllocatedStorageGb,
-      expected: `at least database.allocatedStorageGb (${c.database.allocatedStorageGb})`,
-    });
-  }
-  const cacheVersion = Number(c.cache.engineVersion);
-  if (c.cache.engine === "valkey" ? cacheVersion < 7.2 : cacheVersion < 6.2 || cacheVersion >= 8) {
-    problems.push({
-      path: "cache.engineVersion",
-      got: c.cache.engineVersion,
-      expected: c.cache.engine === "valkey" ? 'a Valkey version ElastiCache offers ("7.2" or "8.0")' : 'a Redis OSS version ElastiCache offers ("6.2" to "7.1"), or cache.engine "valkey"',
-    });
-  }
-  if (c.services.apiMaxReplicas < c.services.apiReplicas) {
-    problems.push({
-      path: "services.apiMaxReplicas",
-      got: c.services.apiMaxReplicas,
-      expected: `at least services.apiReplicas (${c.services.apiReplicas})`,
-    });
-  }
-  if (Boolean(c.frontend.domain) !== Boolean(c.frontend.certificateArn)) {
-    const missing = c.frontend.domain ? "frontend.certificateArn" : "frontend.domain";
-    problems.push({
-      path: missing,
-      got: undefined,
-      expected: "frontend.domain and frontend.certificateArn set together (a custom domain needs its us-east-1 certificate)",
-    });
-  }
-  if (c.frontend.certificateArn && !c.frontend.certificateArn.includes(":us-east-1:")) {
-    problems.push({
-      path: "frontend.certificateArn",
-      got: c.frontend.certificateArn,
-      expected: "a certificate in us-east-1 (CloudFront only uses certificates from us-east-1)",
-    });
-  }
-  if (!c.services.irsa.oidcProviderArn.endsWith(`:oidc-provider/${c.services.irsa.oidcIssuer}`)) {
-    problems.push({
-      path: "services.irsa.oidcIssuer",
-      got: c.services.irsa.oidcIssuer,
-      expected: `the issuer of services.irsa.oidcProviderArn (the part after oidc-provider/): IRSA trusts only that provider's tokens`,
-    });
-  }
-  if (c.network.appSecurityGroupIds.length === 0 && c.network.clusterNodeCidrs.length === 0) {
-    problems.push({
-      path: "network.clusterNodeCidrs",
-      got: [],
-      expected: "at least one CIDR, or network.appSecurityGroupIds: PostgreSQL and Redis admit only the application",
-    });
-  }
-  if (stack === "staging" && !c.image.ref) {
-    problems.push({
-      path: "image.ref",
-      got: undefined,
-      expected: "the artifact staging runs, pinned by digest (<repository>@sha256:...): production promotes exactly this",
-    });
-  }
-  if (c.image.ref && !c.image.ref.startsWith(`${c.image.repository}@`)) {
-    problems.push({ path: "image.ref", got: c.image.ref, expected: `an image from image.repository (${c.image.repository})` });
-  }
-  if (stack === "production") {
-    const mustBeOn = [
-      ["database.multiAz", c.database.multiAz],
-      ["database.deletionProtection", c.database.deletionProtection],
-    ] as const;
-    for (const [path, value] of mustBeOn) {
-      if (!value) problems.push({ path, got: value, expected: "true in production" });
+  const production = stack === "production";
+  const { database, cache, services, frontend, network, image, backup } = c;
+  if (database) {
+    const minRetention = MIN_BACKUP_RETENTION_DAYS[stack];
+    if (database.backupRetentionDays < minRetention) {
+      problems.push({
+        path: "database.backupRetentionDays",
+        got: database.backupRetentionDays,
+        expected: `at least ${minRetention} days in ${stack} (automated backups are what keep PITR on)`,
+      });
     }
-    if (c.services.apiReplicas < 2) {
-      problems.push({ path: "services.apiReplicas", got: c.services.apiReplicas, expected: "at least 2 in production (one pod is not highly available)" });
+    if (database.maxAllocatedStorageGb < database.allocatedStorageGb) {
+      problems.push({
+        path: "database.maxAllocatedStorageGb",
+        got: database.maxAllocatedStorageGb,
+        expected: `at least database.allocatedStorageGb (${database.allocatedStorageGb})`,
+      });
     }
-    if (c.services.workerReplicas < 1) {
-      problems.push({ path: "services.workerReplicas", got: c.services.workerReplicas, expected: "at least 1 in production (the worker never scales to zero)" });
+    if (production) {
+      for (const key of ["multiAz", "deletionProtection"] as const) {
+        if (!database[key]) problems.push({ path: `database.${key}`, got: database[key], expected: "true in production" });
+      }
     }
-    if (c.cache.nodeCount < 2) {
-      problems.push({ path: "cache.nodeCount", got: c.cache.nodeCount, expected: "at least 2 in production (automatic failover and multi-AZ need a replica)" });
+  }
+  if (cache) {
+    const cacheVersion = Number(cache.engineVersion);
+    if (cache.engine === "valkey" ? cacheVersion < 7.2 : cacheVersion < 6.2 || cacheVersion >= 8) {
+      problems.push({
+        path: "cache.engineVersion",
+        got: cache.engineVersion,
+        expected: cache.engine === "valkey" ? 'a Valkey version ElastiCache offers ("7.2" or "8.0")' : 'a Redis OSS version ElastiCache offers ("6.2" to "7.1"), or cache.engine "valkey"',
+      });
     }
-    if (!c.image.ref && !c.image.promoteFromStack) {
+    if (production && cache.nodeCount < 2) {
+      problems.push({ path: "cache.nodeCount", got: cache.nodeCount, expected: "at least 2 in production (automatic failover and multi-AZ need a replica)" });
+    }
+  }
+  if (services) {
+    if (services.apiMaxReplicas < services.apiReplicas) {
+      problems.push({
+        path: "services.apiMaxReplicas",
+        got: services.apiMaxReplicas,
+        expected: `at least services.apiReplicas (${services.apiReplicas})`,
+      });
+    }
+    if (!services.irsa.oidcProviderArn.endsWith(`:oidc-provider/${services.irsa.oidcIssuer}`)) {
+      problems.push({
+        path: "services.irsa.oidcIssuer",
+        got: services.irsa.oidcIssuer,
+        expected: `the issuer of services.irsa.oidcProviderArn (the part after oidc-provider/): IRSA trusts only that provider's tokens`,
+      });
+    }
+    if (production && services.apiReplicas < 2) {
+      problems.push({ path: "services.apiReplicas", got: services.apiReplicas, expected: "at least 2 in production (one pod is not highly available)" });
+    }
+    if (production && services.workerReplicas < 1) {
+      problems.push({ path: "services.workerReplicas", got: services.workerReplicas, expected: "at least 1 in production (the worker never scales to zero)" });
+    }
+  }
+  if (frontend) {
+    if (Boolean(frontend.domain) !== Boolean(frontend.certificateArn)) {
+      problems.push({
+        path: frontend.domain ? "frontend.certificateArn" : "frontend.domain",
+        got: undefined,
+        expected: "frontend.domain and frontend.certificateArn set together (a custom domain needs its us-east-1 certificate)",
+      });
+    }
+    if (frontend.certificateArn && !frontend.certificateArn.includes(":us-east-1:")) {
+      problems.push({
+        path: "frontend.certificateArn",
+        got: frontend.certificateArn,
+        expected: "a certificate in us-east-1 (CloudFront only uses certificates from us-east-1)",
+      });
+    }
+  }
+  if (network) {
+    if (network.appSecurityGroupIds.length === 0 && network.clusterNodeCidrs.length === 0) {
+      problems.push({
+        path: "network.clusterNodeCidrs",
+        got: [],
+        expected: "at least one CIDR, or network.appSecurityGroupIds: PostgreSQL and Redis admit only the application",
+      });
+    }
+  }
+  if (image) {
+    if (stack === "staging" && !image.ref) {
+      problems.push({
+        path: "image.ref",
+        got: undefined,
+        expected: "the artifact staging runs, pinned by digest (<repository>@sha256:...): production promotes exactly this",
+      });
+    }
+    if (image.ref && !image.ref.startsWith(`${image.repository}@`)) {
+      problems.push({ path: "image.ref", got: image.ref, expected: `an image from image.repository (${image.repository})` });
+    }
+    if (production && !image.ref && !image.promoteFromStack) {
       problems.push({
         path: "image.promoteFromStack",
         got: undefined,
-        expected: `the staging stack to promote from (such as ${c.organization}/${PROJECT}/staging), or image.ref pinned by digest`,
+        expected: `the staging stack to promote from (such as ${c.organization ?? "<organization>"}/${PROJECT}/staging), or image.ref pinned by digest`,
       });
     }
-  } else if (c.backup.copyTo) {
-    problems.push({ path: "backup.copyTo", got: c.backup.copyTo, expected: "unset outside production (cross-region copies are a production safeguard)" });
+  }
+  if (!production && backup?.copyTo) {
+    problems.push({ path: "backup.copyTo", got: backup.copyTo, expected: "unset outside production (cross-region copies are a production safeguard)" });
   }
   return problems;
+}
+
+/** The sections that are valid on their own, parsed (defaults applied), for the cross checks. */
+function validSections(raw: Record<string, unknown>): Partial<Settings> {
+  const valid: Partial<Record<keyof Settings, unknown>> = {};
+  for (const section of SECTIONS) {
+    const parsed = configSchema.shape[section].safeParse(raw[section]);
+    if (parsed.success) valid[section] = parsed.data;
+  }
+  return valid as Partial<Settings>;
 }
 
 interface Problem {
@@ -361,8 +387,12 @@ export class ConfigError extends Error {
   }
 }
 
+/** Stands for a value the error must not print. */
+const NOT_SHOWN = Symbol("not shown");
+
 function describe(value: unknown): string {
   if (value === undefined) return "nothing (the key is missing)";
+  if (value === NOT_SHOWN) return "a value (not shown: it may be a secret)";
   const text = JSON.stringify(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
@@ -395,7 +425,7 @@ function issueExpected(issue: z.core.$ZodIssue): string {
  * Validates raw (already JSON-parsed) settings for a stack. Pure: the mock harness, the offline
  * preview and the tests call it without the Pulumi runtime.
  */
-export function parseConfig(stack: string, raw: Record<string, unknown>): z.infer<typeof configSchema> & { stack: StackName } {
+export function parseConfig(stack: string, raw: Record<string, unknown>): Settings & { stack: StackName } {
   if (!(STACKS as readonly string[]).includes(stack)) {
     throw new ConfigError(stack, [
       { path: "(stack)", got: stack, expected: `one of the runbook's stacks: ${STACKS.join(", ")}` },
@@ -403,14 +433,10 @@ export function parseConfig(stack: string, raw: Record<string, unknown>): z.infe
   }
   const stackName = stack as StackName;
   const result = configSchema.safeParse(raw, { reportInput: true });
-  if (!result.success) {
-    throw new ConfigError(
-      stack,
-      result.error.issues.flatMap(toProblems),
-    );
-  }
-  const problems = crossChecks(stackName, result.data);
-  if (problems.length > 0) throw new ConfigError(stack, problems);
+  const problems = result.success
+    ? crossChecks(stackName, result.data)
+    : [...result.error.issues.flatMap(toProblems), ...crossChecks(stackName, validSections(raw))];
+  if (!result.success || problems.length > 0) throw new ConfigError(stack, problems);
   return { ...result.data, stack: stackName };
 }
 
@@ -433,7 +459,8 @@ export function loadConfig(): PlatformConfig {
   for (const key of Object.keys(pulumi.runtime.allConfig())) {
     const [namespace, name] = key.split(":");
     if (namespace === PROJECT && name !== undefined && !known.has(name)) {
-      problems.push({ path: name, got: pulumi.runtime.getConfig(key), expected: "no such key (check its spelling against the README's config table)" });
+      // Its value is not echoed: a mistyped secret key (`--secret kubeConfig`) would print the secret.
+      problems.push({ path: name, got: NOT_SHOWN, expected: "no such key (check its spelling against the README's config table)" });
     }
   }
   const pageEmails = (raw.alarms as { pageEmails?: unknown } | undefined)?.pageEmails;

@@ -123,6 +123,23 @@ describe("config: bad input names the key, what it got and what it expects", () 
   });
 });
 
+describe("config: schema errors and per-stack rules in one error", () => {
+  it("reports a production rule broken in a valid section beside a malformed key of another section", () => {
+    const raw = withSetting("production", "services.apiReplicas", 1);
+    (raw.database as Record<string, unknown>).instanceClass = "m5.large";
+    expect(problemsOf("production", raw)).toEqual([
+      `  - ${PROJECT}:database.instanceClass: got "m5.large"; expected an RDS instance class such as db.t4g.medium or db.r6g.large`,
+      `  - ${PROJECT}:services.apiReplicas: got 1; expected at least 2 in production (one pod is not highly available)`,
+    ]);
+  });
+
+  it("skips the rules of a section that is itself malformed, so no problem is reported twice or guessed at", () => {
+    const raw = withSetting("production", "services.apiReplicas", 1);
+    (raw.services as Record<string, unknown>).port = "http";
+    expect(problemsOf("production", raw)).toEqual([`  - ${PROJECT}:services.port: got "http"; expected a port from 1024 to 65535`]);
+  });
+});
+
 describe("config: errors stop the program before any resource is registered", () => {
   const bad: [string, StackName, Record<string, unknown>, string][] = [
     ["tag-only image in production", "production", { image: { ref: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api:v1" } }, "image.ref"],
@@ -143,6 +160,17 @@ describe("config: errors stop the program before any resource is registered", ()
     expect(cause).toBeInstanceOf(ConfigError);
     expect((cause as ConfigError).message).toContain(key);
     expect(resources).toEqual([]);
+  });
+
+  it("names a mistyped secret key without printing its value", async () => {
+    const failure = await runProgram({ stack: "staging", secrets: { kubeConfig: "apiVersion: v1 # s3cret-token" } }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(ProgramError);
+    const { message } = failure as ProgramError;
+    expect(message).toContain(`${PROJECT}:kubeConfig: got a value (not shown: it may be a secret); expected no such key`);
+    expect(message).not.toContain("s3cret-token");
   });
 
   it("accepts the secret on-call endpoint instead of page emails", async () => {

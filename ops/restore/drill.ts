@@ -82,6 +82,27 @@ export async function readiness(connection: ClientConfig, migrationsTable: strin
 }
 
 /**
+ * The drill owns the temporary database, so it installs amcheck there before the integrity checks:
+ * without it "index consistency (amcheck's bt_index_check)" is only reported as not installed. The
+ * source is never touched, and `ops:db:validate-integrity` on its own stays strictly read-only.
+ * Returns the note for the record; an engine without amcheck is a note, not a failure (the
+ * integrity report then says index structure was not verified).
+ */
+export async function enableAmcheck(connection: ClientConfig): Promise<string> {
+  const client = new Client({ connectionTimeoutMillis: 10_000, ...connection, application_name: "runbook-drill-amcheck" });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    await client.query("CREATE EXTENSION IF NOT EXISTS amcheck");
+    return "amcheck enabled in the temporary database: index structure verified with bt_index_check";
+  } catch (error) {
+    return `amcheck could not be enabled in the temporary database (${(error as Error).message}); index structure not verified`;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
  * Runs one drill. Integrity violations give a record with `passed: false`; a drill that cannot run
  * (no snapshot, restore failure, timeout, unreachable database) throws a DrillError carrying the
  * record. Either way the temporary database is gone when this returns or throws.
@@ -110,18 +131,30 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
     cleanedUp: true,
   };
   let owed = false;
+  let restoring: Promise<RestoredDatabase> | undefined;
   let cleanup: Promise<void> | undefined;
   const destroy = () => {
     cleanup ??= (async () => {
       step("cleanup", "start", options.temporaryId);
+      // A restore still in flight (CREATE DATABASE copying, RestoreDBInstance* not yet answered)
+      // would create the database after a delete that found nothing: let it land, then delete.
+      await restoring?.catch(() => undefined);
       await backend.destroy(options.temporaryId);
       step("cleanup", "done", options.temporaryId);
     })();
     return cleanup;
   };
+  let interruptedBy: NodeJS.Signals | undefined;
+  const exitInterrupted = (signal: NodeJS.Signals) => process.exit(signal === "SIGINT" ? 130 : 143);
   const onSignal = (signal: NodeJS.Signals) => {
+    // A second Ctrl-C must not kill the process halfway through the deletion it is waiting for.
+    if (interruptedBy) {
+      process.stderr.write(`${signal}: still deleting ${options.temporaryId}; waiting for it\n`);
+      return;
+    }
+    interruptedBy = signal;
     notes.push(`interrupted by ${signal}; deleting ${options.temporaryId}`);
-    const exit = () => process.exit(signal === "SIGINT" ? 130 : 143);
+    const exit = () => exitInterrupted(signal);
     (owed ? destroy() : Promise.resolve()).then(exit, (error: unknown) => {
       process.stderr.write(`could not delete ${options.temporaryId}: ${(error as Error).message}\n`);
       exit();
@@ -129,8 +162,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
   };
   const handleSignals = options.handleSignals ?? true;
   if (handleSignals) {
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
   }
   let failure: Error | undefined;
   const t0 = performance.now();
@@ -145,7 +178,8 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
     owed = true;
     const requested = performance.now();
     notes.push(`restore of ${point.id} requested at ${seconds(requested - t0)} s`);
-    const db: RestoredDatabase = await backend.restore(point, options.temporaryId);
+    restoring = backend.restore(point, options.temporaryId);
+    const db = await restoring;
     step("restore", "done");
 
     step("available", "start");
@@ -160,6 +194,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
     step("readiness", "done");
 
     step("integrity", "start");
+    notes.push(await enableAmcheck(connection));
     const report = await validateIntegrity({ ...options.integrity, connection, onProgress: options.onIntegrityProgress });
     const finished = performance.now();
     step("integrity", "done", report.summary);
@@ -197,6 +232,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
     }
     record.finishedAt = new Date().toISOString();
   }
+  // The steps still running when the signal came fail against the dropped database: the exit is
+  // the interruption's, not a drill failure for the caller to report.
+  if (interruptedBy) exitInterrupted(interruptedBy);
   if (failure) {
     const cleaned = owed ? (record.cleanedUp ? `; temporary database ${options.temporaryId} deleted` : `; ${options.temporaryId} may still exist`) : "; nothing was restored";
     throw new DrillError(`restore drill of ${backend.sourceId} failed: ${failure.message}${cleaned}`, record);

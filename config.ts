@@ -320,6 +320,13 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
     }
   }
   if (network) {
+    if (!network.existing && Number(network.vpcCidr.split("/")[1]) > 16) {
+      problems.push({ path: "network.vpcCidr", got: network.vpcCidr, expected: "a /16 or larger (the private subnets are /20s at x.y.16.0, x.y.32.0 and x.y.48.0)" });
+    }
+    const open = network.clusterNodeCidrs.find((cidr) => cidr.endsWith("/0"));
+    if (open) {
+      problems.push({ path: "network.clusterNodeCidrs", got: open, expected: "the cluster's node CIDRs (a /0 admits the whole internet to PostgreSQL and Redis)" });
+    }
     if (network.appSecurityGroupIds.length === 0 && network.clusterNodeCidrs.length === 0) {
       problems.push({
         path: "network.clusterNodeCidrs",

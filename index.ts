@@ -5,7 +5,7 @@ import { Storage } from "./components/storage";
 import { Cache } from "./components/cache";
 import { Frontend } from "./components/frontend";
 import { Services } from "./components/services";
-import { artifactRef } from "./components/promotion";
+import { ARTIFACT_OUTPUT, artifactRef } from "./components/promotion";
 import { Alarms, cacheMemberClusterIds } from "./components/alarms";
 import { Repository } from "./components/repository";
 import { RestoreDrill } from "./components/restoreDrill";
@@ -151,7 +151,7 @@ export = async () => {
     servicesNamespace: services.namespace,
     appRoleArn: services.roleArn,
     // Production's StackReference reads this: the artifact this stack runs.
-    imageRef: services.image,
+    [ARTIFACT_OUTPUT]: services.image,
     pageTopicArn: alarms.pageTopicArn,
     healthPageTopicArn: alarms.healthPageTopicArn,
     ticketTopicArn: alarms.ticketTopicArn,

@@ -40,6 +40,9 @@ export function validateNetworkArgs(args: NetworkArgs): void {
   if (args.existing && args.existing.privateSubnetIds.length < 2) {
     throw new Error("Network: existing.privateSubnetIds needs at least two subnets in different availability zones.");
   }
+  if (!args.existing && Number(args.vpcCidr.split("/")[1]) > 16) {
+    throw new Error(`Network: vpcCidr ${args.vpcCidr} is smaller than a /16; the private subnets are /20s at x.y.16.0, x.y.32.0 and x.y.48.0 of it.`);
+  }
   const open = args.clusterNodeCidrs.find((cidr) => cidr.endsWith("/0"));
   if (open) throw new Error(`Network: clusterNodeCidrs contains ${open}, which admits the whole internet; list the cluster's node CIDRs.`);
 }

@@ -71,6 +71,8 @@ describe("config: bad input names the key, what it got and what it expects", () 
     ["unknown engine version", "staging", "database.engineVersion", "12", `${PROJECT}:database.engineVersion: got "12"; expected a PostgreSQL major version from "13" to "17"`],
     ["bad instance class", "staging", "database.instanceClass", "m5.large", `${PROJECT}:database.instanceClass: got "m5.large"; expected an RDS instance class`],
     ["malformed CIDR", "staging", "network.vpcCidr", "10.40.0.0/33", `${PROJECT}:network.vpcCidr: got "10.40.0.0/33"; expected an IPv4 CIDR`],
+    ["VPC smaller than a /16", "staging", "network.vpcCidr", "10.40.0.0/24", `${PROJECT}:network.vpcCidr: got "10.40.0.0/24"; expected a /16 or larger`],
+    ["data tier open to the internet", "production", "network.clusterNodeCidrs", ["0.0.0.0/0"], `${PROJECT}:network.clusterNodeCidrs: got "0.0.0.0/0"; expected the cluster's node CIDRs`],
     ["malformed email", "staging", "alarms.ticketEmails", ["platform-tickets"], `${PROJECT}:alarms.ticketEmails.0: got "platform-tickets"; expected an email address`],
     ["malformed ARN", "production", "frontend.certificateArn", "arn:aws:acm:us-east-1:123:cert/x", `${PROJECT}:frontend.certificateArn: got "arn:aws:acm:us-east-1:123:cert/x"; expected an ACM certificate ARN`],
     ["certificate outside us-east-1", "production", "frontend.certificateArn", "arn:aws:acm:eu-west-1:123456789012:certificate/66666666-7777-8888-9999-000000000000", "expected a certificate in us-east-1"],

@@ -131,6 +131,16 @@ describe("validateNetworkArgs", () => {
     );
   });
 
+  it("refuses a new VPC smaller than a /16 (its /20 subnets would fall outside it), not an existing one", () => {
+    expect(() => validateNetworkArgs({ ...baseArgs(), vpcCidr: "10.40.0.0/20" })).toThrow(
+      "Network: vpcCidr 10.40.0.0/20 is smaller than a /16; the private subnets are /20s at x.y.16.0, x.y.32.0 and x.y.48.0 of it.",
+    );
+    expect(() => validateNetworkArgs({ ...baseArgs(), vpcCidr: "10.32.0.0/12" })).not.toThrow();
+    expect(() =>
+      validateNetworkArgs({ ...baseArgs(), vpcCidr: "10.40.0.0/20", existing: { vpcId: "vpc-0abc1234", privateSubnetIds: ["subnet-0a1b2c3d", "subnet-4e5f6a7b"] } }),
+    ).not.toThrow();
+  });
+
   it("refuses a single availability zone, new or existing", () => {
     expect(() => validateNetworkArgs({ ...baseArgs(), availabilityZoneCount: 1 })).toThrow(
       "Network: availabilityZoneCount is 1; use at least 2 so the database and cache can fail over.",

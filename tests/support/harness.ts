@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
+import { ARTIFACT_OUTPUT } from "../../components/promotion";
 import { PROJECT } from "../../config";
 import type { StackName } from "../../runbook";
 
@@ -328,7 +329,7 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
   const region = config["aws:region"] ?? "eu-west-1";
   const organization = config[`${PROJECT}:organization`] ?? "organization";
   const stackReferences = options.stackReferences ?? {
-    [`${organization}/${PROJECT}/staging`]: { imageRef: stagingArtifact() },
+    [`${organization}/${PROJECT}/staging`]: { [ARTIFACT_OUTPUT]: stagingArtifact() },
   };
   const resources: RecordedResource[] = [];
   const namesByUrn = new Map<string, string>();

@@ -80,7 +80,9 @@ export class IntegrityCheck extends pulumi.dynamic.Resource {
       integrityCheckProvider,
       name,
       { ...args, passed: undefined, integritySummary: undefined, checkedAt: undefined, serverVersion: undefined, failures: undefined },
-      { ...opts, additionalSecretOutputs: ["databaseUrl"] },
+      // The engine (not the mock runtime) applies these. `failures` quotes sample values from the
+      // database (e-mail addresses, ids): as sensitive as the credentials.
+      { ...opts, additionalSecretOutputs: ["databaseUrl", "failures"] },
       "runbook-platform",
       "IntegrityCheck",
     );

@@ -107,7 +107,9 @@ export class RestoreDrill extends pulumi.dynamic.Resource {
         temporaryId: undefined,
         notes: undefined,
       },
-      { ...opts, additionalSecretOutputs: ["adminUrl"] },
+      // The engine (not the mock runtime) applies these. `notes` quotes failed checks, whose sample
+      // values come from the restored data (e-mail addresses, ids): as sensitive as the credentials.
+      { ...opts, additionalSecretOutputs: ["adminUrl", "notes"] },
       "runbook-platform",
       "RestoreDrill",
     );

@@ -113,30 +113,21 @@ export class Network extends pulumi.ComponentResource {
         ? [{ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: args.clusterNodeCidrs, description }]
         : []),
     ];
-    const databaseSg = new ec2.SecurityGroup(
-      `${name}-database`,
-      {
-        vpcId: this.vpcId,
-        description: "PostgreSQL from the application only",
-        // No egress: the data stores only answer; a stateful security group lets replies out.
-        egress: [],
-        ingress: ingressFrom(POSTGRES_PORT, "PostgreSQL from the API and worker"),
-        tags: { ...tags, Name: physicalName(stack, "database", "ec2") },
-      },
-      { parent: this },
-    );
-    const cacheSg = new ec2.SecurityGroup(
-      `${name}-cache`,
-      {
-        vpcId: this.vpcId,
-        description: "Redis from the application only",
-        // No egress: the data stores only answer; a stateful security group lets replies out.
-        egress: [],
-        ingress: ingressFrom(REDIS_PORT, "Redis from the API and worker"),
-        tags: { ...tags, Name: physicalName(stack, "cache", "ec2") },
-      },
-      { parent: this },
-    );
+    const dataStoreSecurityGroup = (role: string, port: number, engine: string) =>
+      new ec2.SecurityGroup(
+        `${name}-${role}`,
+        {
+          vpcId: this.vpcId,
+          description: `${engine} from the application only`,
+          // No egress: the data stores only answer; a stateful security group lets replies out.
+          egress: [],
+          ingress: ingressFrom(port, `${engine} from the API and worker`),
+          tags: { ...tags, Name: physicalName(stack, role, "ec2") },
+        },
+        { parent: this },
+      );
+    const databaseSg = dataStoreSecurityGroup("database", POSTGRES_PORT, "PostgreSQL");
+    const cacheSg = dataStoreSecurityGroup("cache", REDIS_PORT, "Redis");
     this.databaseSecurityGroupId = databaseSg.id;
     this.cacheSecurityGroupId = cacheSg.id;
 

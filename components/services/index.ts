@@ -203,35 +203,35 @@ export class Services extends pulumi.ComponentResource {
     );
 
     this.image = pulumi.output(args.image);
-    const template = (workload: Workload, resources: ContainerResources) =>
-      podTemplate({
-        workload,
-        stack,
-        image: this.image,
-        port: args.port,
-        resources,
-        serviceAccountName: APP_NAME,
-        configMapName: APP_NAME,
-        secretName: APP_NAME,
-        runAsUser,
-        zoneSpread: stack === "production" ? "DoNotSchedule" : "ScheduleAnyway",
-      });
-
-    const api = new apps.Deployment(
-      `${name}-api`,
-      {
-        metadata: meta("api", "api"),
-        spec: {
-          replicas: args.apiReplicas,
-          revisionHistoryLimit: 10,
-          selector: { matchLabels: selectorLabels("api") },
-          strategy: ROLLING_UPDATE,
-          template: template("api", args.apiResources),
+    const deployment = (workload: Workload, replicas: number, resources: ContainerResources, deploymentOpts: pulumi.CustomResourceOptions) =>
+      new apps.Deployment(
+        `${name}-${workload}`,
+        {
+          metadata: meta(workload, workload),
+          spec: {
+            replicas,
+            revisionHistoryLimit: 10,
+            selector: { matchLabels: selectorLabels(workload) },
+            strategy: ROLLING_UPDATE,
+            template: podTemplate({
+              workload,
+              stack,
+              image: this.image,
+              port: args.port,
+              resources,
+              serviceAccountName: APP_NAME,
+              configMapName: APP_NAME,
+              secretName: APP_NAME,
+              runAsUser,
+              zoneSpread: stack === "production" ? "DoNotSchedule" : "ScheduleAnyway",
+            }),
+          },
         },
-      },
-      // The autoscaler owns the replica count once the Deployment exists; `up` must not reset it.
-      { ...nsOpts, ignoreChanges: ["spec.replicas"] },
-    );
+        deploymentOpts,
+      );
+
+    // The autoscaler owns the replica count once the Deployment exists; `up` must not reset it.
+    const api = deployment("api", args.apiReplicas, args.apiResources, { ...nsOpts, ignoreChanges: ["spec.replicas"] });
     const service = new core.Service(
       `${name}-api-service`,
       {
@@ -270,20 +270,7 @@ export class Services extends pulumi.ComponentResource {
       nsOpts,
     );
 
-    const worker = new apps.Deployment(
-      `${name}-worker`,
-      {
-        metadata: meta("worker", "worker"),
-        spec: {
-          replicas: args.workerReplicas,
-          revisionHistoryLimit: 10,
-          selector: { matchLabels: selectorLabels("worker") },
-          strategy: ROLLING_UPDATE,
-          template: template("worker", args.workerResources),
-        },
-      },
-      nsOpts,
-    );
+    const worker = deployment("worker", args.workerReplicas, args.workerResources, nsOpts);
 
     // maxUnavailable 1 rather than minAvailable 1: a single-replica workload never blocks a node drain,
     // and with two or more replicas a voluntary eviction still leaves one serving.

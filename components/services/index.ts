@@ -46,7 +46,9 @@ export interface ServicesArgs {
   apiMaxReplicas: number;
   /** Worker pods (0 only outside production). */
   workerReplicas: number;
+  /** Requests and limits of each API container; the autoscaler's CPU target is a share of the request. */
   apiResources: ContainerResources;
+  /** Requests and limits of each worker container. */
   workerResources: ContainerResources;
   /** Public host name of the API and its ACM certificate in the stack's region. */
   ingress: { host: string; certificateArn: string };
@@ -58,7 +60,9 @@ export interface ServicesArgs {
   databaseUrl: pulumi.Input<string>;
   /** `rediss://` URL with credentials (secret): replay protection and rate limits need TLS and auth. */
   redisUrl: pulumi.Input<string>;
+  /** The uploads bucket, handed to the application as S3_BUCKET. */
   uploadsBucketName: pulumi.Input<string>;
+  /** The uploads bucket's ARN: the only bucket the IRSA role may touch. */
   uploadsBucketArn: pulumi.Input<string>;
   /** `rds-db:connect` resource ARN when the database uses IAM authentication. */
   databaseConnectArn?: pulumi.Input<string>;
@@ -112,12 +116,15 @@ export function requireSecureRedisUrl(url: string): string {
  * Deployments of the same image.
  */
 export class Services extends pulumi.ComponentResource {
+  /** The namespace both workloads run in. */
   public readonly namespace: pulumi.Output<string>;
   /** The IAM role the pods assume through IRSA. */
   public readonly roleArn: pulumi.Output<string>;
   /** The image both Deployments run. */
   public readonly image: pulumi.Output<string>;
+  /** `https://<ingress host>`: what the staging smoke check and the health alarms call. */
   public readonly apiUrl: pulumi.Output<string>;
+  /** For `kubectl rollout status` and rollbacks ("Check latest deploy and rollback if needed"). */
   public readonly apiDeploymentName: pulumi.Output<string>;
   public readonly workerDeploymentName: pulumi.Output<string>;
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DomainCheck, IntegrityReport } from "../ops/integrity";
-import { loadOps, OPS_LOCATION, replacedKeys } from "./shared";
+import { loadOps, OPS_LOCATION, replacingDiff } from "./shared";
 
 /**
  * A database integrity validation as a dynamic resource: once per `window` (ISO week) it runs
@@ -33,8 +33,7 @@ type IntegrityOps = typeof import("../ops/integrity");
 
 export const integrityCheckProvider: pulumi.dynamic.ResourceProvider<IntegrityCheckInputs, IntegrityCheckOutputs> = {
   async diff(_id, olds, news) {
-    const replaces = replacedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, INTEGRITY_CHECK_INPUTS);
-    return { changes: replaces.length > 0, replaces };
+    return replacingDiff(olds, news, INTEGRITY_CHECK_INPUTS);
   },
 
   async create(inputs) {

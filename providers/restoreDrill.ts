@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DrillRecord, DrillSpec, LocalSpec, RdsSpec } from "../ops/restore";
-import { loadOps, OPS_LOCATION, replacedKeys } from "./shared";
+import { loadOps, OPS_LOCATION, replacingDiff } from "./shared";
 
 /**
  * The weekly restore drill as a dynamic resource (RUNBOOK.md, Backup and restore drill, steps 3-7).
@@ -46,8 +46,7 @@ function specOf(inputs: RestoreDrillInputs): DrillSpec {
 
 export const restoreDrillProvider: pulumi.dynamic.ResourceProvider<RestoreDrillInputs, RestoreDrillOutputs> = {
   async diff(_id, olds, news) {
-    const replaces = replacedKeys(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>, RESTORE_DRILL_INPUTS);
-    return { changes: replaces.length > 0, replaces };
+    return replacingDiff(olds, news, RESTORE_DRILL_INPUTS);
   },
 
   async create(inputs) {

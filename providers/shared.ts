@@ -36,9 +36,11 @@ export function loadOps<T>(location: { root: string }, relative: string): T {
 }
 
 /**
- * The inputs whose change replaces a drill or a check (each run is an event: new inputs, new run).
- * Outputs and the serialized provider itself are ignored.
+ * The diff of a drill or a check: any change to one of `keys` replaces it (each run is an event: new
+ * inputs, new run), and `replaces` is always explicit. Outputs and the serialized provider itself
+ * are ignored.
  */
-export function replacedKeys(olds: Record<string, unknown>, news: Record<string, unknown>, keys: readonly string[]): string[] {
-  return keys.filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
+export function replacingDiff<T extends object>(olds: T, news: T, keys: readonly (keyof T & string)[]): { changes: boolean; replaces: string[] } {
+  const replaces = keys.filter((k) => JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null));
+  return { changes: replaces.length > 0, replaces };
 }

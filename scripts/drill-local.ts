@@ -52,12 +52,13 @@ async function main(): Promise<number> {
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= pg ? pg.stop() : Promise.resolve());
   // Ctrl-C: the whole server is throwaway, so stopping it removes the temporary database with it.
+  // A second Ctrl-C waits too: killing the process mid-stop would leave the server and its data behind.
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`\n${signal}: stopping the local PostgreSQL and removing its data\n`);
-    stop().finally(() => process.exit(130));
+    stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
 
   try {
     let record: DrillRecord | undefined;

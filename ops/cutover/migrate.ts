@@ -421,6 +421,8 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
   // sql.js copied the bytes into its own heap; dropping ours keeps one copy of the database in memory.
   snapshot.bytes = new Uint8Array(0);
   const client = new Client({ connectionString: options.databaseUrl });
+  // A connection lost between statements surfaces as the next statement's error, not a crash.
+  client.on("error", () => undefined);
   try {
     const sourceTables = readSqliteSchema(db);
     await client.connect();

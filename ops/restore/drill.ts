@@ -160,6 +160,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
       exit();
     });
   };
+  // Once interrupted, no further step starts: a step racing the deletion (connecting to the
+  // database being dropped) would only fail, or crash the process before the exit code is set.
+  const begin = (next: DrillStep, detail?: string) => {
+    if (interruptedBy) throw new Error(`interrupted by ${interruptedBy} before the ${next} step`);
+    step(next, "start", detail);
+  };
   const handleSignals = options.handleSignals ?? true;
   if (handleSignals) {
     process.on("SIGINT", onSignal);
@@ -168,13 +174,13 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
   let failure: Error | undefined;
   const t0 = performance.now();
   try {
-    step("find", "start");
+    begin("find");
     const point = await backend.findLatest(options.mode);
     record.snapshotId = point.id;
     record.capturedAt = point.capturedAt;
     step("find", "done", point.id);
 
-    step("restore", "start", options.temporaryId);
+    begin("restore", options.temporaryId);
     owed = true;
     const requested = performance.now();
     notes.push(`restore of ${point.id} requested at ${seconds(requested - t0)} s`);
@@ -182,18 +188,18 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
     const db = await restoring;
     step("restore", "done");
 
-    step("available", "start");
+    begin("available");
     await backend.waitAvailable(db);
     notes.push(`available after ${seconds(performance.now() - requested)} s`);
     step("available", "done");
 
-    step("readiness", "start");
+    begin("readiness");
     const connection = await backend.connection(db);
     const ready = await readiness(connection, options.migrationsTable ?? options.integrity.migrationsTable ?? "_prisma_migrations", options.readinessTimeoutMs ?? 300_000);
     notes.push(`ready after ${seconds(performance.now() - requested)} s`);
     step("readiness", "done");
 
-    step("integrity", "start");
+    begin("integrity");
     notes.push(await enableAmcheck(connection));
     const report = await validateIntegrity({ ...options.integrity, connection, onProgress: options.onIntegrityProgress });
     const finished = performance.now();

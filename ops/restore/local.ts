@@ -96,6 +96,7 @@ export function localBackend(options: LocalBackendOptions): RestoreBackend {
       const deadline = Date.now() + availableTimeoutMs;
       for (;;) {
         const client = new Client({ ...(await this.connection(db)), connectionTimeoutMillis: 5_000 });
+        client.on("error", () => undefined);
         try {
           await client.connect();
           return;

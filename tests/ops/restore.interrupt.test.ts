@@ -86,6 +86,8 @@ describe("an interrupted drill deletes its temporary database", () => {
     drill.child.kill(signal);
     expect(await drill.exited).toBe(code);
     expect(drill.lines.filter((line) => line.startsWith("cleanup:"))).toEqual(["cleanup:start", "cleanup:done"]);
+    // The integrity step may still finish (failing against the dropped database); no later step starts.
+    expect(drill.lines.slice(drill.lines.indexOf("integrity:start") + 1).filter((line) => line.endsWith(":start"))).toEqual(["cleanup:start"]);
     expect(await databaseNames(pg)).toEqual(["app", snapshot, "postgres"]);
   });
 
@@ -110,6 +112,8 @@ describe("an interrupted drill deletes its temporary database", () => {
       await holder.end();
       held = false;
       expect(await drill.exited).toBe(130);
+      // The restore landed after the signal; the drill must not go on to use what it is deleting.
+      expect(drill.lines).not.toContain("available:start");
       await settled("CREATE DATABASE%");
       expect(await databaseNames(pg)).toEqual(["app", snapshot, "postgres"]);
     } finally {

@@ -1,5 +1,6 @@
 import { Client } from "pg";
 import { validateIntegrity } from "../../ops/integrity";
+import { planChecks, readCatalog, type CheckCategory } from "../../ops/integrity/checks";
 import { localBackend, runDrill, takeLocalSnapshot } from "../../ops/restore";
 import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../../ops/restore/sample";
 import { startPostgres } from "../../tests/support/postgres";
@@ -11,6 +12,9 @@ import type { BenchRow } from "./types";
  *   of the same tables (target: at most 2x);
  * - the local drill's RTO vs a bare database copy, CREATE DATABASE ... TEMPLATE (target: at most
  *   1.3x + 1 s), on the database `npm run drill:local` seeds.
+ * Two more rows time single categories of the validator's own checks, on the floor's terms (one
+ * backend, no parallel workers): the foreign-key orphan checks the issue requires, and the sample's
+ * domain checks. Each alone is a lower bound of what any validation doing those checks costs.
  */
 
 const LARGE_USERS = 300_000; // about 7 rows per user: 2.1 million rows
@@ -23,6 +27,36 @@ async function exec(url: string, sql: string): Promise<void> {
   try {
     await client.query(sql);
   } finally {
+    await client.end();
+  }
+}
+
+/** Runs the validator's planned checks of one category, exactly as it plans them, on one backend. */
+async function checksOfCategory(url: string, category: CheckCategory): Promise<{ ms: number; checks: number }> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    await client.query("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL work_mem = '64MB'");
+    const catalog = await readCatalog(client);
+    const checks = planChecks(catalog, {
+      expectedTables: [...SAMPLE_TABLES],
+      migrationsTable: "_prisma_migrations",
+      domainChecks: SAMPLE_DOMAIN_CHECKS,
+      referenceCounts: undefined,
+      tolerancePercent: 0,
+      heapAllIndexed: false,
+    }).filter((c) => c.category === category);
+    if (checks.length === 0) throw new Error(`no ${category} checks planned`);
+    const ms = await timedMs(async () => {
+      for (const check of checks) {
+        const failed = (await check.run(client)).filter((o) => o.status === "fail");
+        if (failed.length > 0) throw new Error(`the seeded database should pass: ${failed.map((o) => o.detail).join("; ")}`);
+      }
+    });
+    return { ms, checks: checks.length };
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
     await client.end();
   }
 }
@@ -41,6 +75,9 @@ export async function benchDrill(): Promise<BenchRow[]> {
     await exec(large, "CREATE EXTENSION amcheck");
     const scan: number[] = [];
     const integrity: number[] = [];
+    const orphans: number[] = [];
+    const domain: number[] = [];
+    let foreignKeys = 0;
     for (let i = 0; i < SAMPLES; i++) {
       // The floor: every table read once, front to back, one after another, by one backend without
       // parallel workers (2 shared cores make parallel scans' timings depend on the neighbours' load).
@@ -64,6 +101,10 @@ export async function benchDrill(): Promise<BenchRow[]> {
           if (!report.passed) throw new Error(`the seeded database should pass: ${report.summary}`);
         }),
       );
+      const fk = await checksOfCategory(large, "foreign keys");
+      orphans.push(fk.ms);
+      foreignKeys = fk.checks;
+      domain.push((await checksOfCategory(large, "domain checks")).ms);
     }
 
     const app = await pg.createDatabase("app");
@@ -95,6 +136,18 @@ export async function benchDrill(): Promise<BenchRow[]> {
         baseline: `sequential scan of every table, ${largeName}`,
         target: "<= 2x baseline",
         meets: (ms, baselineMs) => ms <= 2 * baselineMs,
+      },
+      {
+        name: `foreign-key orphan checks alone (${foreignKeys}), one backend, ${largeName}`,
+        samples: orphans,
+        unit: "ms",
+        baseline: `sequential scan of every table, ${largeName}`,
+      },
+      {
+        name: `domain checks alone (${SAMPLE_DOMAIN_CHECKS.length}), one backend, ${largeName}`,
+        samples: domain,
+        unit: "ms",
+        baseline: `sequential scan of every table, ${largeName}`,
       },
       { name: `bare database copy (CREATE DATABASE ... TEMPLATE), ${DRILL_USERS * 7} rows`, samples: copy, unit: "s" },
       {

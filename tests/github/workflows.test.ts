@@ -39,7 +39,7 @@ describe("GitHub Actions workflows", () => {
     expect(Object.keys(ci.on).sort()).toEqual(["pull_request", "push"]);
     expect(ci.on.push).toEqual({ branches: ["main"] });
     const runs = steps(ci).map((s) => s.run).filter(Boolean);
-    expect(runs).toEqual(expect.arrayContaining(["npm ci", "npm test", "npm start -- --stack staging", "npm start -- --stack production --json > production-plan.json"]));
+    expect(runs).toEqual(expect.arrayContaining(["npm ci", "npm test", "npm start -- --stack staging", "npm -s start -- --stack production --json > production-plan.json"]));
     expect(runs.indexOf("npm ci")).toBeLessThan(runs.indexOf("npm test"));
   });
 

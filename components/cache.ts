@@ -5,6 +5,7 @@ import { RandomPassword } from "@pulumi/random/randomPassword";
 import { REPLAY_SAFE_MAXMEMORY_POLICIES, type ReplaySafeMaxmemoryPolicy, type StackName } from "../runbook";
 import { physicalName } from "./naming";
 import { REDIS_PORT } from "./network";
+import { KMS_DELETION_WINDOW_DAYS, named, stateful } from "./protection";
 
 /**
  * The only non-alphanumeric characters ElastiCache accepts in an AUTH token. The REDIS_URL
@@ -113,10 +114,10 @@ export class Cache extends pulumi.ComponentResource {
       {
         description: `runbook-platform ${stack} cache: data at rest and snapshots`,
         enableKeyRotation: true,
-        deletionWindowInDays: 30,
+        deletionWindowInDays: KMS_DELETION_WINDOW_DAYS,
         tags,
       },
-      { parent: this },
+      stateful(stack, "key", this),
     );
 
     const authToken = new RandomPassword(
@@ -128,7 +129,7 @@ export class Cache extends pulumi.ComponentResource {
     const subnetGroup = new elasticache.SubnetGroup(
       `${name}-subnets`,
       { name: physicalName(stack, "cache", "elasticache"), description: "Private subnets of the runbook cache", subnetIds: args.subnetIds, tags },
-      { parent: this },
+      named(this),
     );
 
     const family = cacheParameterGroupFamily(args.engine, args.engineVersion);
@@ -142,7 +143,7 @@ export class Cache extends pulumi.ComponentResource {
         parameters: [{ name: "maxmemory-policy", value: maxmemoryPolicy }],
         tags,
       },
-      { parent: this },
+      named(this),
     );
 
     const groupArgs: elasticache.ReplicationGroupArgs = {
@@ -170,7 +171,7 @@ export class Cache extends pulumi.ComponentResource {
     const group = new elasticache.ReplicationGroup(
       `${name}-replication-group`,
       transform?.replicationGroup ? transform.replicationGroup(groupArgs) : groupArgs,
-      { parent: this },
+      stateful(stack, "cache", this, { deleteBeforeReplace: true }),
     );
 
     this.replicationGroupId = group.id;

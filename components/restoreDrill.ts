@@ -8,6 +8,7 @@ import { IntegrityCheck } from "../providers/integrityCheck";
 import { RestoreDrill as RestoreDrillResource } from "../providers/restoreDrill";
 import { RESTORE_DRILL_CADENCE, type StackName } from "../runbook";
 import { physicalName } from "./naming";
+import { stateful } from "./protection";
 import { tlsOnlyPolicy } from "./storage";
 
 /** The source database, as the Database component exposes it. */
@@ -101,7 +102,8 @@ export class RestoreDrill extends pulumi.ComponentResource {
     const { stack, tags, source } = args;
     const window = args.window ?? isoWeek(new Date());
 
-    const bucket = new s3.Bucket(`${name}-records`, { bucketPrefix: `${physicalName(stack, "drill-records", "s3")}-`, tags }, { parent: this });
+    // Evidence outlives the stack (components/protection.ts): retained on delete, protected in production.
+    const bucket = new s3.Bucket(`${name}-records`, { bucketPrefix: `${physicalName(stack, "drill-records", "s3")}-`, tags }, stateful(stack, "records", this));
     const publicAccessBlock = new s3.BucketPublicAccessBlock(
       `${name}-records-public-access-block`,
       { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as s3 from "@pulumi/aws/s3";
 import type { StackName } from "../runbook";
 import { physicalName } from "./naming";
+import { forceDestroy, stateful } from "./protection";
 
 /** Methods the frontend uses on the uploads bucket: presigned GET downloads and PUT uploads. */
 export const CORS_METHODS = ["GET", "HEAD", "PUT"] as const;
@@ -90,9 +91,11 @@ export class Storage extends pulumi.ComponentResource {
     const bucketArgs: s3.BucketArgs = {
       // A prefix, not a name: bucket names are global, Pulumi's suffix keeps two accounts apart.
       bucketPrefix: `${physicalName(stack, "uploads", "s3")}-`,
+      // The bucket is versioned: without forceDestroy, staging's `pulumi destroy` stops at its object versions.
+      forceDestroy: forceDestroy(stack),
       tags,
     };
-    const bucket = new s3.Bucket(`${name}-bucket`, transform?.bucket ? transform.bucket(bucketArgs) : bucketArgs, { parent: this });
+    const bucket = new s3.Bucket(`${name}-bucket`, transform?.bucket ? transform.bucket(bucketArgs) : bucketArgs, stateful(stack, "bucket", this));
 
     const publicAccessBlock = new s3.BucketPublicAccessBlock(
       `${name}-public-access-block`,

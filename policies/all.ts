@@ -1,5 +1,6 @@
 import { awsCloudfrontDistributionHttpsOnly } from "./aws/cloudfront/distribution/httpsOnly";
 import { awsCloudfrontDistributionOriginAccessControl } from "./aws/cloudfront/distribution/originAccessControl";
+import { awsStatefulResourceProtected } from "./aws/protection/statefulProtected";
 import { awsCloudwatchRunbookAlarms } from "./aws/cloudwatch/metricAlarm/runbookAlarms";
 import {
   awsElasticacheReplicationGroupAtRestEncryption,
@@ -39,6 +40,7 @@ export const RUNBOOK_POLICIES: readonly RunbookPolicy[] = [
   awsRdsInstanceStorageEncrypted,
   awsRdsInstanceNotPublic,
   awsRdsInstanceDeletionProtection,
+  awsStatefulResourceProtected,
   awsS3BucketPublicAccessBlocked,
   awsS3BucketEncrypted,
   awsS3BucketTlsOnly,

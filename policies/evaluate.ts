@@ -28,6 +28,8 @@ export interface PolicyInputResource {
   parent?: string;
   /** URNs each input depends on. */
   propertyDependencies?: Record<string, string[]>;
+  /** The resource options the registration carried (the harness records them from the engine request). */
+  options?: { protect?: boolean; ignoreChanges?: string[]; deleteBeforeReplace?: boolean; aliases?: unknown[] };
 }
 
 type PolicySettings = EnforcementLevel | ({ enforcementLevel?: EnforcementLevel } & Record<string, unknown>);
@@ -55,13 +57,26 @@ export interface PolicyFinding {
 
 class NotApplicable extends Error {}
 
-const OPTIONS: Omit<PolicyResourceOptions, "parent"> = {
+const DEFAULT_OPTIONS: Omit<PolicyResourceOptions, "parent"> = {
   protect: false,
   ignoreChanges: [],
   aliases: [],
   customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
   additionalSecretOutputs: [],
 };
+
+/** The options CrossGuard hands a policy: the registration's, over the engine's defaults. */
+function optionsOf(resource: PolicyInputResource): PolicyResourceOptions {
+  const { protect, ignoreChanges, deleteBeforeReplace, aliases } = resource.options ?? {};
+  return {
+    ...DEFAULT_OPTIONS,
+    protect: protect ?? false,
+    ignoreChanges: ignoreChanges ?? [],
+    aliases: (aliases ?? []).filter((alias): alias is string => typeof alias === "string"),
+    ...(deleteBeforeReplace === undefined ? {} : { deleteBeforeReplace }),
+    parent: resource.parent,
+  };
+}
 
 /** CrossGuard's type test: the class's `__pulumiType`, else its `isInstance`. */
 function isTypeOf(type: string, resourceClass: unknown): boolean {
@@ -95,7 +110,7 @@ function resourceArgs(resource: PolicyInputResource, props: Record<string, unkno
     props,
     urn: resource.urn,
     name: resource.name,
-    opts: { ...OPTIONS, parent: resource.parent },
+    opts: optionsOf(resource),
     stackTags,
     isType: (cls) => isTypeOf(resource.type, cls),
     asType: ((cls: unknown) => (isTypeOf(resource.type, cls) ? props : undefined)) as ResourceValidationArgs["asType"],
@@ -165,7 +180,7 @@ export async function evaluatePolicies(resources: readonly PolicyInputResource[]
       props: resourceProps,
       urn: resource.urn,
       name: resource.name,
-      opts: { ...OPTIONS, parent: resource.parent },
+      opts: optionsOf(resource),
       dependencies: [],
       propertyDependencies: {},
       isType: (cls) => isTypeOf(resource.type, cls),

@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import { ConfigError, PROJECT } from "../config";
 import { STACKS, type StackName } from "../runbook";
-import { ProgramError, redactedInputs, runProgram, type ProgramResult, type RecordedResource } from "../tests/support/harness";
+import { ProgramError, redactedInputs, runProgram, type ProgramResult, type RecordedOptions, type RecordedResource } from "../tests/support/harness";
 
 /**
  * The offline preview (`npm start`): runs the real program for one stack under Pulumi's mock
@@ -19,7 +19,7 @@ export interface PlanPolicyResult {
 
 export interface Plan {
   stack: StackName;
-  resources: { type: string; name: string; parent: string | null; inputs: Record<string, unknown> }[];
+  resources: { type: string; name: string; parent: string | null; inputs: Record<string, unknown>; options: RecordedOptions }[];
   outputs: Record<string, unknown>;
   policies: PlanPolicyResult[];
 }
@@ -33,6 +33,7 @@ export function toPlan(result: ProgramResult, policies: PlanPolicyResult[]): Pla
       name: r.name,
       parent: r.parentName ?? null,
       inputs: redactedInputs(r),
+      options: r.options,
     })),
     outputs: Object.fromEntries(
       Object.entries(result.outputs).map(([k, v]) => [k, result.secretOutputs.includes(k) ? "[secret]" : v]),
@@ -55,13 +56,19 @@ export function renderTree(resources: readonly RecordedResource[]): string[] {
     list.forEach((r, i) => {
       const last = i === list.length - 1;
       const descendants = countDescendants(children, r.urn);
-      const label = `${r.name}  ${r.type}${descendants > 0 ? `  (${descendants} resources)` : ""}`;
+      const label = `${r.name}  ${r.type}${descendants > 0 ? `  (${descendants} resources)` : ""}${protectionMark(r.options)}`;
       lines.push(parent === undefined ? label : `${prefix}${last ? "└─ " : "├─ "}${label}`);
       walk(r.urn, parent === undefined ? "" : `${prefix}${last ? "   " : "│  "}`);
     });
   };
   walk(undefined, "");
   return lines;
+}
+
+/** `  [protected]`, `  [retained]` or both: what `pulumi destroy` will not delete. */
+function protectionMark(options: RecordedOptions): string {
+  const marks = [options.protect ? "protected" : undefined, options.retainOnDelete ? "retained" : undefined].filter(Boolean);
+  return marks.length > 0 ? `  [${marks.join(", ")}]` : "";
 }
 
 function countDescendants(children: Map<string | undefined, RecordedResource[]>, urn: string): number {

@@ -7,6 +7,7 @@ import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import { getPartitionOutput } from "@pulumi/aws/getPartition";
 import { HEALTH_PATHS, HEALTH_READY_MATCH, type AlarmRoute } from "../../runbook";
 import { physicalName } from "../naming";
+import { stateful } from "../protection";
 import { logGroupName, metricNamespace, singleMetric, slug, toMetricQuery, validateAlarmsArgs, type AlarmsArgs } from "./args";
 import { alarmDefinitions, HEALTH_CHECK_METRICS_REGION, webhookComposite, type AlarmDefinition } from "./definitions";
 import { dashboardBody } from "./dashboard";
@@ -66,7 +67,7 @@ export class Alarms extends pulumi.ComponentResource {
           ...(keyRegion === region ? {} : { region: keyRegion }),
           tags,
         },
-        { parent: this },
+        stateful(stack, "key", this),
       );
     const key = keyFor("key", region, true);
     const healthKey = separateHealthRegion ? keyFor("key-us-east-1", HEALTH_CHECK_METRICS_REGION, false) : key;

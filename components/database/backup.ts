@@ -5,6 +5,7 @@ import * as kms from "@pulumi/aws/kms";
 import type * as inputs from "@pulumi/aws/types/input";
 import type { StackName } from "../../runbook";
 import { physicalName } from "../naming";
+import { forceDestroy, KMS_DELETION_WINDOW_DAYS, named, stateful } from "../protection";
 
 /** AWS managed policies the AWS Backup service role needs to take and restore recovery points. */
 export const BACKUP_SERVICE_POLICIES = {
@@ -55,7 +56,12 @@ export interface BackupPlanInputs {
  */
 export function databaseBackup(name: string, parent: pulumi.Resource, args: BackupPlanInputs): { vault: backup.Vault; plan: backup.Plan; copyVault?: backup.Vault } {
   const { stack, tags, backup: backupArgs } = args;
-  const vault = new backup.Vault(`${name}-backup-vault`, { name: physicalName(stack, "postgres", "backup"), kmsKeyArn: args.keyArn, tags }, { parent });
+  // Staging's `pulumi destroy` empties its vaults (forceDestroy); production's vaults keep their recovery points.
+  const vault = new backup.Vault(
+    `${name}-backup-vault`,
+    { name: physicalName(stack, "postgres", "backup"), kmsKeyArn: args.keyArn, forceDestroy: forceDestroy(stack), tags },
+    stateful(stack, "vault", parent, { deleteBeforeReplace: true }),
+  );
 
   let copyVault: backup.Vault | undefined;
   const copyTo = backupArgs.copyTo;
@@ -67,15 +73,15 @@ export function databaseBackup(name: string, parent: pulumi.Resource, args: Back
         region: copyTo.region,
         description: `runbook-platform ${stack} PostgreSQL backup copies`,
         enableKeyRotation: true,
-        deletionWindowInDays: 30,
+        deletionWindowInDays: KMS_DELETION_WINDOW_DAYS,
         tags,
       },
-      { parent },
+      stateful(stack, "key", parent),
     );
     copyVault = new backup.Vault(
       `${name}-copy-vault`,
-      { region: copyTo.region, name: physicalName(stack, "postgres-copy", "backup"), kmsKeyArn: copyKey.arn, tags },
-      { parent },
+      { region: copyTo.region, name: physicalName(stack, "postgres-copy", "backup"), kmsKeyArn: copyKey.arn, forceDestroy: forceDestroy(stack), tags },
+      stateful(stack, "vault", parent, { deleteBeforeReplace: true }),
     );
   }
 
@@ -99,7 +105,7 @@ export function databaseBackup(name: string, parent: pulumi.Resource, args: Back
         ]
       : []),
   ];
-  const plan = new backup.Plan(`${name}-backup-plan`, { name: physicalName(stack, "postgres", "backup"), rules, tags }, { parent });
+  const plan = new backup.Plan(`${name}-backup-plan`, { name: physicalName(stack, "postgres", "backup"), rules, tags }, named(parent));
 
   const role = new iam.Role(
     `${name}-backup-role`,
@@ -111,7 +117,7 @@ export function databaseBackup(name: string, parent: pulumi.Resource, args: Back
       }),
       tags,
     },
-    { parent },
+    named(parent),
   );
   const attachments = Object.entries(BACKUP_SERVICE_POLICIES).map(
     ([purpose, policyArn]) => new iam.RolePolicyAttachment(`${name}-backup-role-${purpose}`, { role: role.name, policyArn }, { parent }),
@@ -119,7 +125,7 @@ export function databaseBackup(name: string, parent: pulumi.Resource, args: Back
   new backup.Selection(
     `${name}-backup-selection`,
     { name: physicalName(stack, "postgres", "backup"), planId: plan.id, iamRoleArn: role.arn, resources: [args.instanceArn] },
-    { parent, dependsOn: attachments },
+    named(parent, { dependsOn: attachments }),
   );
   return copyVault ? { vault, plan, copyVault } : { vault, plan };
 }

@@ -4,6 +4,7 @@ import * as rds from "@pulumi/aws/rds";
 import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, type StackName } from "../../runbook";
 import { physicalName } from "../naming";
 import { POSTGRES_PORT } from "../network";
+import { KMS_DELETION_WINDOW_DAYS, named, stateful } from "../protection";
 import { databaseBackup, type DatabaseBackupArgs } from "./backup";
 
 export { BACKUP_SERVICE_POLICIES, type DatabaseBackupArgs } from "./backup";
@@ -153,10 +154,10 @@ export class Database extends pulumi.ComponentResource {
       {
         description: `runbook-platform ${stack} PostgreSQL: storage, snapshots, Performance Insights, master secret`,
         enableKeyRotation: true,
-        deletionWindowInDays: 30,
+        deletionWindowInDays: KMS_DELETION_WINDOW_DAYS,
         tags,
       },
-      { parent: this },
+      stateful(stack, "key", this),
     );
 
     const subnetGroup = new rds.SubnetGroup(
@@ -167,7 +168,7 @@ export class Database extends pulumi.ComponentResource {
         subnetIds: args.subnetIds,
         tags,
       },
-      { parent: this },
+      named(this),
     );
 
     const family = parameterGroupFamily(engineVersion);
@@ -186,7 +187,7 @@ export class Database extends pulumi.ComponentResource {
         ],
         tags,
       },
-      { parent: this },
+      named(this),
     );
 
     const instanceArgs: rds.InstanceArgs = {
@@ -224,7 +225,12 @@ export class Database extends pulumi.ComponentResource {
       autoMinorVersionUpgrade: true,
       tags,
     };
-    const instance = new rds.Instance(`${name}-instance`, transform?.instance ? transform.instance(instanceArgs) : instanceArgs, { parent: this });
+    const instance = new rds.Instance(
+      `${name}-instance`,
+      transform?.instance ? transform.instance(instanceArgs) : instanceArgs,
+      // RDS grows the disk itself up to maxAllocatedStorage; an `up` after a refresh must not shrink it back.
+      stateful(stack, "database", this, { deleteBeforeReplace: true, ignoreChanges: autoscalingIgnoredChanges(args) }),
+    );
 
     const { vault, plan, copyVault } = databaseBackup(name, this, {
       stack,
@@ -279,6 +285,14 @@ export class Database extends pulumi.ComponentResource {
       copyVaultArn: this.copyVaultArn,
     });
   }
+}
+
+/**
+ * With storage autoscaling on (`maxAllocatedStorageGb` above `allocatedStorageGb`), RDS raises
+ * `allocatedStorage` on its own and never lowers it; Pulumi must not try to set it back.
+ */
+export function autoscalingIgnoredChanges(args: Pick<DatabaseArgs, "allocatedStorageGb" | "maxAllocatedStorageGb">): string[] {
+  return args.maxAllocatedStorageGb > args.allocatedStorageGb ? ["allocatedStorage"] : [];
 }
 
 /** `arn:aws:rds-db:<region>:<account>:dbuser:<resourceId>/<user>`, from the instance's own ARN. */

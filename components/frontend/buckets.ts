@@ -1,5 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as s3 from "@pulumi/aws/s3";
+import type { StackName } from "../../runbook";
+import { forceDestroy, stateful } from "../protection";
 
 /** A bucket nobody reaches directly: public access blocked, ACLs disabled, encrypted at rest. */
 export function privateBucket(
@@ -7,9 +9,11 @@ export function privateBucket(
   prefix: string,
   tags: Record<string, string>,
   parent: pulumi.Resource,
+  stack: StackName,
 ): { bucket: s3.Bucket; publicAccessBlock: s3.BucketPublicAccessBlock } {
   // bucketPrefix: bucket names are global, so S3 gets a unique suffix (a prefix may be 37 characters).
-  const bucket = new s3.Bucket(name, { bucketPrefix: `${prefix.slice(0, 36)}-`, tags }, { parent });
+  // Protection (components/protection.ts): protected in production, emptied by `pulumi destroy` in staging.
+  const bucket = new s3.Bucket(name, { bucketPrefix: `${prefix.slice(0, 36)}-`, forceDestroy: forceDestroy(stack), tags }, stateful(stack, "bucket", parent));
   const publicAccessBlock = new s3.BucketPublicAccessBlock(
     `${name}-public-access`,
     { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },

@@ -90,7 +90,7 @@ export class Frontend extends pulumi.ComponentResource {
     const noncurrentVersionDays = args.noncurrentVersionDays ?? 30;
     const parent = { parent: this };
 
-    const site = privateBucket(`${name}-site`, physicalName(stack, "frontend", "s3"), tags, this);
+    const site = privateBucket(`${name}-site`, physicalName(stack, "frontend", "s3"), tags, this, stack);
     new s3.BucketVersioning(`${name}-site-versioning`, { bucket: site.bucket.id, versioningConfiguration: { status: "Enabled" } }, parent);
     new s3.BucketLifecycleConfiguration(
       `${name}-site-lifecycle`,
@@ -212,7 +212,7 @@ export class Frontend extends pulumi.ComponentResource {
 
     // Standard logging v2 (CloudWatch vended logs) writes with a bucket policy, so the log bucket
     // keeps ACLs disabled like every other bucket; legacy logging needs ACLs turned back on.
-    const logs = privateBucket(`${name}-logs`, physicalName(stack, "frontend-logs", "s3"), tags, this);
+    const logs = privateBucket(`${name}-logs`, physicalName(stack, "frontend-logs", "s3"), tags, this, stack);
     new s3.BucketLifecycleConfiguration(
       `${name}-logs-lifecycle`,
       {

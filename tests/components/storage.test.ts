@@ -30,11 +30,14 @@ describe.each(["staging", "production"] as const)("Storage in %s", (stack) => {
     for (const child of kids) expect(child.name.startsWith(`${component.name}-`), child.name).toBe(true);
   });
 
-  it("names the bucket by prefix and tags it", () => {
-    expect(one(result(), "aws:s3/bucket:Bucket", "storage-bucket").inputs).toEqual({
+  it("names the bucket by prefix and tags it; only staging's destroy may empty it, only production's is protected", () => {
+    const bucket = one(result(), "aws:s3/bucket:Bucket", "storage-bucket");
+    expect(bucket.inputs).toEqual({
       bucketPrefix: `runbook-${stack}-uploads-`,
+      forceDestroy: stack === "staging",
       tags: { project: "runbook-platform", stack, "managed-by": "pulumi" },
     });
+    expect(bucket.options.protect).toBe(stack === "production" ? true : undefined);
     expect(result().outputs.uploadsBucketArn).toBe(`arn:aws:s3:::${bucketName()}`);
   });
 

@@ -83,7 +83,7 @@ export function fixture(): PolicyInputResource[] {
       publiclyAccessible: false,
       deletionProtection: true,
       manageMasterUserPassword: true,
-    }),
+    }, { options: { protect: true } }),
     resource(T.plan, "database-backup-plan", { name: "runbook-production-postgres", rules: [{ ruleName: "daily-snapshot", schedule: "cron(0 3 * * ? *)" }] }),
     resource(
       T.selection,
@@ -91,7 +91,7 @@ export function fixture(): PolicyInputResource[] {
       { planId: "plan-0123", resources: [DB_ARN] },
       { propertyDependencies: { planId: [urn(T.plan, "database-backup-plan")], resources: [urn(T.instance, "database-instance")] } },
     ),
-    resource(T.bucket, "storage-bucket", { bucketPrefix: "runbook-production-uploads-" }),
+    resource(T.bucket, "storage-bucket", { bucketPrefix: "runbook-production-uploads-" }, { options: { protect: true } }),
     resource(
       T.publicAccessBlock,
       "storage-public-access-block",
@@ -127,7 +127,7 @@ export function fixture(): PolicyInputResource[] {
         authToken: "mock-auth-token-0123456789abcdef",
         parameterGroupName: "runbook-production-valkey8",
       },
-      { secretPaths: ["authToken"], propertyDependencies: { parameterGroupName: [urn(T.parameterGroup, "cache-parameters")] } },
+      { secretPaths: ["authToken"], propertyDependencies: { parameterGroupName: [urn(T.parameterGroup, "cache-parameters")] }, options: { protect: true } },
     ),
     resource(T.distribution, "frontend-cdn", {
       origins: [{ originId: "site", domainName: "runbook-production-site.s3.eu-west-1.amazonaws.com", originAccessControlId: "E2OAC0123" }],

@@ -17,7 +17,16 @@ describe("npm start (offline preview)", () => {
     const plan = JSON.parse(run.stdout) as Plan;
     expect(Object.keys(plan)).toEqual(["stack", "resources", "outputs", "policies"]);
     expect(plan.stack).toBe("production");
-    for (const resource of plan.resources) expect(Object.keys(resource)).toEqual(["type", "name", "parent", "inputs"]);
+    for (const resource of plan.resources) expect(Object.keys(resource)).toEqual(["type", "name", "parent", "inputs", "options"]);
+    // The options the engine receives: the database is protected, its key also retained, autoscaled storage left alone.
+    const named = (name: string) => plan.resources.find((r) => r.name === name)?.options;
+    expect(named("database-instance")).toEqual({ protect: true, deleteBeforeReplace: true, ignoreChanges: ["allocatedStorage"] });
+    expect(named("database-key")).toEqual({ protect: true, retainOnDelete: true });
+    expect(named("storage-lifecycle")?.dependsOn).toEqual([expect.stringMatching(/::storage-versioning$/)]);
+    // @pulumi/aws aliases the resources it renamed in v7, so state written under the old type is adopted.
+    expect(named("storage-lifecycle")?.aliases).toEqual([
+      { type: "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2", parenturn: expect.stringMatching(/runbook-platform:data:Storage::storage$/) },
+    ]);
     expect(plan.policies.filter((p) => p.level === "mandatory")).toEqual([]);
 
     // Every value the program marks secret is absent from the plan; its place says "[secret]".
@@ -45,6 +54,7 @@ describe("npm start (offline preview)", () => {
     );
     expect(run.stdout).toMatch(/^database {2}runbook-platform:data:Database {2}\(\d+ resources\)$/m);
     expect(run.stdout).toMatch(/^├─ database-instance {2}aws:rds\/instance:Instance$/m);
+    expect(run.stdout).toMatch(/^├─ database-key {2}aws:kms\/key:Key {2}\[retained\]$/m);
     expect(run.stdout).toContain("Resources by type:");
     expect(lines.at(-1)).toMatch(/^Summary: \d+ resources \(\d+ components, \d+ cloud and Kubernetes resources\), \d+ outputs, 0 mandatory policy violations, \d+ advisory findings; \d+\.\d s\.$/);
   });
@@ -61,10 +71,11 @@ describe("preview rendering", () => {
     inputs: {},
     secretPaths: [],
     provider: undefined,
+    options: {},
   });
   const resources = [
     resource("db", "runbook-platform:data:Database"),
-    resource("db-key", "aws:kms/key:Key", "db"),
+    { ...resource("db-key", "aws:kms/key:Key", "db"), options: { protect: true, retainOnDelete: true } as const },
     resource("db-instance", "aws:rds/instance:Instance", "db"),
     resource("db-instance-drill", "pulumi-nodejs:dynamic:Resource", "db-instance"),
     resource("cache", "runbook-platform:data:Cache"),
@@ -73,7 +84,7 @@ describe("preview rendering", () => {
   it("draws components with nested children and descendant counts", () => {
     expect(renderTree(resources)).toEqual([
       "db  runbook-platform:data:Database  (3 resources)",
-      "├─ db-key  aws:kms/key:Key",
+      "├─ db-key  aws:kms/key:Key  [protected, retained]",
       "└─ db-instance  aws:rds/instance:Instance  (1 resources)",
       "   └─ db-instance-drill  pulumi-nodejs:dynamic:Resource",
       "cache  runbook-platform:data:Cache",
@@ -85,11 +96,11 @@ describe("preview rendering", () => {
   });
 
   it("names the parent and redacts secrets in the plan", () => {
-    const secret = { ...resource("db-instance", "aws:rds/instance:Instance", "db"), inputs: { password: "hunter2-long" }, secretPaths: ["password"] };
+    const secret = { ...resource("db-instance", "aws:rds/instance:Instance", "db"), inputs: { password: "hunter2-long" }, secretPaths: ["password"], options: { protect: true } as const };
     const plan = toPlan({ stack: "staging", resources: [secret], outputs: { url: "postgresql://x", id: "i-1" }, secretOutputs: ["url"] }, []);
     expect(plan).toEqual({
       stack: "staging",
-      resources: [{ type: "aws:rds/instance:Instance", name: "db-instance", parent: "db", inputs: { password: "[secret]" } }],
+      resources: [{ type: "aws:rds/instance:Instance", name: "db-instance", parent: "db", inputs: { password: "[secret]" }, options: { protect: true } }],
       outputs: { url: "[secret]", id: "i-1" },
       policies: [],
     });

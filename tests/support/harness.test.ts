@@ -42,6 +42,7 @@ describe("mock-runtime harness", () => {
       inputs: { stringData: { DATABASE_URL: "postgresql://u:p@h/db", PLAIN: "x" }, list: ["a", "b"] },
       secretPaths: ["stringData.DATABASE_URL", "list[1]"],
       provider: undefined,
+      options: {},
     };
     expect(redactedInputs(resource)).toEqual({ stringData: { DATABASE_URL: "[secret]", PLAIN: "x" }, list: ["a", "[secret]"] });
     expect(resource.inputs.stringData).toEqual({ DATABASE_URL: "postgresql://u:p@h/db", PLAIN: "x" });

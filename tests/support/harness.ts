@@ -38,6 +38,33 @@ export interface RecordedResource {
    * CrossGuard's stack policies (`PolicyResource.propertyDependencies`).
    */
   propertyDependencies?: Record<string, string[]>;
+  /** The resource options the engine received with the registration (protect, retainOnDelete, ...). */
+  options: RecordedOptions;
+}
+
+/**
+ * The options of one registration, read from the RegisterResource request the engine receives (the
+ * Mocks interface never sees them). Only what was set: a default (false, empty) is left out, so the
+ * plan JSON stays short and `toEqual` on it says exactly which options a resource has.
+ */
+export interface RecordedOptions {
+  /** `pulumi destroy` and any replacement stop at this resource. */
+  protect?: true;
+  /** Deleting the resource from the stack leaves it in the cloud. */
+  retainOnDelete?: true;
+  /** A replacement deletes the old resource before creating the new one. */
+  deleteBeforeReplace?: true;
+  /** Input properties whose drift Pulumi leaves alone. */
+  ignoreChanges?: string[];
+  /**
+   * URNs of explicit dependencies: the request's dependencies that no input property accounts for
+   * (the engine receives both in one list).
+   */
+  dependsOn?: string[];
+  /** Former URNs, or alias specs (`{ type, parenturn }`), of the resource. */
+  aliases?: unknown[];
+  /** The explicit provider reference (`urn::id`). */
+  provider?: string;
 }
 
 export interface ProgramResult {
@@ -298,6 +325,13 @@ function unwrapWire(value: unknown, at: string, secrets: string[]): unknown {
 }
 
 interface WireRequest {
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
+  getDeletebeforereplace(): boolean;
+  getIgnorechangesList(): string[];
+  getDependenciesList(): string[];
+  getAliasurnsList(): string[];
+  getAliasesList(): { toObject(): unknown }[];
   getType(): string;
   getName(): string;
   getParent(): string;
@@ -311,6 +345,29 @@ interface WireResponse {
 }
 interface MonitorLike {
   registerResource(req: WireRequest, callback: (err: unknown, res?: WireResponse) => void): Promise<void>;
+}
+
+/** An alias as its URN, or its spec without the fields left empty (`{ type, parenturn }`). */
+function compactAlias(alias: unknown): unknown {
+  const { urn, spec } = alias as { urn?: string; spec?: Record<string, unknown> };
+  if (urn) return urn;
+  return Object.fromEntries(Object.entries(spec ?? {}).filter(([, v]) => v !== "" && v !== false && v !== undefined));
+}
+
+/** The options a registration carries, left out where they have their default. */
+function recordedOptions(req: WireRequest, propertyDependencies: Record<string, string[]>): RecordedOptions {
+  const implicit = new Set(Object.values(propertyDependencies).flat());
+  const dependsOn = req.getDependenciesList().filter((urn) => !implicit.has(urn));
+  const aliases: unknown[] = [...req.getAliasurnsList(), ...req.getAliasesList().map((alias) => compactAlias(alias.toObject()))];
+  const options: RecordedOptions = {};
+  if (req.getProtect()) options.protect = true;
+  if (req.getRetainondelete()) options.retainOnDelete = true;
+  if (req.getDeletebeforereplace()) options.deleteBeforeReplace = true;
+  if (req.getIgnorechangesList().length > 0) options.ignoreChanges = req.getIgnorechangesList();
+  if (dependsOn.length > 0) options.dependsOn = dependsOn;
+  if (aliases.length > 0) options.aliases = aliases;
+  if (req.getProvider()) options.provider = req.getProvider();
+  return options;
 }
 
 // The mock runtime is process-global: runs queue up one at a time.
@@ -368,6 +425,7 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
           propertyDependencies[key] = deps.getUrnsList();
         });
         resources.push({
+          options: recordedOptions(req, propertyDependencies),
           type: req.getType(),
           name: req.getName(),
           urn,

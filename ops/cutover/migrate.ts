@@ -5,15 +5,15 @@ import { finished } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { Client } from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
-import type { Database } from "sql.js";
 import { planChecks, readCatalog } from "../integrity/checks";
 import type { CheckResult } from "../lib/report";
 import { loadDomainChecks, normalizeScalar, type DomainCheck } from "./domain-checks";
 import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type ColumnPlan, type MigrationPlan, type TablePlan } from "./plan";
 import { quoteIdent, readTargetSchema } from "./postgres";
 import { describeChange, fileState, snapshotSqlite } from "./snapshot";
-import { openSqlite, readSqliteSchema, sqliteForeignKeyViolations, sqliteScalar, tableRows } from "./sqlite";
-import { addLineHash, checksumText, escapeCopyText, toPostgresText, type ColumnType, type SqliteValue, type TargetKind } from "./values";
+import { resolveDatetimeUnits } from "./datetime-units";
+import { isSqliteInternal, openSqlite, readSqliteSchema, rowAt, rowName, sqliteForeignKeyViolations, sqliteScalar, tableRows, type SourceColumn, type SqliteDatabase } from "./sqlite";
+import { addLineHash, checksumText, escapeCopyText, toPostgresText, type ColumnType, type EpochUnit, type SqliteValue, type TargetKind } from "./values";
 
 /**
  * The runbook's "SQLite rollback fallback (cutover window)", steps 2-4: snapshot the SQLite file,
@@ -38,6 +38,10 @@ export interface CutoverOptions {
   domainChecksFile?: string;
   /** Where the snapshot and its .sha256 go. @default "cutover-snapshots" */
   snapshotDir?: string;
+  /** Migrate a source that has none of the target's tables (otherwise refused: a wrong path makes SQLite create an empty file). */
+  allowEmpty?: boolean;
+  /** The epoch unit of integer DateTime columns, keyed by `Table.column` (SQLite names); others are decided from their values. */
+  datetimeUnits?: ReadonlyMap<string, EpochUnit>;
   /** Runs after validation, right before the source file is re-checked and the transaction commits. */
   beforeFinalCheck?: () => Promise<void>;
   /** Progress lines (table by table). */
@@ -46,7 +50,7 @@ export interface CutoverOptions {
 
 export interface CutoverReport {
   sqlite: string;
-  snapshot: { path?: string; checksumPath?: string; sha256: string; size: number };
+  snapshot: { path?: string; checksumPath?: string; verifyCommand?: string; sha256: string; size: number };
   plan?: MigrationPlan;
   results: CheckResult[];
   committed: boolean;
@@ -107,15 +111,19 @@ function backslashes(text: string): string {
 /** Targets whose values may be integers beyond 2^53 that must arrive exactly. */
 const EXACT_INTEGER_KINDS: ReadonlySet<TargetKind> = new Set(["integer", "numeric", "text", "char", "json", "jsonb"]);
 
+function sourceColumnsOf(columns: readonly ColumnPlan[]): SourceColumn[] {
+  return columns.map((c) => ({ name: c.source, exactIntegers: EXACT_INTEGER_KINDS.has(c.type.kind), textAsBytes: c.type.kind === "bytea" }));
+}
+
 function columnList(columns: readonly ColumnPlan[]): string {
   return columns.map((c) => quoteIdent(c.name)).join(", ");
 }
 
-function fieldOf(table: TablePlan, column: ColumnPlan, row: number, value: SqliteValue): string | null {
+function fieldOf(table: TablePlan, column: ColumnPlan, rowid: SqliteValue, position: number, value: SqliteValue): string | null {
   try {
     return toPostgresText(column.type, value);
   } catch (error) {
-    throw new Error(`${table.source}.${column.source}, row ${row}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`${table.source}.${column.source}, ${rowName(rowid, position)}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -127,6 +135,7 @@ function fieldOf(table: TablePlan, column: ColumnPlan, row: number, value: Sqlit
  */
 class DeferredJsonb {
   private readonly values: SqliteValue[] = [];
+  private readonly rowids: SqliteValue[] = [];
   private next = 0;
   private chunk = "";
   private readonly hash = createHash("sha256");
@@ -135,6 +144,11 @@ class DeferredJsonb {
     private readonly table: TablePlan,
     readonly columns: readonly ColumnPlan[],
   ) {}
+
+  /** Starts a row: its rowid names it in an error raised while its values are hashed later. */
+  startRow(rowid: SqliteValue): void {
+    this.rowids.push(rowid);
+  }
 
   push(value: SqliteValue): void {
     this.values.push(value);
@@ -147,9 +161,11 @@ class DeferredJsonb {
     for (; this.next < end; this.next += 1) {
       const at = this.next;
       const column = at % width;
-      const text = fieldOf(this.table, this.columns[column] as ColumnPlan, Math.floor(at / width) + 1, this.values[at] ?? null);
+      const row = Math.floor(at / width);
+      const text = fieldOf(this.table, this.columns[column] as ColumnPlan, this.rowids[row] ?? null, row + 1, this.values[at] ?? null);
       // Each value is needed once: dropping it keeps memory flat while the load runs ahead.
       this.values[at] = null;
+      if (column === width - 1) this.rowids[row] = null;
       const field = text === null ? "\\N" : backslashes(text);
       this.chunk += column === 0 ? field : `\t${field}`;
       if (column === width - 1) this.chunk += "\n";
@@ -184,21 +200,15 @@ async function drain(stream: NodeJS.WritableStream, jsonb: DeferredJsonb | undef
 }
 
 /** Each SQLite row of `table` as one COPY text line of PostgreSQL's own output text (no newline). */
-function* sourceLines(db: Database, table: TablePlan): Generator<string> {
+function* sourceLines(db: SqliteDatabase, table: TablePlan): Generator<string> {
   const types: ColumnType[] = table.columns.map((c) => c.type);
-  const columns = table.columns.map((c) => ({ name: c.source, exactIntegers: EXACT_INTEGER_KINDS.has(c.type.kind) }));
   const escapes = types.map((t) => ESCAPE_BY_KIND[t.kind]);
   const fields: string[] = new Array<string>(types.length);
   let rows = 0;
-  for (const row of tableRows(db, table.source, columns)) {
+  for (const row of tableRows(db, { name: table.source, hasRowid: table.hasRowid }, sourceColumnsOf(table.columns))) {
     rows += 1;
     for (let i = 0; i < types.length; i += 1) {
-      let text: string | null;
-      try {
-        text = toPostgresText(types[i] as ColumnType, row[i] ?? null);
-      } catch (error) {
-        throw new Error(`${table.source}.${table.columns[i]?.source}, row ${rows}: ${error instanceof Error ? error.message : String(error)}`);
-      }
+      const text = fieldOf(table, table.columns[i] as ColumnPlan, row[0] ?? null, rows, row[i + 1] ?? null);
       fields[i] = text === null ? "\\N" : escapes[i] === "text" ? escapeCopyText(text) : escapes[i] === "backslash" ? backslashes(text) : text;
     }
     let line = fields[0] as string;
@@ -212,14 +222,15 @@ function* sourceLines(db: Database, table: TablePlan): Generator<string> {
  * (SHA-256, in order): a freshly loaded table reads back in load order, so a byte-identical COPY TO
  * proves every value. jsonb columns go last and are hashed in PostgreSQL's form (DeferredJsonb).
  */
-async function copyTable(client: Client, db: Database, schema: string, table: TablePlan): Promise<TableLoad> {
+async function copyTable(client: Client, db: SqliteDatabase, schema: string, table: TablePlan): Promise<TableLoad> {
   const plain = table.columns.filter((c) => c.type.kind !== "jsonb");
   const deferredColumns = table.columns.filter((c) => c.type.kind === "jsonb");
   const jsonb = deferredColumns.length > 0 ? new DeferredJsonb(table, deferredColumns) : undefined;
   const order = [...plain, ...deferredColumns];
   const plainCount = plain.length;
   const escapes = order.map((c) => ESCAPE_BY_KIND[c.type.kind]);
-  const sourceColumns = order.map((c) => ({ name: c.source, exactIntegers: EXACT_INTEGER_KINDS.has(c.type.kind) }));
+  const sourceColumns = sourceColumnsOf(order);
+  const source = { name: table.source, hasRowid: table.hasRowid };
   const stream = client.query(copyFrom(`COPY ${quoteIdent(schema)}.${quoteIdent(table.target)} (${columnList(order)}) FROM STDIN`));
   let copyError: Error | undefined;
   stream.on("error", (error: Error) => {
@@ -230,21 +241,23 @@ async function copyTable(client: Client, db: Database, schema: string, table: Ta
   let chunk = "";
   let plainChunk = "";
   try {
-    for (const row of tableRows(db, table.source, sourceColumns)) {
+    for (const row of tableRows(db, source, sourceColumns)) {
       rows += 1;
+      const rowid = row[0] ?? null;
       let line = "";
       for (let i = 0; i < plainCount; i += 1) {
-        const text = fieldOf(table, order[i] as ColumnPlan, rows, row[i] ?? null);
+        const text = fieldOf(table, order[i] as ColumnPlan, rowid, rows, row[i + 1] ?? null);
         const field = text === null ? "\\N" : escapes[i] === "text" ? escapeCopyText(text) : escapes[i] === "backslash" ? backslashes(text) : text;
         line = i === 0 ? field : `${line}\t${field}`;
       }
       if (jsonb) {
         plainChunk += `${line}\n`;
+        jsonb.startRow(rowid);
         for (let i = plainCount; i < order.length; i += 1) {
-          const value = row[i] ?? null;
+          const value = row[i + 1] ?? null;
           // JSON text goes as it is (COPY-escaped); NUL and non-text values take the checked path now.
           const direct = typeof value === "string" && !value.includes("\u0000");
-          const text = direct ? value : fieldOf(table, order[i] as ColumnPlan, rows, value);
+          const text = direct ? value : fieldOf(table, order[i] as ColumnPlan, rowid, rows, value);
           const field = text === null ? "\\N" : direct ? escapeCopyText(text) : backslashes(text);
           line = i === 0 ? field : `${line}\t${field}`;
           jsonb.push(value);
@@ -276,9 +289,44 @@ async function copyTable(client: Client, db: Database, schema: string, table: Ta
       stream.destroy(error instanceof Error ? error : new Error(String(error)));
       await finished(stream).catch(() => undefined);
     }
-    throw error;
+    throw isPostgresError(error) ? new Error(describeCopyError(db, source, order, sourceColumns, error)) : error;
   }
   return { table, rows, plain, sha256: hash.digest("hex"), ...(jsonb ? { jsonb } : {}) };
+}
+
+/** An error PostgreSQL reported (pg's DatabaseError: SQLSTATE code, DETAIL, CONTEXT). */
+interface PostgresError extends Error {
+  code: string;
+  detail?: string;
+  where?: string;
+}
+
+function isPostgresError(error: unknown): error is PostgresError {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === "string" && "severity" in error;
+}
+
+function shorten(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}... (${text.length} chars)` : text;
+}
+
+/**
+ * A COPY failure as the source row and column it came from: PostgreSQL's CONTEXT names the COPY
+ * line (one line per row, in the order the source was read) and the column; the row is found again
+ * by its position in the same scan of the unchanged snapshot.
+ */
+function describeCopyError(db: SqliteDatabase, table: { name: string; hasRowid: boolean }, order: readonly ColumnPlan[], sourceColumns: readonly SourceColumn[], error: PostgresError): string {
+  const context = /COPY [^,]+, line (\d+)(?:, column ([^:]+))?/.exec(error.where ?? "");
+  const detail = error.detail ? ` (DETAIL: ${error.detail})` : "";
+  if (!context) return `PostgreSQL: ${error.message}${detail}`;
+  const position = Number(context[1]);
+  const row = rowAt(db, table, sourceColumns, position);
+  const rowid = row ? rowName(row[0] ?? null, position) : `row ${position}`;
+  const index = context[2] ? order.findIndex((c) => c.name === context[2]) : -1;
+  const column = order[index];
+  if (!column) return `${table.name}, ${rowid}: PostgreSQL: ${error.message}${detail}`;
+  const value = row?.[index + 1];
+  const shown = value === undefined ? "" : value === null ? ", value NULL" : value instanceof Uint8Array ? `, a ${value.length}-byte value` : `, value ${JSON.stringify(shorten(String(value)))}`;
+  return `${table.name}.${column.source}, ${rowid}${shown}: PostgreSQL: ${error.message}${detail}`;
 }
 
 function copyOutSql(schema: string, table: TablePlan, columns: readonly ColumnPlan[]): string {
@@ -302,7 +350,7 @@ async function targetDigest(client: Client, schema: string, table: TablePlan, co
  * that had free space from deleted rows stores new rows out of load order): a 64-bit hash per
  * line, summed, on both sides.
  */
-async function unorderedChecksums(client: Client, db: Database, schema: string, table: TablePlan): Promise<{ source: string; target: string }> {
+async function unorderedChecksums(client: Client, db: SqliteDatabase, schema: string, table: TablePlan): Promise<{ source: string; target: string }> {
   const sourceSums: [number, number] = [0, 0];
   for (const line of sourceLines(db, table)) addLineHash(line, sourceSums);
   const decoder = new StringDecoder("utf8");
@@ -320,7 +368,7 @@ async function unorderedChecksums(client: Client, db: Database, schema: string, 
   return { source: checksumText(sourceSums), target: checksumText(targetSums) };
 }
 
-async function runDomainChecks(client: Client, db: Database, checks: readonly DomainCheck[]): Promise<CheckResult[]> {
+async function runDomainChecks(client: Client, db: SqliteDatabase, checks: readonly DomainCheck[]): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const check of checks) {
     const name = `domain: ${check.name}`;
@@ -400,12 +448,16 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
     check: "snapshot",
     status: "info",
     detail: snapshot.path
-      ? `${snapshot.path} (${snapshot.state.size} bytes, sha256 ${snapshot.state.sha256}); verify with: sha256sum -c ${snapshot.checksumPath}`
+      ? `${snapshot.path} (${snapshot.state.size} bytes, sha256 ${snapshot.state.sha256}); verify it with: ${snapshot.verifyCommand}`
       : `dry run, not copied (${snapshot.state.size} bytes, sha256 ${snapshot.state.sha256})`,
   });
   const report: CutoverReport = {
     sqlite: options.sqlitePath,
-    snapshot: { ...(snapshot.path ? { path: snapshot.path, checksumPath: snapshot.checksumPath } : {}), sha256: snapshot.state.sha256, size: snapshot.state.size },
+    snapshot: {
+      ...(snapshot.path ? { path: snapshot.path, checksumPath: snapshot.checksumPath, verifyCommand: snapshot.verifyCommand } : {}),
+      sha256: snapshot.state.sha256,
+      size: snapshot.state.size,
+    },
     results,
     committed: false,
     dryRun,
@@ -417,27 +469,41 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
     return report;
   };
 
-  const db = await openSqlite(snapshot.bytes);
-  // sql.js copied the bytes into its own heap; dropping ours keeps one copy of the database in memory.
-  snapshot.bytes = new Uint8Array(0);
+  const db = openSqlite(snapshot.readPath);
   const client = new Client({ connectionString: options.databaseUrl });
   // A connection lost between statements surfaces as the next statement's error, not a crash.
   client.on("error", () => undefined);
   try {
-    const sourceTables = readSqliteSchema(db);
+    const source = readSqliteSchema(db);
     await client.connect();
     const target = await readTargetSchema(client, schema);
     if (target.tables.size === 0) {
       results.push(fail("plan", `PostgreSQL schema "${schema}" has no tables: run the application's migrations (prisma migrate deploy) against it first`));
       return done();
     }
-    const plan = buildPlan(sourceTables, target);
+    const plan = buildPlan(source, target);
     report.plan = plan;
+    const units = resolveDatetimeUnits(db, plan.tables, options.datetimeUnits ?? new Map());
+    for (const table of plan.tables) {
+      for (const column of table.columns) {
+        const note = units.notes.get(`${table.source}.${column.source}`);
+        if (note) column.note = note;
+      }
+    }
+    plan.problems.push(...units.problems);
+    if (plan.tables.length === 0 && !options.allowEmpty) {
+      const held = source.tables.filter((t) => !isSqliteInternal(t.name)).map((t) => t.name);
+      plan.problems.push(
+        `${options.sqlitePath} (${snapshot.state.size} bytes) has none of the ${[...target.tables.keys()].filter((t) => t !== PRISMA_MIGRATIONS_TABLE).length} tables of PostgreSQL schema "${schema}" ` +
+          `(${held.length === 0 ? "it holds no tables at all" : `it holds ${held.join(", ")}`}): is --sqlite the right path? A wrong relative path makes SQLite create an empty database. ` +
+          "Pass --allow-empty to migrate it anyway",
+      );
+    }
     log(renderPlan(plan));
     const totalRows = plan.tables.reduce((sum, t) => sum + t.rows, 0);
     results.push(...(plan.problems.length === 0 ? [{ check: "plan", status: "pass" as const, detail: `${plan.tables.length} tables, ${totalRows} rows, parents first` }] : plan.problems.map((p) => fail("plan", p))));
 
-    const violations = sqliteForeignKeyViolations(db);
+    const violations = sqliteForeignKeyViolations(db, plan.tables.map((t) => t.source));
     for (const table of plan.tables) {
       const bad = violations.get(table.source);
       if (bad) results.push(fail(`source foreign keys: ${table.source}`, `${bad} row(s) in the SQLite source reference missing rows (PRAGMA foreign_key_check); fix the source, PostgreSQL would reject them`));
@@ -506,7 +572,7 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
   }
 }
 
-async function load(client: Client, db: Database, plan: MigrationPlan, truncate: boolean, log: (line: string) => void): Promise<TableLoad[]> {
+async function load(client: Client, db: SqliteDatabase, plan: MigrationPlan, truncate: boolean, log: (line: string) => void): Promise<TableLoad[]> {
   const schema = plan.schema;
   const qualified = (table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
   // Pin every setting an output function reads, so the text COPY TO returns is the text load sent.
@@ -536,7 +602,7 @@ async function load(client: Client, db: Database, plan: MigrationPlan, truncate:
   return loads;
 }
 
-async function validate(client: Client, db: Database, plan: MigrationPlan, loads: readonly TableLoad[], domainChecks: readonly DomainCheck[]): Promise<CheckResult[]> {
+async function validate(client: Client, db: SqliteDatabase, plan: MigrationPlan, loads: readonly TableLoad[], domainChecks: readonly DomainCheck[]): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const { table, rows, plain, sha256, jsonb } of loads) {
     const started = performance.now();
@@ -583,16 +649,20 @@ async function validate(client: Client, db: Database, plan: MigrationPlan, loads
 async function resetSequences(client: Client, schema: string, plan: MigrationPlan): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const table of plan.tables) {
-    for (const { column, sequence } of table.sequences) {
+    for (const { column, sequence, sqliteSeq } of table.sequences) {
+      // sqlite_sequence can be past max(id) after deletions: ids up to it were handed out already
+      // (invoice numbers, ids in emails and URLs) and must never be issued again.
       const { rows } = await client.query<{ next: string; max: string | null }>(
-        `SELECT (CASE WHEN m.max IS NULL THEN setval($1::regclass, s.seqstart, false)
-                      ELSE setval($1::regclass, m.max, true) + s.seqincrement END)::text AS next,
+        `SELECT (CASE WHEN h.high IS NULL THEN setval($1::regclass, s.seqstart, false)
+                      ELSE setval($1::regclass, h.high, true) + s.seqincrement END)::text AS next,
                 m.max::text AS max
            FROM (SELECT max(${quoteIdent(column)}) AS max FROM ${quoteIdent(schema)}.${quoteIdent(table.target)}) m
+           CROSS JOIN LATERAL (SELECT GREATEST(m.max, $2::bigint) AS high) h
            JOIN pg_sequence s ON s.seqrelid = $1::regclass`,
-        [sequence],
+        [sequence, sqliteSeq ?? null],
       );
-      results.push({ check: `sequence: ${sequence}`, status: "pass", detail: `next value ${rows[0]?.next} (${table.target}.${column} max ${rows[0]?.max ?? "none"})` });
+      const seq = sqliteSeq === undefined ? "" : `, SQLite sqlite_sequence ${sqliteSeq}`;
+      results.push({ check: `sequence: ${sequence}`, status: "pass", detail: `next value ${rows[0]?.next} (${table.target}.${column} max ${rows[0]?.max ?? "none"}${seq})` });
     }
   }
   return results;

@@ -1,5 +1,5 @@
 import type { TargetForeignKey, TargetSchema, TargetTable } from "./postgres";
-import { isSqliteInternal, type SqliteTable } from "./sqlite";
+import { isSqliteInternal, type SqliteSchema } from "./sqlite";
 import { KIND_DESCRIPTION, kindForType, type ColumnType } from "./values";
 
 /**
@@ -22,6 +22,10 @@ export interface ColumnPlan {
   sourceType: string;
   targetType: string;
   type: ColumnType;
+  /** A generated column in SQLite whose values are copied (the PostgreSQL column is a plain one). */
+  generated?: "virtual" | "stored";
+  /** How its values are read, when the plan decided something (e.g. an epoch unit). */
+  note?: string;
 }
 
 export interface TablePlan {
@@ -31,8 +35,12 @@ export interface TablePlan {
   columns: ColumnPlan[];
   /** Target columns absent from the source: filled by their defaults. */
   defaulted: string[];
+  /** Generated in both databases: PostgreSQL computes the values, nothing is copied. */
+  computed: string[];
   /** Target columns with a sequence to reset after the load. */
-  sequences: { column: string; sequence: string }[];
+  sequences: { column: string; sequence: string; sqliteSeq?: number }[];
+  /** False for a WITHOUT ROWID source table. */
+  hasRowid: boolean;
 }
 
 export interface MigrationPlan {
@@ -133,11 +141,17 @@ export function loadOrder(tables: readonly string[], keys: readonly TargetForeig
   return { order, cyclicKeys };
 }
 
-export function buildPlan(source: readonly SqliteTable[], target: TargetSchema): MigrationPlan {
+/** Why a virtual table or shadow table is not copied. */
+function virtualReason(kind: "virtual" | "shadow", module: string | undefined): string {
+  if (kind === "shadow") return "shadow table of a virtual table (its module's own storage)";
+  return `virtual table (${module ?? "unknown module"}): not copied; the application's PostgreSQL migrations build its search index or equivalent`;
+}
+
+export function buildPlan(source: SqliteSchema, target: TargetSchema): MigrationPlan {
   const problems: string[] = [];
-  const skipped: MigrationPlan["skipped"] = [];
+  const skipped: MigrationPlan["skipped"] = source.virtualTables.map((v) => ({ table: v.name, reason: virtualReason(v.kind, v.module) }));
   const planned = new Map<string, TablePlan>();
-  for (const table of source) {
+  for (const table of source.tables) {
     if (isSqliteInternal(table.name)) {
       skipped.push({ table: table.name, reason: "SQLite's own bookkeeping" });
       continue;
@@ -155,11 +169,18 @@ export function buildPlan(source: readonly SqliteTable[], target: TargetSchema):
     }
     const targetColumns = new Map(into.columns.map((c) => [c.name, c]));
     const columns: ColumnPlan[] = [];
+    const computed: string[] = [];
     const used = new Set<string>();
+    let rowidColumn: string | undefined;
     for (const column of table.columns) {
       const to = matchByName(column.name, targetColumns);
       if (!to) {
         problems.push(`column ${table.name}.${column.name} has no column in ${into.name}: its values would be lost`);
+        continue;
+      }
+      if (to.generated && column.generated) {
+        used.add(to.name);
+        computed.push(to.name);
         continue;
       }
       if (to.generated) {
@@ -167,7 +188,16 @@ export function buildPlan(source: readonly SqliteTable[], target: TargetSchema):
         continue;
       }
       used.add(to.name);
-      columns.push({ source: column.name, name: to.name, sourceType: column.declaredType || "(none)", targetType: to.displayType, type: { kind: kindForType(to.udtName), typmod: to.typmod } });
+      // The INTEGER PRIMARY KEY is the rowid, the column sqlite_sequence counts for.
+      if (column.primaryKey === 1 && table.columns.filter((c) => c.primaryKey > 0).length === 1 && /^integer$/i.test(column.declaredType)) rowidColumn = to.name;
+      columns.push({
+        source: column.name,
+        name: to.name,
+        sourceType: column.declaredType || "(none)",
+        targetType: to.displayType,
+        type: { kind: kindForType(to.udtName), typmod: to.typmod },
+        ...(column.generated ? { generated: column.generated } : {}),
+      });
     }
     const defaulted = into.columns.filter((c) => !used.has(c.name) && !c.generated);
     for (const c of defaulted) {
@@ -179,7 +209,11 @@ export function buildPlan(source: readonly SqliteTable[], target: TargetSchema):
       rows: table.rowCount,
       columns,
       defaulted: defaulted.map((c) => c.name),
-      sequences: into.columns.filter((c) => c.sequence !== undefined).map((c) => ({ column: c.name, sequence: c.sequence as string })),
+      computed,
+      sequences: into.columns
+        .filter((c) => c.sequence !== undefined)
+        .map((c) => ({ column: c.name, sequence: c.sequence as string, ...(c.name === rowidColumn && table.autoincrementSeq !== undefined ? { sqliteSeq: table.autoincrementSeq } : {}) })),
+      hasRowid: table.hasRowid,
     });
   }
   const { order, cyclicKeys } = loadOrder([...planned.keys()], target.foreignKeys);
@@ -199,9 +233,17 @@ export function renderPlan(plan: MigrationPlan): string {
   const lines = [`Plan: ${plan.tables.length} tables, ${total} rows into schema "${plan.schema}", in foreign-key order`];
   plan.tables.forEach((table, i) => {
     lines.push(`${String(i + 1).padStart(3)}. ${table.source} -> ${table.target} (${table.rows} rows)`);
-    for (const c of table.columns) lines.push(`       ${c.source === c.name ? c.name : `${c.source} -> ${c.name}`}: ${c.sourceType} -> ${c.targetType} [${KIND_DESCRIPTION[c.type.kind]}]`);
+    for (const c of table.columns) {
+      const generated = c.generated ? `; generated (${c.generated.toUpperCase()}) in SQLite, its values copied into a plain column` : "";
+      const note = c.note ? `; ${c.note}` : "";
+      lines.push(`       ${c.source === c.name ? c.name : `${c.source} -> ${c.name}`}: ${c.sourceType} -> ${c.targetType} [${KIND_DESCRIPTION[c.type.kind]}${generated}${note}]`);
+    }
+    for (const c of table.computed) lines.push(`       ${c}: generated in both databases, computed by PostgreSQL (not copied)`);
     for (const c of table.defaulted) lines.push(`       ${c}: not in SQLite, gets its default`);
-    for (const s of table.sequences) lines.push(`       ${s.column}: sequence ${s.sequence} reset to the column maximum`);
+    for (const s of table.sequences) {
+      const mark = s.sqliteSeq === undefined ? "" : ` or past sqlite_sequence's ${s.sqliteSeq} (ids already handed out), whichever is higher`;
+      lines.push(`       ${s.column}: sequence ${s.sequence} reset past the column maximum${mark}`);
+    }
   });
   for (const key of plan.cyclicKeys) lines.push(`  cycle: ${key.table}.${key.name} -> ${key.references} is checked at the end of the load`);
   for (const s of plan.skipped) lines.push(`  skipped ${s.table}: ${s.reason}`);

@@ -1,13 +1,15 @@
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import * as path from "node:path";
 
 /**
  * "Snapshot source SQLite file (`backend/prisma/dev.db`)": a byte copy next to a `sha256sum`-format
  * checksum file, taken before anything else, so "restore old environment from SQLite snapshot" can
- * verify the copy with `sha256sum -c` before putting it back. The migration reads the same bytes it
- * snapshotted, and checks before COMMIT that the source file still has them.
+ * verify the copy with `sha256sum -c` before putting it back. The migration reads the snapshot copy
+ * (the bytes that were hashed), and checks before COMMIT that the source file still has them.
  */
 
 export interface FileState {
@@ -18,17 +20,15 @@ export interface FileState {
 
 export interface SqliteSnapshot {
   source: string;
-  /** The bytes that were hashed, copied and migrated. */
-  bytes: Uint8Array;
   state: FileState;
+  /** The file the migration reads: the snapshot copy, or the source itself on --dry-run. */
+  readPath: string;
   /** The snapshot copy; undefined on --dry-run, which writes nothing. */
   path?: string;
-  /** The `sha256sum -c` file beside the copy. */
+  /** The `sha256sum -c` file beside the copy (it names the copy relative to its own directory). */
   checksumPath?: string;
-}
-
-export function sha256(bytes: Uint8Array): string {
-  return createHash("sha256").update(bytes).digest("hex");
+  /** A shell line that verifies the copy from any directory. */
+  verifyCommand?: string;
 }
 
 export async function sha256File(file: string): Promise<string> {
@@ -71,27 +71,60 @@ function stamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, "");
 }
 
-/** Reads, hashes and (unless `snapshotDir` is undefined) copies the source file with its checksum. */
+/** A POSIX shell word: quoted only when it needs to be. */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * The snapshot directory holds a copy of production data: a `.gitignore` of `*` inside it keeps it
+ * out of git wherever the directory is (an application repository included), not only here.
+ */
+async function ignoreInGit(snapshotDir: string): Promise<void> {
+  await writeFile(path.join(snapshotDir, ".gitignore"), "# SQLite snapshots are copies of production data: never commit them.\n*\n", { flag: "wx" }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
+}
+
+/**
+ * Hashes and (unless `snapshotDir` is undefined) copies the source file with its checksum, streaming
+ * (the file is never held in memory), and refuses a file that changed while it was read.
+ */
 export async function snapshotSqlite(source: string, snapshotDir: string | undefined, now = new Date()): Promise<SqliteSnapshot> {
   await assertNoSidecarFiles(source);
   const before = await stat(source).catch(() => {
     throw new Error(`--sqlite ${source}: no such file; pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)`);
   });
-  const bytes = new Uint8Array(await readFile(source));
+  if (!before.isFile()) throw new Error(`--sqlite ${source}: not a file; pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)`);
+  const hash = createHash("sha256");
+  let copy: string | undefined;
+  let name = "";
+  if (snapshotDir === undefined) {
+    for await (const chunk of createReadStream(source)) hash.update(chunk as Buffer);
+  } else {
+    await mkdir(snapshotDir, { recursive: true });
+    await ignoreInGit(snapshotDir);
+    name = `${path.basename(source)}.${stamp(now)}`;
+    copy = path.join(snapshotDir, name);
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    await pipeline(createReadStream(source), hashing, createWriteStream(copy, { flags: "wx" }));
+  }
   const after = await stat(source);
-  if (before.size !== after.size || before.mtimeMs !== after.mtimeMs || after.size !== bytes.length) {
+  const state: FileState = { size: after.size, mtimeMs: after.mtimeMs, sha256: hash.digest("hex") };
+  if (before.size !== after.size || before.mtimeMs !== after.mtimeMs) {
     throw new Error(`${source} changed while it was being read: stop writes to the old environment first`);
   }
-  const state: FileState = { size: bytes.length, mtimeMs: after.mtimeMs, sha256: sha256(bytes) };
-  if (snapshotDir === undefined) return { source, bytes, state };
+  if (copy === undefined) return { source, state, readPath: source };
 
-  await mkdir(snapshotDir, { recursive: true });
-  const name = `${path.basename(source)}.${stamp(now)}`;
-  const copy = path.join(snapshotDir, name);
-  const checksumPath = `${copy}.sha256`;
-  await writeFile(copy, bytes, { flag: "wx" });
   const written = await sha256File(copy);
   if (written !== state.sha256) throw new Error(`snapshot ${copy} does not match the source (sha256 ${written} != ${state.sha256}); check the disk`);
+  const checksumPath = `${copy}.sha256`;
   await writeFile(checksumPath, `${state.sha256}  ${name}\n`, { flag: "wx" });
-  return { source, bytes, state, path: copy, checksumPath };
+  const verifyCommand = `cd ${shellWord(path.resolve(snapshotDir as string))} && sha256sum -c ${shellWord(`${name}.sha256`)}`;
+  return { source, state, readPath: copy, path: copy, checksumPath, verifyCommand };
 }

@@ -1,12 +1,19 @@
-import initSqlJs, { type Database, type SqlValue } from "sql.js";
+import { isUtf8 } from "node:buffer";
+import { createRequire } from "node:module";
+import type { Database as WasmDatabase, SQLiteValue as WasmValue } from "node-sqlite3-wasm";
 import type { SqliteValue } from "./values";
 
 /**
- * The SQLite side, read with sql.js: SQLite compiled to WebAssembly, shipped inside the npm package,
- * so `npm ci` on a fresh machine needs no compiler, no prebuilt-binary download and no network
- * beyond the registry (better-sqlite3 needs one of those). Its costs: the whole file is loaded into
- * memory (fine for a dev.db; the benchmark reports peak RSS), and it reads more slowly than native
- * code. Rows are streamed with a prepared statement (`step()`), never materialized per table.
+ * The SQLite side, read with node-sqlite3-wasm: SQLite compiled to WebAssembly with a VFS over
+ * node:fs, so pages are read from disk as SQLite needs them (a 2 GB file never sits in memory) and
+ * `npm ci` needs no compiler, no prebuilt-binary download and no network beyond the registry
+ * (better-sqlite3 needs one of those). It ships FTS5, so virtual tables can be listed and skipped.
+ *
+ * Rows are stepped through the library's exported `sqlite3_*` functions rather than its
+ * `Statement.iterate()`, which builds an object per row, turns every integer into a BigInt and
+ * decodes text leniently (invalid UTF-8 becomes U+FFFD without a word). Text is read as the raw
+ * bytes SQLite stored and decoded strictly, so a Latin-1 byte in a TEXT value is an error naming
+ * the row, never a silent replacement character.
  */
 
 export interface SqliteColumn {
@@ -16,6 +23,8 @@ export interface SqliteColumn {
   notNull: boolean;
   /** 1-based position in the primary key, 0 when not part of it. */
   primaryKey: number;
+  /** A generated column (PRAGMA table_xinfo's hidden 2 = VIRTUAL, 3 = STORED); PRAGMA table_info omits them. */
+  generated?: "virtual" | "stored";
 }
 
 export interface SqliteForeignKey {
@@ -31,6 +40,23 @@ export interface SqliteTable {
   columns: SqliteColumn[];
   foreignKeys: SqliteForeignKey[];
   rowCount: number;
+  /** False for a WITHOUT ROWID table (rows are then named by their position). */
+  hasRowid: boolean;
+  /** sqlite_sequence's value for an AUTOINCREMENT table: the largest id ever handed out, deleted rows included. */
+  autoincrementSeq?: number;
+}
+
+/** A virtual table (FTS5, R*Tree, ...) or one of the shadow tables its module keeps its data in. */
+export interface SqliteVirtualTable {
+  name: string;
+  kind: "virtual" | "shadow";
+  /** The module (`USING fts5(...)`), for a virtual table. */
+  module?: string;
+}
+
+export interface SqliteSchema {
+  tables: SqliteTable[];
+  virtualTables: SqliteVirtualTable[];
 }
 
 /** Tables that are SQLite's own bookkeeping, never application data. */
@@ -42,100 +68,299 @@ export function quoteSqlite(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-export async function openSqlite(bytes: Uint8Array): Promise<Database> {
-  const SQL = await initSqlJs();
-  return new SQL.Database(bytes);
+/** The WebAssembly globals this module touches (the project's TypeScript lib does not declare them). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+type WasmInstanceClass = new (...args: unknown[]) => { exports: Record<string, unknown> };
+interface WebAssemblyGlobal {
+  Instance: WasmInstanceClass;
+  Memory: abstract new (...args: never[]) => WasmMemory;
+}
+const webAssembly = (globalThis as unknown as { WebAssembly: WebAssemblyGlobal }).WebAssembly;
+
+type Step = (statement: number) => number;
+type Column<T> = (statement: number, column: number) => T;
+
+interface WasmSqlite {
+  Database: typeof WasmDatabase;
+  memory: WasmMemory;
+  step: Step;
+  columnCount: (statement: number) => number;
+  columnType: Column<number>;
+  columnDouble: Column<number>;
+  columnInt64: Column<bigint>;
+  columnText: Column<number>;
+  columnBlob: Column<number>;
+  columnBytes: Column<number>;
 }
 
-function all(db: Database, sql: string): SqlValue[][] {
-  const statement = db.prepare(sql);
+let wasm: WasmSqlite | undefined;
+
+/**
+ * Loads a private instance of node-sqlite3-wasm and keeps its WebAssembly memory, which the library
+ * does not export: its module instantiates synchronously with `new WebAssembly.Instance` on
+ * require, so the instance is caught there. The require cache entry is bypassed so that the
+ * instance is ours even when another module loaded the library first.
+ */
+function loadWasm(): WasmSqlite {
+  if (wasm) return wasm;
+  const require = createRequire(__filename);
+  const id = require.resolve("node-sqlite3-wasm");
+  const cached = require.cache[id];
+  delete require.cache[id];
+  let memory: WasmMemory | undefined;
+  const Instance = webAssembly.Instance;
+  webAssembly.Instance = new Proxy(Instance, {
+    construct(target, args: unknown[]) {
+      const instance = Reflect.construct(target, args) as InstanceType<WasmInstanceClass>;
+      for (const value of Object.values(instance.exports)) if (value instanceof webAssembly.Memory) memory = value;
+      return instance;
+    },
+  });
+  let lib: Record<string, unknown>;
   try {
-    const rows: SqlValue[][] = [];
-    while (statement.step()) rows.push(statement.get());
-    return rows;
+    lib = require(id) as Record<string, unknown>;
   } finally {
-    statement.free();
+    webAssembly.Instance = Instance;
+    if (cached) require.cache[id] = cached;
+    else delete require.cache[id];
+  }
+  if (!memory) throw new Error("node-sqlite3-wasm did not instantiate its WebAssembly module synchronously; pin the version package.json names");
+  const fn = <T>(name: string) => lib[`_sqlite3_${name}`] as T;
+  wasm = {
+    Database: lib.Database as typeof WasmDatabase,
+    memory,
+    step: fn("step"),
+    columnCount: fn("column_count"),
+    columnType: fn("column_type"),
+    columnDouble: fn("column_double"),
+    columnInt64: fn("column_int64"),
+    columnText: fn("column_text"),
+    columnBlob: fn("column_blob"),
+    columnBytes: fn("column_bytes"),
+  };
+  return wasm;
+}
+
+/** A SQLite file opened read-only; pages are read from disk on demand. */
+export type SqliteDatabase = WasmDatabase;
+
+/** Opens `file` read-only (the snapshot copy, or the source itself on a dry run). */
+export function openSqlite(file: string): SqliteDatabase {
+  const { Database } = loadWasm();
+  try {
+    return new Database(file, { readOnly: true });
+  } catch (error) {
+    throw new Error(`--sqlite ${file}: cannot open it as a SQLite database (${error instanceof Error ? error.message : String(error)})`);
   }
 }
 
-/** Every table from sqlite_master with its columns (PRAGMA table_info), foreign keys and row count. */
-export function readSqliteSchema(db: Database): SqliteTable[] {
-  const names = all(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").map((row) => String(row[0]));
-  return names.map((name) => {
-    const columns = all(db, `PRAGMA table_info(${quoteSqlite(name)})`).map(
-      ([, column, type, notNull, , pk]): SqliteColumn => ({
-        name: String(column),
-        declaredType: String(type ?? ""),
-        notNull: notNull === 1,
-        primaryKey: Number(pk),
-      }),
-    );
-    const keys = new Map<number, SqliteForeignKey>();
-    for (const [id, , references, from, to] of all(db, `PRAGMA foreign_key_list(${quoteSqlite(name)})`)) {
-      const key = keys.get(Number(id)) ?? { id: Number(id), references: String(references), from: [], to: [] };
-      key.from.push(String(from));
-      key.to.push(String(to ?? ""));
-      keys.set(Number(id), key);
+function all(db: SqliteDatabase, sql: string): Record<string, WasmValue>[] {
+  return db.all(sql) as Record<string, WasmValue>[];
+}
+
+const VIRTUAL_MODULE = /\bUSING\s+("?)([A-Za-z0-9_]+)\1/i;
+
+/**
+ * Every table with its columns (PRAGMA table_xinfo: generated columns included), foreign keys, row
+ * count and AUTOINCREMENT high-water mark, and, apart, the virtual tables and their shadow tables
+ * (PRAGMA table_list), whose modules may not even be loadable here.
+ */
+export function readSqliteSchema(db: SqliteDatabase): SqliteSchema {
+  // table_list also lists sqlite_schema, the catalog itself.
+  const listed = all(db, "PRAGMA main.table_list").filter((t) => t.type !== "view" && t.name !== "sqlite_schema");
+  const sqlOf = new Map(all(db, "SELECT name, sql FROM sqlite_master WHERE type = 'table'").map((r) => [String(r.name), String(r.sql ?? "")]));
+  const hasSequence = listed.some((t) => t.name === "sqlite_sequence");
+  const sequences = new Map(hasSequence ? all(db, "SELECT name, seq FROM sqlite_sequence").map((r) => [String(r.name), Number(r.seq)]) : []);
+  const virtualTables: SqliteVirtualTable[] = [];
+  const tables: SqliteTable[] = [];
+  for (const entry of listed.sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1))) {
+    const name = String(entry.name);
+    if (entry.type === "virtual" || entry.type === "shadow") {
+      const module = entry.type === "virtual" ? VIRTUAL_MODULE.exec(sqlOf.get(name) ?? "")?.[2] : undefined;
+      virtualTables.push({ name, kind: entry.type, ...(module ? { module: module.toLowerCase() } : {}) });
+      continue;
     }
-    const rowCount = isSqliteInternal(name) ? 0 : Number(all(db, `SELECT count(*) FROM ${quoteSqlite(name)}`)[0]?.[0] ?? 0);
-    return { name, columns, foreignKeys: [...keys.values()], rowCount };
-  });
+    const columns = all(db, `PRAGMA table_xinfo(${quoteSqlite(name)})`)
+      // hidden 1 marks a virtual table's hidden column; ordinary tables have 0, 2 or 3.
+      .filter((c) => c.hidden !== 1)
+      .map(
+        (c): SqliteColumn => ({
+          name: String(c.name),
+          declaredType: String(c.type ?? ""),
+          notNull: c.notnull === 1,
+          primaryKey: Number(c.pk),
+          ...(c.hidden === 2 ? { generated: "virtual" as const } : c.hidden === 3 ? { generated: "stored" as const } : {}),
+        }),
+      );
+    const keys = new Map<number, SqliteForeignKey>();
+    for (const k of all(db, `PRAGMA foreign_key_list(${quoteSqlite(name)})`)) {
+      const key = keys.get(Number(k.id)) ?? { id: Number(k.id), references: String(k.table), from: [], to: [] };
+      key.from.push(String(k.from));
+      key.to.push(String(k.to ?? ""));
+      keys.set(Number(k.id), key);
+    }
+    const rowCount = isSqliteInternal(name) ? 0 : Number(all(db, `SELECT count(*) AS n FROM ${quoteSqlite(name)}`)[0]?.n ?? 0);
+    const seq = sequences.get(name);
+    tables.push({ name, columns, foreignKeys: [...keys.values()], rowCount, hasRowid: entry.wr !== 1, ...(seq !== undefined ? { autoincrementSeq: seq } : {}) });
+  }
+  return { tables, virtualTables };
 }
 
 /** Rows violating a declared foreign key in the source (PRAGMA foreign_key_check), per table. */
-export function sqliteForeignKeyViolations(db: Database): Map<string, number> {
+export function sqliteForeignKeyViolations(db: SqliteDatabase, tables: readonly string[]): Map<string, number> {
   const violations = new Map<string, number>();
-  for (const [table] of all(db, "PRAGMA foreign_key_check")) {
-    violations.set(String(table), (violations.get(String(table)) ?? 0) + 1);
+  // Per table: a database-wide check would also visit virtual tables, whose module may be missing.
+  for (const table of tables) {
+    for (const row of all(db, `PRAGMA foreign_key_check(${quoteSqlite(table)})`)) {
+      violations.set(String(row.table), (violations.get(String(row.table)) ?? 0) + 1);
+    }
   }
   return violations;
 }
 
-const MAX_SAFE = "9007199254740991";
+/** The smallest and largest INTEGER value of each column (NULL-free columns of other types are ignored), one scan. */
+export function integerRanges(db: SqliteDatabase, table: string, columns: readonly string[]): Map<string, { min: number; max: number; count: number }> {
+  const list = columns.flatMap((c, i) => {
+    const v = `CASE WHEN typeof(${quoteSqlite(c)}) = 'integer' THEN ${quoteSqlite(c)} END`;
+    return [`min(${v}) AS "min${i}"`, `max(${v}) AS "max${i}"`, `count(${v}) AS "n${i}"`];
+  });
+  const row = all(db, `SELECT ${list.join(", ")} FROM ${quoteSqlite(table)}`)[0] ?? {};
+  const ranges = new Map<string, { min: number; max: number; count: number }>();
+  columns.forEach((c, i) => {
+    const count = Number(row[`n${i}`] ?? 0);
+    if (count > 0) ranges.set(c, { min: Number(row[`min${i}`]), max: Number(row[`max${i}`]), count });
+  });
+  return ranges;
+}
 
-/** A column to stream, and whether its integers may need all 64 bits (integer, numeric and text targets). */
+/** A column to stream. */
 export interface SourceColumn {
   name: string;
+  /** Integers beyond +-(2^53-1) arrive as exact decimal text (integer, numeric and text targets); otherwise as the nearest double. */
   exactIntegers: boolean;
+  /** TEXT values arrive as their raw bytes (a bytea target stores exactly what SQLite held). */
+  textAsBytes: boolean;
+}
+
+const SQLITE_ROW = 100;
+const SQLITE_DONE = 101;
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** The offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let at = 0; at < bytes.length; ) {
+    const b = bytes[at] as number;
+    const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
+    if (length === 0 || at + length > bytes.length) return at;
+    if (length > 1 && !isUtf8(bytes.subarray(at, at + length))) return at;
+    at += length;
+  }
+  return -1;
+}
+
+/** The bytes around an invalid one, printable: ASCII as it is, anything else as \xNN. */
+function showBytes(bytes: Uint8Array, at: number): string {
+  const from = Math.max(0, at - 20);
+  const to = Math.min(bytes.length, at + 20);
+  let out = from > 0 ? "..." : "";
+  for (let i = from; i < to; i += 1) {
+    const b = bytes[i] as number;
+    out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return `${out}${to < bytes.length ? "..." : ""}`;
+}
+
+/** Where a source row is, for messages: its rowid, or its position in a WITHOUT ROWID table. */
+export function rowName(rowid: SqliteValue, position: number): string {
+  return rowid === null ? `row ${position} (WITHOUT ROWID table)` : `rowid ${rowid}`;
 }
 
 /**
- * The SELECT that streams `columns` of `table`. sql.js returns SQLite integers as JavaScript
- * doubles, so 9223372036854775807 would arrive as 9223372036854776000; its `useBigInt` option fixes
- * that but makes every integer a BigInt (measured ~1.7x slower reads). Instead, integers outside
- * +-(2^53-1) are cast to text inside SQLite, exact, in the columns whose target can hold them.
+ * Every row of `table`: element 0 is the rowid (null for a WITHOUT ROWID table), then `columns`.
+ * The statement is finalized on exit; its order is the table's scan order, stable for an unchanged
+ * file, so `rowAt` finds the same row again by its position.
  */
-export function selectSql(table: string, columns: readonly SourceColumn[]): string {
-  const list = columns.map(({ name, exactIntegers }) => {
-    const c = quoteSqlite(name);
-    if (!exactIntegers) return c;
-    return `CASE WHEN typeof(${c}) = 'integer' AND (${c} > ${MAX_SAFE} OR ${c} < -${MAX_SAFE}) THEN CAST(${c} AS TEXT) ELSE ${c} END`;
-  });
-  return `SELECT ${list.join(", ")} FROM ${quoteSqlite(table)}`;
-}
-
-/** Every row of `table`, one prepared-statement step at a time (the statement is freed on exit). */
-export function* tableRows(db: Database, table: string, columns: readonly SourceColumn[]): Generator<SqliteValue[]> {
-  const statement = db.prepare(selectSql(table, columns));
+export function* tableRows(db: SqliteDatabase, table: SqliteTable | { name: string; hasRowid: boolean }, columns: readonly SourceColumn[]): Generator<SqliteValue[]> {
+  const lib = loadWasm();
+  const list = [table.hasRowid ? "rowid" : "NULL", ...columns.map((c) => quoteSqlite(c.name))];
+  const statement = db.prepare(`SELECT ${list.join(", ")} FROM ${quoteSqlite(table.name)}`);
+  const pointer = (statement as unknown as { _ptr: number })._ptr;
+  const width = list.length;
+  let position = 0;
   try {
-    while (statement.step()) yield statement.get();
+    for (;;) {
+      const code = lib.step(pointer);
+      if (code === SQLITE_DONE) return;
+      if (code !== SQLITE_ROW) {
+        // The library's own error path: throws SQLite's message for the code.
+        (db as unknown as { _handleError(code: number): void })._handleError(code);
+        throw new Error(`reading ${table.name}: SQLite result code ${code}`);
+      }
+      position += 1;
+      const heap = new Uint8Array(lib.memory.buffer);
+      const row: SqliteValue[] = new Array<SqliteValue>(width);
+      for (let i = 0; i < width; i += 1) {
+        const column = i === 0 ? undefined : columns[i - 1];
+        switch (lib.columnType(pointer, i)) {
+          case 1: {
+            const value = lib.columnDouble(pointer, i);
+            if (Number.isSafeInteger(value)) row[i] = value;
+            else row[i] = column?.exactIntegers ? lib.columnInt64(pointer, i).toString() : Number(lib.columnInt64(pointer, i));
+            break;
+          }
+          case 2:
+            row[i] = lib.columnDouble(pointer, i);
+            break;
+          case 3: {
+            const at = lib.columnText(pointer, i);
+            const bytes = heap.subarray(at, at + lib.columnBytes(pointer, i));
+            if (column?.textAsBytes) {
+              row[i] = bytes.slice();
+              break;
+            }
+            try {
+              row[i] = strictUtf8.decode(bytes);
+            } catch {
+              const bad = firstInvalidUtf8(bytes);
+              throw new Error(
+                `${table.name}.${column?.name}, ${rowName(row[0] ?? null, position)}: TEXT is not valid UTF-8 (byte 0x${(bytes[bad] ?? 0).toString(16).toUpperCase()} at offset ${bad}: "${showBytes(bytes, bad)}"); ` +
+                  "PostgreSQL would store U+FFFD in its place. Convert the source to UTF-8 (e.g. from Latin-1) or map the column to bytea in PostgreSQL",
+              );
+            }
+            break;
+          }
+          case 4: {
+            const at = lib.columnBlob(pointer, i);
+            row[i] = at === 0 ? new Uint8Array(0) : heap.slice(at, at + lib.columnBytes(pointer, i));
+            break;
+          }
+          default:
+            row[i] = null;
+        }
+      }
+      yield row;
+    }
   } finally {
-    statement.free();
+    statement.finalize();
   }
 }
 
-/** sql.js's `get` with its config argument, which @types/sql.js does not declare. */
-type GetWithConfig = (params: null, config: { useBigInt: boolean }) => (SqlValue | bigint)[];
-
-/** Runs a domain-check query on the source; it must return exactly one value (integers exact, as BigInt). */
-export function sqliteScalar(db: Database, sql: string): SqlValue | bigint {
-  const statement = db.prepare(sql);
-  try {
-    const rows: (SqlValue | bigint)[][] = [];
-    while (statement.step()) rows.push((statement.get as unknown as GetWithConfig).call(statement, null, { useBigInt: true }));
-    if (rows.length !== 1 || rows[0]?.length !== 1) throw new Error(`source query returned ${rows.length} row(s); expected one row with one value`);
-    return rows[0][0] ?? null;
-  } finally {
-    statement.free();
+/** The row at 1-based `position` of `tableRows`'s order: its rowid and values, for an error message. */
+export function rowAt(db: SqliteDatabase, table: { name: string; hasRowid: boolean }, columns: readonly SourceColumn[], position: number): SqliteValue[] | undefined {
+  let at = 0;
+  for (const row of tableRows(db, table, columns)) {
+    at += 1;
+    if (at === position) return row;
   }
+  return undefined;
+}
+
+/** Runs a domain-check query on the source; it must return exactly one value (integers exact, as BigInt beyond 2^53). */
+export function sqliteScalar(db: SqliteDatabase, sql: string): WasmValue {
+  const rows = all(db, sql);
+  const values = rows.map((r) => Object.values(r));
+  if (values.length !== 1 || values[0]?.length !== 1) throw new Error(`source query returned ${rows.length} row(s); expected one row with one value`);
+  return values[0][0] ?? null;
 }

@@ -33,7 +33,15 @@ export interface ColumnType {
   kind: TargetKind;
   /** pg_attribute.atttypmod: numeric precision/scale, timestamp precision, char length; -1 when none. */
   typmod: number;
+  /**
+   * What an INTEGER in a timestamp/date column counts since the epoch: Prisma writes milliseconds,
+   * hand-written apps often seconds (see datetime-units.ts). @default "ms"
+   */
+  epochUnit?: EpochUnit;
 }
+
+/** The unit of integer epoch timestamps: seconds or milliseconds. */
+export type EpochUnit = "s" | "ms";
 
 /** The target kind for a column's `pg_type.typname` (domains resolve to their base type first). */
 export function kindForType(typname: string): TargetKind {
@@ -71,9 +79,9 @@ export const KIND_DESCRIPTION: Record<TargetKind, string> = {
   float4: "real",
   float8: "real",
   boolean: "0/1 (or true/false text)",
-  timestamp: "epoch ms or ISO text, stored as UTC",
-  timestamptz: "epoch ms or ISO text, as an instant",
-  date: "epoch ms or ISO text, UTC date part",
+  timestamp: "epoch integers or ISO text, stored as UTC",
+  timestamptz: "epoch integers or ISO text, as an instant",
+  date: "epoch integers or ISO text, UTC date part",
   bytea: "blob (text as UTF-8 bytes)",
   json: "JSON text, kept byte for byte",
   jsonb: "JSON text",
@@ -113,7 +121,7 @@ export function toPostgresText(type: ColumnType, value: SqliteValue): string | n
     case "timestamp":
     case "timestamptz":
     case "date":
-      return toTimestamp(kind, value, type.typmod);
+      return toTimestamp(kind, value, type.typmod, type.epochUnit ?? "ms");
     case "bytea":
       return toBytea(value);
     case "json":
@@ -367,11 +375,11 @@ function dateText(days: number): string {
   return lastDate;
 }
 
-function toTimestamp(kind: "timestamp" | "timestamptz" | "date", value: Present, typmod: number): string {
+function toTimestamp(kind: "timestamp" | "timestamptz" | "date", value: Present, typmod: number, unit: EpochUnit): string {
   let instant: Instant;
   if (typeof value === "number") {
-    if (!Number.isInteger(value)) reject(kind, value, "epoch milliseconds must be an integer");
-    instant = instantFromEpochMillis(value);
+    if (!Number.isInteger(value)) reject(kind, value, `epoch ${unit === "s" ? "seconds" : "milliseconds"} must be an integer`);
+    instant = unit === "s" ? { seconds: value, micros: 0 } : instantFromEpochMillis(value);
   } else if (typeof value === "string") {
     try {
       instant = parseTimestampText(value);

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -89,4 +89,66 @@ describe("npm run migrate:sqlite-to-postgres (ops/cutover/cli.ts)", () => {
     expect(replaced.stderr).toContain("copied User -> User: 3 rows");
     expect(await query(url, `SELECT count(*)::int AS n FROM "User"`)).toEqual([{ n: 3 }]);
   });
+
+  it("--help exits 0; an unknown flag exits 2 with a did-you-mean", async () => {
+    const help = await run(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--datetime-unit <Table.column=s|ms>");
+    const typo = await run(["--dry-rn"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("error: unknown option '--dry-rn'\n(Did you mean --dry-run?)");
+  });
 });
+
+/** A bash line run exactly as the README writes it, from `cwd`. */
+function shell(line: string, cwd: string): Run {
+  const result = spawnSync("bash", ["-c", line], { cwd, encoding: "utf8", env: { ...process.env, DATABASE_URL: "" } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("the README's cutover steps 3-5, verbatim, on failing runs", () => {
+  it("a rolled-back run: one JSON document through npm -s, jq reads it, the printed sha256sum line verifies the snapshot", async () => {
+    const target = await pg.createDatabase("cutover_cli_failing");
+    await applyPostgresSchema(target);
+    await query(target, `INSERT INTO "Tag" (name) VALUES ('already here')`);
+    const dir = path.join(work, "failing");
+    await mkdir(dir, { recursive: true });
+    const step3 = shell(`npm run -s migrate:sqlite-to-postgres -- --sqlite=${sqlite} --database-url='${target}' --snapshot-dir=${path.join(dir, "cutover-snapshots")} --json > ${dir}/cutover-report.json; echo "exit $?"`, ROOT);
+    expect(step3.stdout).toBe("exit 1\n");
+    const report = JSON.parse(await readFile(path.join(dir, "cutover-report.json"), "utf8")) as { passed: boolean; exitCode: number; snapshot: { verifyCommand: string } };
+    expect(report).toMatchObject({ passed: false, exitCode: 1 });
+
+    const step4 = shell(`jq '.passed, .committed' cutover-report.json && jq -r '.results[] | select(.status=="fail") | "\\(.check): \\(.detail)"' cutover-report.json`, dir);
+    expect(step4.code).toBe(0);
+    expect(step4.stdout).toBe("false\nfalse\ntarget empty: Tag already hold rows; refusing to mix data. Pass --truncate to replace them (inside the same transaction)\n");
+
+    // Step 5: the line the tool printed, run from anywhere.
+    expect(report.snapshot.verifyCommand).toMatch(/^cd \/.+\/cutover-snapshots && sha256sum -c dev\.db\.\d{8}T\d{6}\.\d{3}Z\.sha256$/);
+    const verify = shell(report.snapshot.verifyCommand, tmpdir());
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/^dev\.db\.\d{8}T\d{6}\.\d{3}Z: OK\n$/);
+  });
+
+  it("a refused run (exit 2, no such file) is one JSON document too", async () => {
+    const dir = path.join(work, "refused");
+    await mkdir(dir, { recursive: true });
+    const step3 = shell(`npm run -s migrate:sqlite-to-postgres -- --sqlite=backend/prisma/dev.db --database-url='${url}' --json > ${dir}/cutover-report.json; echo "exit $?"`, ROOT);
+    expect(step3.stdout).toBe("exit 2\n");
+    const step4 = shell(`jq '.passed, .committed' cutover-report.json && jq -r '.results[] | select(.status=="fail") | "\\(.check): \\(.detail)"' cutover-report.json`, dir);
+    expect(step4.code).toBe(0);
+    expect(step4.stdout).toBe("false\nfalse\nusage: --sqlite backend/prisma/dev.db: no such file; pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)\n");
+  });
+
+  it("keeps the snapshot directory (a copy of production data) out of git", async () => {
+    const repo = path.join(work, "app-repo");
+    await mkdir(repo, { recursive: true });
+    expect(shell("git init -q .", repo).code).toBe(0);
+    const dryTarget = await pg.createDatabase("cutover_cli_git");
+    await applyPostgresSchema(dryTarget);
+    const result = await run([`--sqlite=${sqlite}`, `--database-url=${dryTarget}`, `--snapshot-dir=${path.join(repo, "snapshots")}`, "--json"]);
+    expect(result.code).toBe(0);
+    expect(shell("git status --porcelain --untracked-files=all", repo).stdout).toBe("");
+    expect(shell("git check-ignore -q cutover-snapshots/dev.db.x", ROOT).code).toBe(0);
+  });
+});
+

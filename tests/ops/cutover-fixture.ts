@@ -1,6 +1,8 @@
-import { writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
+import * as path from "node:path";
 import { Client } from "pg";
-import initSqlJs, { type Database } from "sql.js";
+import { Database } from "node-sqlite3-wasm";
+import type { PostgresServer } from "../support/postgres";
 
 /**
  * A SQLite database shaped like a Prisma dev.db (the tables, declared types and storage Prisma's
@@ -201,29 +203,30 @@ type Row = readonly (string | number | Uint8Array | null)[];
 /** Columns whose test value is the text of a 64-bit integer beyond 2^53: stored with CAST so SQLite holds an INTEGER. */
 const BIGINT_COLUMNS: Record<string, number[]> = { Post: [5] };
 
-export async function createSqlite(): Promise<Database> {
-  const SQL = await initSqlJs();
-  const db = new SQL.Database();
-  db.exec("PRAGMA foreign_keys = OFF");
-  db.exec(SQLITE_SCHEMA);
-  for (const [table, rows] of Object.entries(ROWS) as [string, readonly Row[]][]) {
-    for (const row of rows) {
-      const placeholders = row.map((_, i) => ((BIGINT_COLUMNS[table] ?? []).includes(i) ? "CAST(? AS INTEGER)" : "?")).join(", ");
-      db.run(`INSERT INTO "${table}" VALUES (${placeholders})`, row.map((v) => v) as (string | number | Uint8Array | null)[]);
-    }
-  }
-  return db;
-}
-
-/** Writes the Prisma-shaped dev.db to `file` (after `mutate`, if given) and returns nothing else. */
+/** Writes the Prisma-shaped dev.db to `file` (then runs `mutate` on it, if given), as a real SQLite file on disk. */
 export async function writePrismaSqlite(file: string, mutate?: (db: Database) => void): Promise<void> {
-  const db = await createSqlite();
+  await rm(file, { force: true });
+  const db = new Database(file);
   try {
+    db.exec("PRAGMA foreign_keys = OFF");
+    db.exec(SQLITE_SCHEMA);
+    for (const [table, rows] of Object.entries(ROWS) as [string, readonly Row[]][]) {
+      for (const row of rows) {
+        const placeholders = row.map((_, i) => ((BIGINT_COLUMNS[table] ?? []).includes(i) ? "CAST(? AS INTEGER)" : "?")).join(", ");
+        db.run(`INSERT INTO "${table}" VALUES (${placeholders})`, [...row]);
+      }
+    }
     mutate?.(db);
-    await writeFile(file, db.export());
   } finally {
     db.close();
   }
+}
+
+/** Opens an existing SQLite file read-write (foreign keys off, as SQLite's default), for a test to change it. */
+export function openForWriting(file: string): Database {
+  const db = new Database(file, { fileMustExist: true });
+  db.exec("PRAGMA foreign_keys = OFF");
+  return db;
 }
 
 export async function applyPostgresSchema(url: string, extraSql = ""): Promise<void> {
@@ -234,6 +237,29 @@ export async function applyPostgresSchema(url: string, extraSql = ""): Promise<v
   } finally {
     await client.end();
   }
+}
+
+export interface Setup {
+  url: string;
+  sqlite: string;
+  snapshots: string;
+}
+
+export interface SetupOptions {
+  /** SQL run on the target after the Prisma schema (e.g. a trigger, a narrower type). */
+  extraSql?: string;
+  /** Changes made to the SQLite file after the Prisma rows are written. */
+  mutate?: (db: Database) => void;
+}
+
+/** A fresh migrated PostgreSQL database on `pg` and a fresh Prisma-shaped dev.db in `dir`. */
+export async function setupCutover(pg: PostgresServer, dir: string, database: string, options: SetupOptions = {}): Promise<Setup> {
+  const url = await pg.createDatabase(database);
+  await applyPostgresSchema(url, options.extraSql);
+  const sqlite = path.join(dir, "dev.db");
+  await mkdir(dir, { recursive: true });
+  await writePrismaSqlite(sqlite, options.mutate);
+  return { url, sqlite, snapshots: path.join(dir, "snapshots") };
 }
 
 export { query } from "../support/postgres";

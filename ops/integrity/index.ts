@@ -2,7 +2,8 @@ import { Client, Pool, type ClientConfig, type PoolClient } from "pg";
 import { withRdsTls } from "../lib/rdsTls";
 import { exitCodeFor, type CheckResult } from "../lib/report";
 import { planChecks, readCatalog, schemaOutcomes, type CheckCategory, type CheckOutcome, type DomainCheck, type PlannedCheck } from "./checks";
-import { displayName } from "./sql";
+import { privilegeFindings, privilegeOfError, type Blocked } from "./privileges";
+import { displayName, scanTarget } from "./sql";
 
 export type { CheckCategory, DomainCheck } from "./checks";
 
@@ -10,6 +11,8 @@ export type { CheckCategory, DomainCheck } from "./checks";
  * "Run database integrity checks against restored DB" (RUNBOOK.md, Backup and restore drill, step 6).
  * Every check runs in a READ ONLY transaction with a statement timeout, all of them in one snapshot
  * exported by a coordinator connection, on a bounded pool of connections. Nothing is ever written.
+ * What the role may not read is reported once per missing privilege (status `skip`): the run is
+ * then incomplete, exit code 3, unless a check failed (1).
  */
 
 export interface IntegrityOptions {
@@ -17,7 +20,10 @@ export interface IntegrityOptions {
   connection: string | ClientConfig;
   /** Tables that must exist (`users`, `audit.events`), besides the migrations table. */
   expectedTables?: readonly string[];
-  /** @default "_prisma_migrations" */
+  /**
+   * The migrations table to check (`schema.table` or `table`); its tool is recognised by its columns.
+   * @default every table of a known migration tool present (Prisma, Knex, TypeORM, Flyway, golang-migrate, Rails, Django)
+   */
   migrationsTable?: string;
   /** Row counts are compared with a live reference database or with counts recorded earlier. */
   reference?: { connection: string | ClientConfig } | { counts: Record<string, number> };
@@ -39,12 +45,15 @@ export type IntegrityProgress =
   | { kind: "finished"; category: CheckCategory; results: CheckResult[] };
 
 export interface IntegrityReport {
+  /** Every check ran and none failed (exit code 0). */
   passed: boolean;
+  /** 0 passed, 1 a check failed, 3 incomplete: something could not be checked (and nothing failed). */
+  exitCode: 0 | 1 | 3;
   serverVersion: string | undefined;
   /** Row counts per table (display names), as seen in the snapshot. */
   rowCounts: Record<string, number>;
   results: CheckResult[];
-  /** One line for records and stack outputs, e.g. "42 checks, 0 failed, 1 warning". */
+  /** One line for records and stack outputs, e.g. "42 checks, 0 failed, 1 warning" ("..., 2 not checked" when incomplete). */
   summary: string;
 }
 
@@ -79,7 +88,7 @@ export async function readRowCounts(connection: string | ClientConfig, statement
     const catalog = await readCatalog(client);
     const counts: Record<string, number> = {};
     for (const t of catalog.tables) {
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM "${t.schema.replace(/"/g, '""')}"."${t.table.replace(/"/g, '""')}"`);
+      const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${scanTarget(t)}`);
       counts[displayName(t.schema, t.table)] = Number(rows[0]?.n ?? 0);
     }
     return counts;
@@ -112,7 +121,9 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
   const started = performance.now();
   const coordinator = new Client(config(options.connection, "runbook-integrity"));
   let serverVersion: string | undefined;
+  let role = "";
   const rowCounts: Record<string, number> = {};
+  const blocked: Blocked[] = [];
   try {
     await coordinator.connect();
   } catch (error) {
@@ -135,8 +146,9 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
       await coordinator.query("ROLLBACK");
       await begin(coordinator, statementTimeoutMs);
     }
-    const catalog = await readCatalog(coordinator);
+    const catalog = await readCatalog(coordinator, { migrationsTable: options.migrationsTable });
     serverVersion = catalog.serverVersion;
+    role = catalog.role;
     results.push({
       check: "connectivity",
       status: "pass",
@@ -144,17 +156,9 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
       durationMs: performance.now() - started,
     });
     results.push(...schemaOutcomes(catalog, [...new Set([...(options.expectedTables ?? [])])]));
-    results.push(
-      catalog.amcheck.installed
-        ? { check: "amcheck", status: "pass", detail: `bt_index_check on ${catalog.btreeIndexes.length} B-tree indexes` }
-        : {
-            check: "amcheck",
-            status: "warn",
-            detail: catalog.amcheck.available
-              ? "amcheck is available but not installed here; index structure is not verified (CREATE EXTENSION amcheck as an admin to enable it)"
-              : "amcheck is not available on this server; index structure is not verified",
-          },
-    );
+    const amcheck = amcheckRow(catalog);
+    if ("privilege" in amcheck) blocked.push(amcheck);
+    else results.push(amcheck);
 
     let referenceCounts: Record<string, number> | undefined;
     if (options.reference && "counts" in options.reference) referenceCounts = options.reference.counts;
@@ -167,7 +171,7 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
     }
     const checks = planChecks(catalog, {
       expectedTables: options.expectedTables ?? [],
-      migrationsTable: options.migrationsTable ?? "_prisma_migrations",
+      migrationsTable: options.migrationsTable,
       domainChecks: options.domainChecks ?? [],
       referenceCounts,
       tolerancePercent,
@@ -198,9 +202,10 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
       for (let check = await next(); check; check = await next()) {
         const rows = await runOne(pool, check, statementTimeoutMs, snapshot);
         if (check.category === "indexes" && --indexChecksLeft === 0) indexChecksDone();
-        for (const { rowCount, ...row } of rows) {
+        for (const { rowCount, blocked: denied, ...row } of rows) {
           if (rowCount) rowCounts[rowCount.table] = rowCount.count;
-          results.push(row);
+          if (denied) blocked.push(denied);
+          else results.push(row);
         }
         options.onProgress?.({ kind: "finished", category: check.category, results: rows });
       }
@@ -213,10 +218,10 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
     await coordinator.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
   }
-  return finish(results, serverVersion, rowCounts);
+  return finish([...results, ...privilegeFindings(blocked, role)], serverVersion, rowCounts);
 }
 
-async function runOne(pool: Pool, check: PlannedCheck, statementTimeoutMs: number, snapshot: string | undefined): Promise<(CheckResult & Pick<CheckOutcome, "rowCount">)[]> {
+async function runOne(pool: Pool, check: PlannedCheck, statementTimeoutMs: number, snapshot: string | undefined): Promise<(CheckResult & Pick<CheckOutcome, "rowCount" | "blocked">)[]> {
   const started = performance.now();
   let client: PoolClient | undefined;
   try {
@@ -227,6 +232,10 @@ async function runOne(pool: Pool, check: PlannedCheck, statementTimeoutMs: numbe
     return outcomes.map((o) => ({ ...o, durationMs }));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    // A privilege the catalog could not foresee (a column grant, a domain check's table): one
+    // finding per privilege, merged with the planned ones.
+    const privilege = (error as { code?: unknown }).code === "42501" ? privilegeOfError(message) : undefined;
+    if (privilege) return [{ check: check.name, status: "skip", detail: message, blocked: { privilege, checks: [check.name] } }];
     const hint = /statement timeout/.test(message) ? ` (raise --statement-timeout above ${statementTimeoutMs} ms)` : "";
     return [{ check: check.name, status: "fail", detail: `${message}${hint}`, durationMs: performance.now() - started }];
   } finally {
@@ -237,7 +246,23 @@ async function runOne(pool: Pool, check: PlannedCheck, statementTimeoutMs: numbe
   }
 }
 
-const ORDER: readonly string[] = ["connectivity", "schema", "migrations", "amcheck", "reference", "orphans", "check", "not null", "primary key", "unique", "index", "sequence", "rows", "domain", "integrity run"];
+const ORDER: readonly string[] = ["connectivity", "schema", "migrations", "amcheck", "privilege", "reference", "orphans", "check", "not null", "primary key", "unique", "index", "sequence", "rows", "domain", "integrity run"];
+
+function amcheckRow(catalog: Awaited<ReturnType<typeof readCatalog>>): CheckResult | Blocked {
+  const amcheck = catalog.amcheck;
+  const indexes = `${catalog.btreeIndexes.length} B-tree indexes`;
+  if (amcheck.installed && amcheck.executable) return { check: "amcheck", status: "pass", detail: `bt_index_check on ${indexes}` };
+  if (amcheck.installed) {
+    return { privilege: `EXECUTE on function ${amcheck.function}(regclass, boolean)`, checks: [`the structure of ${indexes} (amcheck)`] };
+  }
+  return {
+    check: "amcheck",
+    status: "warn",
+    detail: amcheck.available
+      ? "amcheck is available but not installed here; index structure is not verified (CREATE EXTENSION amcheck as an admin to enable it)"
+      : "amcheck is not available on this server; index structure is not verified",
+  };
+}
 
 function finish(results: CheckResult[], serverVersion: string | undefined, rowCounts: Record<string, number>): IntegrityReport {
   const rank = (r: CheckResult) => {
@@ -247,7 +272,10 @@ function finish(results: CheckResult[], serverVersion: string | undefined, rowCo
   const sorted = [...results].sort((a, b) => rank(a) - rank(b) || a.check.localeCompare(b.check));
   const failed = sorted.filter((r) => r.status === "fail").length;
   const warnings = sorted.filter((r) => r.status === "warn").length;
+  const skipped = sorted.filter((r) => r.status === "skip").length;
   const firstFailures = sorted.filter((r) => r.status === "fail").slice(0, 3).map((r) => r.check);
-  const summary = `${sorted.length} checks, ${failed} failed, ${warnings} warning${warnings === 1 ? "" : "s"}${firstFailures.length ? `: ${firstFailures.join("; ")}` : ""}`;
-  return { passed: exitCodeFor(sorted) === 0, serverVersion, rowCounts, results: sorted, summary };
+  const incomplete = skipped > 0 ? `, ${skipped} not checked` : "";
+  const summary = `${sorted.length} checks, ${failed} failed${incomplete}, ${warnings} warning${warnings === 1 ? "" : "s"}${firstFailures.length ? `: ${firstFailures.join("; ")}` : ""}`;
+  const exitCode = exitCodeFor(sorted) as IntegrityReport["exitCode"];
+  return { passed: exitCode === 0, exitCode, serverVersion, rowCounts, results: sorted, summary };
 }

@@ -2,6 +2,7 @@ import { Listr } from "listr2";
 import type { CheckCategory, IntegrityProgress } from "./index";
 
 const CATEGORIES: readonly CheckCategory[] = [
+  "privileges",
   "schema",
   "foreign keys",
   "constraints",

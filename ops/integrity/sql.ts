@@ -1,12 +1,21 @@
-/** Small SQL helpers shared by the integrity checks; every identifier reaches SQL through quoteIdent. */
+import { escapeIdentifier } from "pg";
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
+/** Small SQL helpers shared by the integrity checks; every identifier reaches SQL through pg's escapeIdentifier. */
+
+/** pg's escapeIdentifier, under the name ops/restore imports. */
+export const quoteIdent = escapeIdentifier;
 
 /** `schema.table` quoted, from the catalog's raw names. */
 export function qualified(schema: string, table: string): string {
-  return `${quoteIdent(schema)}.${quoteIdent(table)}`;
+  return `${escapeIdentifier(schema)}.${escapeIdentifier(table)}`;
+}
+
+/**
+ * What a check reads from a table: `ONLY` a plain table (rows of inheritance children are the
+ * children's own, counted and checked there), the whole tree of a partitioned table.
+ */
+export function scanTarget(relation: { schema: string; table: string; partitioned: boolean }): string {
+  return `${relation.partitioned ? "" : "ONLY "}${qualified(relation.schema, relation.table)}`;
 }
 
 /** How a table is named in reports: `users` for the public schema, `audit.events` elsewhere. */

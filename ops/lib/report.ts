@@ -5,7 +5,8 @@ import Table from "cli-table3";
  * JSON for machines, and an exit code that is non-zero when any check failed.
  */
 
-export type CheckStatus = "pass" | "fail" | "warn" | "info";
+/** `skip`: could not be checked (e.g. a missing privilege); the run is incomplete (exit 3). */
+export type CheckStatus = "pass" | "fail" | "warn" | "info" | "skip";
 
 export interface CheckResult {
   /** What was checked, e.g. "GET /health/ready" or "orphans: orders.user_id -> users.id". */
@@ -17,7 +18,7 @@ export interface CheckResult {
   durationMs?: number;
 }
 
-const MARK: Record<CheckStatus, string> = { pass: "PASS", fail: "FAIL", warn: "WARN", info: "INFO" };
+const MARK: Record<CheckStatus, string> = { pass: "PASS", fail: "FAIL", warn: "WARN", info: "INFO", skip: "SKIP" };
 
 /** A plain-text table (no colours), one row per check. */
 export function renderTable(results: readonly CheckResult[], title?: string): string {
@@ -31,13 +32,15 @@ export function renderTable(results: readonly CheckResult[], title?: string): st
     table.push([MARK[r.status], r.check, r.detail, r.durationMs === undefined ? "" : String(Math.round(r.durationMs))]);
   }
   const failed = results.filter((r) => r.status === "fail").length;
-  const summary = `${results.length} checks: ${results.length - failed} without failure, ${failed} failed`;
+  const skipped = results.filter((r) => r.status === "skip").length;
+  const summary = `${results.length} checks: ${results.length - failed - skipped} without failure, ${failed} failed${skipped > 0 ? `, ${skipped} not checked (incomplete)` : ""}`;
   return [title, table.toString(), summary].filter(Boolean).join("\n");
 }
 
-/** 1 when any check failed, else 0. */
+/** 1 when any check failed; else 3 when something could not be checked (incomplete); else 0. */
 export function exitCodeFor(results: readonly CheckResult[]): number {
-  return results.some((r) => r.status === "fail") ? 1 : 0;
+  if (results.some((r) => r.status === "fail")) return 1;
+  return results.some((r) => r.status === "skip") ? 3 : 0;
 }
 
 /** Times a check and turns a thrown error into a failed row instead of a crash. */

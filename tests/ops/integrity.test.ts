@@ -2,86 +2,22 @@ import { execFile } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { validateIntegrity, type IntegrityOptions, type IntegrityReport } from "../../ops/integrity";
+import { validateIntegrity, type IntegrityOptions } from "../../ops/integrity";
 import { main } from "../../ops/integrity/cli";
-import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../../ops/restore/sample";
-import { startPostgres, type PostgresServer } from "../support/postgres";
+import { failures, row, sql, startIntegrityFixture, type IntegrityFixture } from "./integrity-support";
 
 const ROOT = path.resolve(__dirname, "../..");
-let pg: PostgresServer;
-let copies = 0;
-
-async function sql(url: string, text: string): Promise<void> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-/** A fresh copy of the seeded sample database (with amcheck unless told otherwise). */
-async function copy(template = "seeded"): Promise<string> {
-  const name = `t${++copies}`;
-  await sql(pg.url(), `CREATE DATABASE ${name} TEMPLATE ${template}`);
-  return pg.url(name);
-}
-
-/** Every table's content and every sequence, hashed: the validation must leave them exactly as they were. */
-async function contentHash(url: string): Promise<string> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    const tables = await client.query<{ t: string }>("SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
-    const parts: string[] = [];
-    for (const { t } of tables.rows) {
-      const { rows } = await client.query<{ h: string }>(`SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) AS h FROM ${t} x`);
-      parts.push(`${t}:${rows[0]?.h}`);
-    }
-    const seqs = await client.query<{ h: string }>("SELECT string_agg(sequencename || '=' || coalesce(last_value::text, '-'), ',' ORDER BY sequencename) AS h FROM pg_sequences");
-    return `${parts.join(";")};${seqs.rows[0]?.h}`;
-  } finally {
-    await client.end();
-  }
-}
-
-const base = (url: string): IntegrityOptions => ({
-  connection: url,
-  expectedTables: [...SAMPLE_TABLES],
-  domainChecks: SAMPLE_DOMAIN_CHECKS,
-  concurrency: 3,
-  statementTimeoutMs: 20_000,
-});
-
-const failures = (report: IntegrityReport) => report.results.filter((r) => r.status === "fail").map((r) => r.check);
-const row = (report: IntegrityReport, check: string) => {
-  const found = report.results.find((r) => r.check === check);
-  if (!found) throw new Error(`no result "${check}" in: ${report.results.map((r) => r.check).join(", ")}`);
-  return found;
-};
-
-/** Runs the validation and proves it wrote nothing. */
-async function validate(url: string, options: Partial<IntegrityOptions> = {}): Promise<IntegrityReport> {
-  const before = await contentHash(url);
-  const report = await validateIntegrity({ ...base(url), ...options });
-  expect(await contentHash(url)).toBe(before);
-  return report;
-}
+let fixture: IntegrityFixture;
+const copy = (template?: string) => fixture.copy(template);
+const validate = (url: string, options?: Partial<IntegrityOptions>) => fixture.validate(url, options);
 
 beforeAll(async () => {
-  pg = await startPostgres();
-  const seeded = await pg.createDatabase("seeded");
-  await seedSampleDatabase(seeded, 300);
-  await sql(seeded, "CREATE EXTENSION amcheck");
-  await sql(pg.url(), "CREATE DATABASE seeded_plain TEMPLATE seeded");
-  await sql(pg.url("seeded_plain"), "DROP EXTENSION amcheck");
+  fixture = await startIntegrityFixture();
 });
 
 afterAll(async () => {
-  await pg?.stop();
+  await fixture?.stop();
 });
 
 describe("validateIntegrity on a clean database", () => {
@@ -93,7 +29,7 @@ describe("validateIntegrity on a clean database", () => {
     expect(report.rowCounts).toEqual({ _prisma_migrations: 3, users: 300, orders: 900, payments: 450, webhook_events: 450 });
     expect(row(report, "connectivity").detail).toContain("read-only transaction, statement_timeout 20000 ms, one shared snapshot");
     expect(row(report, "schema: expected tables (5)").status).toBe("pass");
-    expect(row(report, "migrations: _prisma_migrations")).toMatchObject({ status: "pass", detail: "3 migrations applied, latest 20240601000000_webhook_events" });
+    expect(row(report, "migrations: _prisma_migrations")).toMatchObject({ status: "pass", detail: "Prisma: 3 migrations applied, latest 20240601000000_webhook_events" });
     expect(row(report, "orphans: orders.user_id -> users.id")).toMatchObject({ status: "pass", detail: "no orphaned rows (orders_user_id_fkey)" });
     // A unique index is verified with heapallindexed, then read in key order for duplicates.
     expect(row(report, "unique: users(email)")).toMatchObject({ status: "pass", detail: "no duplicate keys (users_email_key, read in key order after amcheck verified it)" });
@@ -221,7 +157,7 @@ describe("each kind of violation is detected and named", () => {
     const report = await validate(url);
     expect(failures(report)).toEqual(["schema: expected tables (5)", "migrations: _prisma_migrations"]);
     expect(row(report, "schema: expected tables (5)").detail).toContain("missing: webhook_events");
-    expect(row(report, "migrations: _prisma_migrations").detail).toBe("1 migration started but never finished: 20240701000000_half_done");
+    expect(row(report, "migrations: _prisma_migrations").detail).toBe("Prisma: 1 migration started but never finished: 20240701000000_half_done (resolve with prisma migrate resolve)");
   });
 
   it("a domain check that tries to write fails in the read-only transaction and changes nothing", async () => {
@@ -250,7 +186,7 @@ describe("bad input", () => {
   });
 
   it("a wrong password fails connectivity", async () => {
-    const report = await validateIntegrity({ connection: pg.url().replace(pg.password, "wrong"), expectedTables: [] });
+    const report = await validateIntegrity({ connection: fixture.pg.url().replace(fixture.pg.password, "wrong"), expectedTables: [] });
     expect(report.results[0]?.detail).toContain('password authentication failed for user "postgres"');
   });
 

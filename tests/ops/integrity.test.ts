@@ -217,6 +217,32 @@ describe("the CLI", () => {
     expect(failed?.stdout).toContain("sequence: public.users_id_seq >=");
   });
 
+  it("--help exits 0, an unknown flag exits 2 with a did-you-mean, and --json prints one JSON document for exit 2 and exit 3", async () => {
+    const url = await copy();
+    await sql(url, "CREATE ROLE partial LOGIN PASSWORD 'partial'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO partial; GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO partial");
+    const npm = (args: string[], databaseUrl = url) =>
+      promisify(execFile)("npm", ["run", "--silent", "ops:db:validate-integrity", "--", ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: databaseUrl } }).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+    const [help, typo, incomplete] = await Promise.all([
+      npm(["--help"]),
+      npm(["--json", "--heapallindexd"]),
+      npm(["--json"], url.replace(/\/\/[^@]+@/, "//partial:partial@")),
+    ]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Exit codes: 0 every check passed, 1 a check failed, 2 bad usage, 3 incomplete (not everything could be checked).");
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("(Did you mean --heapallindexed?)");
+    expect(JSON.parse(typo.stdout)).toEqual({ passed: false, exitCode: 2, error: "unknown option '--heapallindexd'\n(Did you mean --heapallindexed?)" });
+    expect(incomplete.code).toBe(3);
+    const report = JSON.parse(incomplete.stdout) as { passed: boolean; exitCode: number; results: { check: string; status: string }[] };
+    expect(report).toMatchObject({ passed: false, exitCode: 3 });
+    expect(report.results.filter((r) => r.status !== "pass" && r.status !== "info").map((r) => `${r.status} ${r.check}`)).toEqual([
+      "skip privilege: EXECUTE on function public.bt_index_check(regclass, boolean)",
+    ]);
+  });
+
   it("reads domain checks and reference counts from files, and refuses a missing DATABASE_URL", async () => {
     const url = await copy();
     const dir = await import("node:fs/promises").then((fs) => fs.mkdtemp(path.join(require("node:os").tmpdir(), "integrity-cli-")));

@@ -3,7 +3,8 @@ import { readdirSync } from "node:fs";
 import { cpus } from "node:os";
 import * as path from "node:path";
 import Table from "cli-table3";
-import { Command } from "commander";
+import { CliError, createCommand, runAsProcess, type CliIo } from "../ops/lib/cli";
+import { plural } from "../ops/lib/report";
 import { STACKS } from "../runbook";
 import { median, type BenchRow } from "./bench/types";
 
@@ -42,11 +43,16 @@ function benchPreview(progress: (line: string) => void): BenchRow[] {
 
 type BenchModule = Record<string, unknown>;
 
+/** The topics `--only` takes: `preview`, and each benchmark file in scripts/bench. */
+export function benchTopics(): string[] {
+  const files = readdirSync(path.join(__dirname, "bench")).filter((f) => f.endsWith(".ts") && f !== "types.ts");
+  return ["preview", ...files.map((f) => f.replace(/\.ts$/, "")).sort()];
+}
+
 async function topicBenches(only: string[] | undefined, progress: (line: string) => void): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const files = readdirSync(path.join(__dirname, "bench")).filter((f) => f.endsWith(".ts") && f !== "types.ts").sort();
-  for (const file of files) {
-    const topic = file.replace(/\.ts$/, "");
+  for (const topic of benchTopics().filter((t) => t !== "preview")) {
+    const file = `${topic}.ts`;
     if (only && !only.includes(topic)) continue;
     const started = performance.now();
     progress(`${topic}: running`);
@@ -80,14 +86,14 @@ function verdict(row: BenchRow, rows: readonly BenchRow[]): string {
   return `${row.target}: ${row.meets(median(row.samples), median(base.samples)) ? "met" : "MISSED"}`;
 }
 
-async function main(): Promise<void> {
-  const options = new Command()
-    .name("npm run bench --")
-    .option("--only <topics...>", "run only these topics (preview, and the file names in scripts/bench)")
-    .parse()
-    .opts<{ only?: string[] }>();
+async function bench(options: { only?: string[] }, io: CliIo): Promise<number> {
+  const topics = benchTopics();
+  const unknown = (options.only ?? []).filter((t) => !topics.includes(t));
+  if (unknown.length > 0) {
+    throw new CliError(`--only: no benchmark topic ${unknown.map((t) => `"${t}"`).join(", ")}; the topics are ${topics.join(", ")}`);
+  }
   const started = performance.now();
-  const progress = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+  const progress = (line: string) => io.stderr(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
   const rows: BenchRow[] = [];
   if (!options.only || options.only.includes("preview")) {
     progress("preview: running");
@@ -107,10 +113,14 @@ async function main(): Promise<void> {
       verdict(row, rows),
     ]);
   }
-  process.stdout.write(`${table.toString()}\nMachine: ${process.version}, ${cpus().length} cores; total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  io.stdout(`${table.toString()}\nMachine: ${process.version}, ${plural(cpus().length, "core")}; total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  const program = createCommand("bench", "Every benchmark of the project in one run: medians and ratios against a baseline measured in the same run.").option(
+    "--only <topics...>",
+    `run only these topics (${benchTopics().join(", ")})`,
+  );
+  runAsProcess(program, bench);
+}

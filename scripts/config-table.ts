@@ -1,12 +1,16 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { z } from "zod";
+import { CliError, createCommand, runAsProcess } from "../ops/lib/cli";
 import { configSchema, PROJECT, SECRET_KEYS } from "../config";
 import { STACKS } from "../runbook";
-import { readStackFile } from "../tests/support/harness";
+import { readStackFile, ROOT } from "../stackFiles";
 
 /**
  * The README's config reference, generated from the zod schema (what each key accepts) and the
  * stack files (what each stack sets), so the table cannot drift from the code:
- * `npm run config:table` prints it, and tests/readme.test.ts checks the README holds exactly this.
+ * `npm run config:table` prints it, `npm run config:table -- --write` puts it in the README, and
+ * tests/readme.test.ts checks the README holds exactly this.
  */
 
 interface JsonSchema {
@@ -65,4 +69,33 @@ export function configTable(): string {
   return rows.join("\n");
 }
 
-if (require.main === module) process.stdout.write(`${configTable()}\n`);
+const START = "<!-- config-table:start -->";
+const END = "<!-- config-table:end -->";
+
+/** The README with the table between its markers replaced by `table`; throws when the markers are missing. */
+export function withConfigTable(readme: string, table: string): string {
+  const start = readme.indexOf(START);
+  const end = readme.indexOf(END, start);
+  if (start === -1 || end === -1) throw new CliError(`README.md has no ${START} ... ${END} markers; add them where the table belongs`);
+  return `${readme.slice(0, start + START.length)}\n${table}\n${readme.slice(end)}`;
+}
+
+if (require.main === module) {
+  const program = createCommand("config:table", "The README's config reference, generated from the zod schema and the stack files.").option(
+    "--write",
+    "replace the table in README.md (between its config-table markers) instead of printing it",
+  );
+  runAsProcess<{ write?: boolean }>(program, async (options, io) => {
+    const table = configTable();
+    if (!options.write) {
+      io.stdout(`${table}\n`);
+      return 0;
+    }
+    const file = path.join(ROOT, "README.md");
+    const before = readFileSync(file, "utf8");
+    const after = withConfigTable(before, table);
+    if (after !== before) writeFileSync(file, after);
+    io.stderr(after === before ? "README.md: the config table is already current\n" : "README.md: config table rewritten\n");
+    return 0;
+  });
+}

@@ -1,8 +1,9 @@
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import { InvalidArgumentError } from "commander";
 import { Listr } from "listr2";
+import { createCommand, exitWhenDrained, reportFailure } from "../ops/lib/cli";
 import { renderTable } from "../ops/lib/report";
 import { isoWeek, runDrillSpec, takeLocalSnapshot, type DrillRecord, type DrillStep } from "../ops/restore";
 import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../ops/restore/sample";
@@ -37,14 +38,13 @@ function deferred(): Deferred {
 const elapsed = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 async function main(): Promise<number> {
-  const options = new Command("drill:local")
-    .description("Run the weekly restore drill against a throwaway local PostgreSQL")
+  const options = createCommand("drill:local", "Run the weekly restore drill against a throwaway local PostgreSQL")
     .option("--users <n>", "sample users to seed (about 7 rows each)", (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--users takes a whole number of at least 1, got "${v}"`);
       return n;
     }, 2000)
-    .parse(process.argv)
+    .parse(process.argv.slice(2), { from: "user" })
     .opts<{ users: number }>();
 
   const started = performance.now();
@@ -159,8 +159,5 @@ async function main(): Promise<number> {
 
 main().then(
   (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
-    process.exit(2);
-  },
+  (error: unknown) => exitWhenDrained(reportFailure("drill:local", error, false)),
 );

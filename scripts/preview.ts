@@ -1,6 +1,7 @@
-import { Command, Option } from "commander";
-import { ConfigError, PROJECT } from "../config";
-import { STACKS, type StackName } from "../runbook";
+import { PROJECT } from "../config";
+import { CliError, createCommand, runAsProcess } from "../ops/lib/cli";
+import { plural } from "../ops/lib/report";
+import { listStacks } from "../stackFiles";
 import { ProgramError, redactedInputs, runProgram, type ProgramResult, type RecordedOptions, type RecordedResource } from "../tests/support/harness";
 
 /**
@@ -18,7 +19,7 @@ export interface PlanPolicyResult {
 }
 
 export interface Plan {
-  stack: StackName;
+  stack: string;
   resources: { type: string; name: string; parent: string | null; inputs: Record<string, unknown>; options: RecordedOptions }[];
   outputs: Record<string, unknown>;
   policies: PlanPolicyResult[];
@@ -87,28 +88,57 @@ async function evaluatePolicies(result: ProgramResult): Promise<{ findings: Plan
   return { findings: await evaluate(result.resources, { stack: result.stack }), evaluated: RUNBOOK_POLICIES.length };
 }
 
-async function main(): Promise<number> {
-  const program = new Command()
-    .name("npm start --")
-    .description("Offline preview of the runbook platform: the real program under Pulumi's mock runtime.")
-    .addOption(new Option("--stack <stack>", "stack to preview").choices(STACKS).default("staging"))
-    .option("--json", "write the plan as JSON to stdout (secrets replaced by \"[secret]\")", false)
-    .parse();
-  const { stack, json } = program.opts<{ stack: StackName; json: boolean }>();
+/**
+ * Stack outputs as people scan them: `key: value`, and an object or list as an indented table under
+ * its key (one `name  value` row per entry, names aligned), never one long JSON line.
+ */
+export function renderOutputs(outputs: Record<string, unknown>): string[] {
+  const scalar = (value: unknown) => (value === undefined ? "(known after pulumi up)" : typeof value === "string" ? value : JSON.stringify(value));
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(outputs)) {
+    if (typeof value !== "object" || value === null) {
+      lines.push(`  ${key}: ${scalar(value)}`);
+      continue;
+    }
+    const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+    if (entries.length === 0) {
+      lines.push(`  ${key}: (none)`);
+      continue;
+    }
+    lines.push(`  ${key}:`);
+    if (Array.isArray(value)) {
+      for (const [, v] of entries) lines.push(`    - ${scalar(v)}`);
+      continue;
+    }
+    const width = Math.max(...entries.map(([k]) => k.length));
+    for (const [k, v] of entries) lines.push(`    ${k.padEnd(width)}  ${scalar(v)}`);
+  }
+  return lines;
+}
+
+interface PreviewOptions {
+  stack: string;
+  configFile?: string;
+  json?: boolean;
+}
+
+/** The command: previews one stack; 0 clean, 1 a mandatory policy violation, 2 a config or stack-file error. */
+async function preview(options: PreviewOptions): Promise<number> {
+  const { stack, configFile, json = false } = options;
+  const stacks = listStacks();
+  if (configFile === undefined && !stacks.includes(stack)) {
+    throw new CliError(`--stack ${stack}: no Pulumi.${stack}.yaml here; the stacks are ${stacks.join(", ")} (or pass --config-file <file> for a stack file elsewhere)`);
+  }
   const started = performance.now();
   const log = json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => process.stdout.write(`${line}\n`);
 
-  log(`Offline preview of ${PROJECT}/${stack} from Pulumi.${stack}.yaml: Pulumi mock runtime, no Pulumi CLI, no cloud credentials, no network.`);
+  log(`Offline preview of ${PROJECT}/${stack} from ${configFile ?? `Pulumi.${stack}.yaml`}: Pulumi mock runtime, no Pulumi CLI, no cloud credentials, no network.`);
   let result: ProgramResult;
   try {
-    result = await runProgram({ stack });
+    result = await runProgram({ stack, ...(configFile === undefined ? {} : { stackFile: configFile }) });
   } catch (error) {
-    const cause = error instanceof ProgramError ? error.cause : error;
-    if (cause instanceof ConfigError) {
-      process.stderr.write(`${cause.message}\n`);
-      return 2;
-    }
-    throw cause;
+    // A bad setting or stack file is the user's to fix (exit 2, no stack trace); anything else is ours.
+    throw error instanceof ProgramError ? error.cause : error;
   }
   const { findings: policies, evaluated } = await evaluatePolicies(result);
   const plan = toPlan(result, policies);
@@ -124,30 +154,26 @@ async function main(): Promise<number> {
     for (const [type, count] of countByType(result.resources)) log(`  ${String(count).padStart(4)}  ${type}`);
     log("");
     log("Stack outputs:");
-    for (const [key, value] of Object.entries(plan.outputs)) {
-      log(`  ${key}: ${value === undefined ? "(known after pulumi up)" : typeof value === "string" ? value : JSON.stringify(value)}`);
-    }
+    for (const line of renderOutputs(plan.outputs)) log(line);
     log("");
-    log(`CrossGuard policy pack: ${evaluated} policies evaluated in-process over this plan, ${policies.length === 0 ? "no violations" : `${policies.length} findings`}`);
+    log(`CrossGuard policy pack: ${plural(evaluated, "policy", "policies")} evaluated in-process over this plan, ${policies.length === 0 ? "no violations" : plural(policies.length, "finding")}`);
     for (const p of policies) log(`  [${p.level}] ${p.policy} on ${p.resource}: ${p.message}`);
   }
   const components = result.resources.filter((r) => !r.custom).length;
   log("");
   log(
-    `Summary: ${result.resources.length} resources (${components} components, ${result.resources.length - components} cloud and Kubernetes resources), ` +
-      `${Object.keys(plan.outputs).length} outputs, ${mandatory.length} mandatory policy violations, ` +
-      `${policies.length - mandatory.length} advisory findings; ${((performance.now() - started) / 1000).toFixed(1)} s.`,
+    `Summary: ${plural(result.resources.length, "resource")} (${plural(components, "component")}, ${result.resources.length - components} cloud and Kubernetes resources), ` +
+      `${plural(Object.keys(plan.outputs).length, "output")}, ${plural(mandatory.length, "mandatory policy violation")}, ` +
+      `${plural(policies.length - mandatory.length, "advisory finding")}; ${((performance.now() - started) / 1000).toFixed(1)} s.`,
   );
   return mandatory.length > 0 ? 1 : 0;
 }
 
 if (require.main === module) {
-  main().then(
-    // Exit once stdout has drained: a large --json plan written to a pipe is flushed asynchronously.
-    (code) => process.stdout.write("", () => process.exit(code)),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(3);
-    },
-  );
+  const program = createCommand("start", "Offline preview of the runbook platform: the real program for one stack under Pulumi's mock runtime.")
+    .configureHelp({ commandUsage: () => "npm start -- [options]" })
+    .option("--stack <stack>", `stack to preview, from its Pulumi.<stack>.yaml (${listStacks().join(", ")})`, "staging")
+    .option("--config-file <file>", "read the stack's settings from this file instead of Pulumi.<stack>.yaml (as pulumi --config-file)")
+    .option("--json", 'write the plan as one JSON document to stdout (secrets replaced by "[secret]"); run it as npm -s start -- --json');
+  runAsProcess<PreviewOptions>(program, preview);
 }

@@ -1,9 +1,8 @@
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
-import { Command } from "commander";
-import { parse as parseYaml } from "yaml";
-import { exitCodeFor, renderTable, timed, type CheckResult } from "../lib/report";
+import { InvalidArgumentError } from "commander";
+import { CliError, createCommand, exitWhenDrained, processIo, runCommand, type CliIo } from "../lib/cli";
+import { exitCodeFor, plural, renderTable, timed, type CheckResult } from "../lib/report";
 import { PROJECT } from "../../runbook";
+import { listStacks, projectSettings, ROOT } from "../../stackFiles";
 import { parseRepository, protectionSpec, restRequestBody, type BranchProtectionSpec } from "./protectionSpec";
 
 /**
@@ -13,7 +12,6 @@ import { parseRepository, protectionSpec, restRequestBody, type BranchProtection
  * approvals and checks of the stack that manages branch protection, through GitHub's REST API.
  */
 
-const ROOT = path.resolve(__dirname, "../..");
 export const DEFAULT_API_URL = "https://api.github.com";
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -25,10 +23,8 @@ interface RepositorySettings {
 
 /** The `repository` section of a stack file, read without the Pulumi SDK. */
 export function repositorySettings(stack: string, root = ROOT): RepositorySettings {
-  const file = path.join(root, `Pulumi.${stack}.yaml`);
-  const doc = parseYaml(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
-  const section = doc?.config?.[`${PROJECT}:repository`];
-  if (typeof section !== "object" || section === null) throw new Error(`${file} has no ${PROJECT}:repository section.`);
+  const section = projectSettings(stack, root).repository;
+  if (typeof section !== "object" || section === null) throw new CliError(`Pulumi.${stack}.yaml has no ${PROJECT}:repository section; add it (see the README's config table) or pass --stack.`);
   return section as RepositorySettings;
 }
 
@@ -36,7 +32,7 @@ export function repositorySettings(stack: string, root = ROOT): RepositorySettin
 export function managingStack(stacks: readonly string[], root = ROOT): string {
   const managing = stacks.filter((s) => repositorySettings(s, root).manageBranchProtection === true);
   if (managing.length !== 1) {
-    throw new Error(`expected exactly one stack with repository.manageBranchProtection: true, found ${managing.length} (${managing.join(", ") || "none"}); pass --stack.`);
+    throw new CliError(`expected exactly one stack with repository.manageBranchProtection: true, found ${managing.length} (${managing.join(", ") || "none"}); pass --stack.`);
   }
   return managing[0] as string;
 }
@@ -96,7 +92,7 @@ export async function applyBranchProtection(options: ApplyOptions): Promise<Chec
       answer = parsed;
       return {
         status: "pass",
-        detail: `${spec.requiredApprovals} approving review(s), checks ${spec.requiredChecks.join(", ")}, stale reviews dismissed, code owners, last-push approval, admins included, linear history, conversations resolved, no force pushes or deletions`,
+        detail: `${plural(spec.requiredApprovals, "approving review")}, checks ${spec.requiredChecks.join(", ")}, stale reviews dismissed, code owners, last-push approval, admins included, linear history, conversations resolved, no force pushes or deletions`,
       };
     }),
   );
@@ -118,48 +114,51 @@ export async function applyBranchProtection(options: ApplyOptions): Promise<Chec
   return rows;
 }
 
-/** Parses arguments and environment, applies the protection, prints the report; returns the exit code. */
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, write: (text: string) => void): Promise<number> {
-  const program = new Command()
-    .name("npm run ops:configure-branch-protection --")
-    .description("Protect main with the same settings as the repository component (GITHUB_TOKEN and GITHUB_REPOSITORY from the environment).")
-    .option("--stack <stack>", "stack file whose repository settings to apply (default: the stack with manageBranchProtection: true)")
-    .option("--api-url <url>", "GitHub API base URL", env.GITHUB_API_URL ?? DEFAULT_API_URL)
-    .option("--timeout-ms <ms>", "request timeout", String(DEFAULT_TIMEOUT_MS))
-    .option("--json", "print the results as JSON", false)
-    .exitOverride()
-    .parse(argv, { from: "user" });
-  const opts = program.opts<{ stack?: string; apiUrl: string; timeoutMs: string; json: boolean }>();
-  const problems = [
-    env.GITHUB_TOKEN ? "" : "GITHUB_TOKEN is not set: export a fine-grained token with Administration write scope (runbook step 1).",
-    env.GITHUB_REPOSITORY ? "" : "GITHUB_REPOSITORY is not set: export it as <owner>/<repo>.",
-  ].filter(Boolean);
-  const timeoutMs = Number(opts.timeoutMs);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) problems.push(`--timeout-ms is "${opts.timeoutMs}"; use a positive number of milliseconds.`);
-  if (problems.length > 0) {
-    write(`${problems.join("\n")}\n`);
-    return 2;
-  }
-  let results: CheckResult[];
-  try {
-    const stack = opts.stack ?? managingStack(["staging", "production"]);
-    const settings = repositorySettings(stack);
-    const spec = protectionSpec({ requiredApprovals: settings.requiredApprovals ?? 0, requiredChecks: settings.requiredChecks ?? [] });
-    results = await applyBranchProtection({ token: env.GITHUB_TOKEN as string, repository: env.GITHUB_REPOSITORY as string, spec, apiUrl: opts.apiUrl, timeoutMs });
-  } catch (error) {
-    write(`${error instanceof Error ? error.message : String(error)}\n`);
-    return 2;
-  }
-  write(opts.json ? `${JSON.stringify(results, null, 2)}\n` : `${renderTable(results, "Branch protection")}\n`);
-  return exitCodeFor(results);
+interface BranchProtectionCliOptions {
+  stack?: string;
+  apiUrl: string;
+  timeoutMs: number;
+  json?: boolean;
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2), process.env, (text) => process.stdout.write(text)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(2);
+function positiveMs(value: string): number {
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms <= 0) throw new InvalidArgumentError("a positive whole number of milliseconds, such as 10000");
+  return ms;
+}
+
+/** The command: arguments and environment in, the report out; returns the exit code (never throws). */
+export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo = processIo): Promise<number> {
+  const program = createCommand(
+    "ops:configure-branch-protection",
+    "Protect main with the same settings as the repository component (GITHUB_TOKEN and GITHUB_REPOSITORY from the environment).",
+    io,
+  )
+    .option("--stack <stack>", "stack file whose repository settings to apply (default: the stack with repository.manageBranchProtection: true)")
+    .option("--api-url <url>", "GitHub API base URL (GitHub Enterprise: https://<host>/api/v3)", env.GITHUB_API_URL ?? DEFAULT_API_URL)
+    .option("--timeout-ms <ms>", "request timeout in milliseconds", positiveMs, DEFAULT_TIMEOUT_MS)
+    .option("--json", "print the results as one JSON document instead of a table");
+  return runCommand<BranchProtectionCliOptions>(
+    program,
+    argv,
+    async (opts) => {
+      const problems = [
+        env.GITHUB_TOKEN ? "" : "GITHUB_TOKEN is not set: export a fine-grained token with Administration write scope (runbook step 1).",
+        env.GITHUB_REPOSITORY ? "" : "GITHUB_REPOSITORY is not set: export it as <owner>/<repo>.",
+      ].filter(Boolean);
+      if (problems.length > 0) throw new CliError(problems.join("\n"));
+      const repository = env.GITHUB_REPOSITORY as string;
+      parseRepository(repository);
+      const stack = opts.stack ?? managingStack(listStacks());
+      const settings = repositorySettings(stack);
+      const spec = protectionSpec({ requiredApprovals: settings.requiredApprovals ?? 0, requiredChecks: settings.requiredChecks ?? [] });
+      const results = await applyBranchProtection({ token: env.GITHUB_TOKEN as string, repository, spec, apiUrl: opts.apiUrl, timeoutMs: opts.timeoutMs });
+      const exitCode = exitCodeFor(results);
+      io.stdout(opts.json ? `${JSON.stringify({ command: program.name(), repository, stack, results, exitCode }, null, 2)}\n` : `${renderTable(results, "Branch protection")}\n`);
+      return exitCode;
     },
+    io,
   );
 }
+
+if (require.main === module) void main(process.argv.slice(2), process.env).then(exitWhenDrained);

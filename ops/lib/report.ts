@@ -18,6 +18,11 @@ export interface CheckResult {
   durationMs?: number;
 }
 
+/** `1 finding`, `2 findings`: a count with its noun, singular or plural. */
+export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : pluralForm}`;
+}
+
 const MARK: Record<CheckStatus, string> = { pass: "PASS", fail: "FAIL", warn: "WARN", info: "INFO", skip: "SKIP" };
 
 /** A plain-text table (no colours), one row per check. */
@@ -33,7 +38,7 @@ export function renderTable(results: readonly CheckResult[], title?: string): st
   }
   const failed = results.filter((r) => r.status === "fail").length;
   const skipped = results.filter((r) => r.status === "skip").length;
-  const summary = `${results.length} checks: ${results.length - failed - skipped} without failure, ${failed} failed${skipped > 0 ? `, ${skipped} not checked (incomplete)` : ""}`;
+  const summary = `${plural(results.length, "check")}: ${results.length - failed - skipped} without failure, ${failed} failed${skipped > 0 ? `, ${skipped} not checked (incomplete)` : ""}`;
   return [title, table.toString(), summary].filter(Boolean).join("\n");
 }
 
@@ -67,24 +72,5 @@ export function printReport(results: readonly CheckResult[], report: { command: 
   return new Promise((resolve) => process.stdout.write(text, () => resolve(exitCode)));
 }
 
-/**
- * Runs a CLI's `main` as the process: its result is the exit code; a usage error that commander has
- * already printed exits 2 (0 for --help); any other error prints `<name>: <message>` and exits 2.
- * Sets `process.exitCode` rather than exiting, so stdout drains first.
- */
-export function runCli(name: string, main: () => Promise<number>): void {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      const e = error as { code?: unknown; exitCode?: unknown; message?: unknown };
-      if (typeof e.code === "string" && e.code.startsWith("commander.")) {
-        process.exitCode = e.exitCode === 0 ? 0 : 2;
-        return;
-      }
-      process.stderr.write(`${name}: ${typeof e.message === "string" ? e.message : String(error)}\n`);
-      process.exitCode = 2;
-    },
-  );
-}
+/** The shared runner lives in ./cli; re-exported for the commands that import it from here. */
+export { runCli } from "./cli";

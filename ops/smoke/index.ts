@@ -58,7 +58,7 @@ export async function runSmoke(options: SmokeOptions): Promise<CheckResult[]> {
         Promise.resolve<CheckResult>(
           options.allowHttp
             ? { check: "TLS", status: "info", detail: "skipped: http:// base URL allowed by --allow-http (local runs only)" }
-            : { check: "TLS", status: "fail", detail: `${baseUrl} is not https: staging is served over TLS only; pass https://<staging-host>` },
+            : { check: "TLS", status: "fail", detail: `${baseUrl} is not https: staging is served over TLS only; pass https://<staging-host> (or --allow-http for a local run)` },
         ),
       ];
   const reads =

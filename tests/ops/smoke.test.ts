@@ -112,7 +112,7 @@ describe("runSmoke", () => {
 
   it("fails an http base URL unless --allow-http", async () => {
     const results = await runSmoke({ baseUrl: httpUrl, readPaths: [], timeoutMs: TIMEOUT_MS, allowHttp: false });
-    expect(results[0]).toEqual({ check: "TLS", status: "fail", detail: `${httpUrl} is not https: staging is served over TLS only; pass https://<staging-host>` });
+    expect(results[0]).toEqual({ check: "TLS", status: "fail", detail: `${httpUrl} is not https: staging is served over TLS only; pass https://<staging-host> (or --allow-http for a local run)` });
     expect(results.find((r) => r.check === "read paths")?.status).toBe("info");
   });
 
@@ -166,7 +166,7 @@ describe("npm run ops:staging-smoke", () => {
   it("exits 2 when --base-url is missing", async () => {
     const run = await cli([]);
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain("required option '--base-url <url>' not specified");
+    expect(run.stderr).toBe("ops:staging-smoke: --base-url is required, such as --base-url=https://staging.example.com\n");
   });
 });
 

@@ -1,11 +1,9 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { parse as parseYaml } from "yaml";
 import { ARTIFACT_OUTPUT } from "../../components/promotion";
 import { PROJECT } from "../../config";
-import type { StackName } from "../../runbook";
+import { readSettingsFile, readStackFile as readStackFileAt } from "../../stackFiles";
 
 /**
  * Runs the real program (index.ts) for one stack under Pulumi's mock runtime and records every
@@ -68,7 +66,8 @@ export interface RecordedOptions {
 }
 
 export interface ProgramResult {
-  stack: StackName;
+  /** The stack's name: a shipped stack (staging, production) or any other, such as dev. */
+  stack: string;
   resources: RecordedResource[];
   outputs: Record<string, unknown>;
   /** Names of stack outputs that are secrets. */
@@ -79,9 +78,12 @@ export interface ProgramResult {
 export type ConfigOverrides = Record<string, unknown>;
 
 export interface RunOptions {
-  stack: StackName;
+  /** The stack's name: a shipped stack (staging, production) or any other, such as dev. */
+  stack: string;
   /** Overrides merged onto `Pulumi.<stack>.yaml`, keyed without the project prefix (`database`). */
   config?: ConfigOverrides;
+  /** The stack file the settings start from, for a stack without a file of its own (`dev`). @default Pulumi.<stack>.yaml */
+  stackFile?: string;
   /** Secret settings, keyed without the project prefix (`kubeconfig`, `githubToken`, ...). */
   secrets?: Record<string, string>;
   /** Outputs the mocked StackReference returns, keyed by referenced stack name. */
@@ -105,19 +107,16 @@ export function stagingArtifact(): string {
   return (staging[`${PROJECT}:image`] as { ref: string }).ref;
 }
 
-export function readStackFile(stack: StackName): Record<string, unknown> {
-  const file = path.join(ROOT, `Pulumi.${stack}.yaml`);
-  const doc = parseYaml(readFileSync(file, "utf8")) as { config?: Record<string, unknown> };
-  return doc.config ?? {};
-}
+/** The stack file's `config` map, read by the project's one stack-file reader (stackFiles.ts). */
+export const readStackFile = readStackFileAt;
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The stack file's settings with overrides applied, as the engine hands them to the program. */
-export function stackConfig(stack: StackName, overrides: ConfigOverrides = {}): Record<string, string> {
-  const merged: Record<string, unknown> = { ...readStackFile(stack) };
+export function stackConfig(stack: string, overrides: ConfigOverrides = {}, stackFile?: string): Record<string, string> {
+  const merged: Record<string, unknown> = { ...(stackFile === undefined ? readStackFile(stack) : readSettingsFile(stackFile)) };
   for (const [key, value] of Object.entries(overrides)) {
     const fullKey = key.includes(":") ? key : `${PROJECT}:${key}`;
     const current = merged[fullKey];
@@ -382,7 +381,7 @@ export function runProgram(options: RunOptions): Promise<ProgramResult> {
 
 async function runOnce(options: RunOptions): Promise<ProgramResult> {
   const { stack } = options;
-  const config = stackConfig(stack, options.config);
+  const config = stackConfig(stack, options.config, options.stackFile);
   const region = config["aws:region"] ?? "eu-west-1";
   const organization = config[`${PROJECT}:organization`] ?? "organization";
   const stackReferences = options.stackReferences ?? {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { branchProtectionArgs } from "../../../components/repository";
 import { applyBranchProtection, main, managingStack, repositorySettings } from "../../../ops/github/configureBranchProtection";
 import { protectionSpec, restRequestBody } from "../../../ops/github/protectionSpec";
+import type { CliIo } from "../../../ops/lib/cli";
 
 /** A throwaway stand-in for api.github.com that records each request and answers as configured. */
 interface Recorded {
@@ -52,6 +53,13 @@ beforeEach(() => {
     };
   };
 });
+
+/** Collects what a command writes, stdout and stderr apart. */
+function capture(): { io: CliIo; stdout: () => string; stderr: () => string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) }, stdout: () => out.join(""), stderr: () => err.join("") };
+}
 
 const TOKEN = "github_pat_0123456789abcdefghijklmnopqrstuvwxyz";
 const production = repositorySettings("production");
@@ -123,11 +131,12 @@ describe("npm run ops:configure-branch-protection", () => {
 
   it("fails with GitHub's message and a hint on 403, without printing the token", async () => {
     answer = () => ({ status: 403, body: { message: "Resource not accessible by personal access token" } });
-    const lines: string[] = [];
-    const code = await main(["--api-url", apiUrl, "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, (t) => lines.push(t));
+    const { io, stdout, stderr } = capture();
+    const code = await main(["--api-url", apiUrl, "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, io);
     expect(code).toBe(1);
-    const output = lines.join("");
-    expect((JSON.parse(output) as { status: string; detail: string }[]).map((r) => [r.status, r.detail])).toEqual([
+    expect(stderr()).toBe("");
+    const output = stdout();
+    expect((JSON.parse(output) as { results: { status: string; detail: string }[] }).results.map((r) => [r.status, r.detail])).toEqual([
       ["fail", "HTTP 403: Resource not accessible by personal access token (the token lacks the Administration: write permission on the repository (runbook step 1))"],
     ]);
     expect(output).not.toContain(TOKEN);
@@ -151,20 +160,46 @@ describe("npm run ops:configure-branch-protection", () => {
   });
 
   it("prints JSON rows with --json", async () => {
-    const lines: string[] = [];
-    const code = await main(["--api-url", apiUrl, "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, (t) => lines.push(t));
+    const { io, stdout } = capture();
+    const code = await main(["--api-url", apiUrl, "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, io);
     expect(code).toBe(0);
-    expect((JSON.parse(lines.join("")) as { status: string }[]).map((r) => r.status)).toEqual(["pass", "pass"]);
+    const report = JSON.parse(stdout()) as { command: string; repository: string; stack: string; exitCode: number; results: { status: string }[] };
+    expect(report).toMatchObject({ command: "ops:configure-branch-protection", repository: "acme/runbook-app", stack: "production", exitCode: 0 });
+    expect(report.results.map((r) => r.status)).toEqual(["pass", "pass"]);
   });
 
   it.each([
     [{ GITHUB_REPOSITORY: "acme/runbook-app" }, "GITHUB_TOKEN is not set: export a fine-grained token with Administration write scope (runbook step 1).\n"],
     [{ GITHUB_TOKEN: TOKEN }, "GITHUB_REPOSITORY is not set: export it as <owner>/<repo>.\n"],
     [{ GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "runbook-app" }, 'repository "runbook-app" is not owner/repo (set GITHUB_REPOSITORY or repository.fullName, such as acme/runbook-app).\n'],
-  ])("exits 2 with a fixable message for %j", async (env, message) => {
-    const lines: string[] = [];
-    expect(await main(["--api-url", apiUrl], env, (t) => lines.push(t))).toBe(2);
-    expect(lines.join("")).toBe(message);
+  ])("exits 2 with a fixable message for %j, once, on stderr", async (env, message) => {
+    const { io, stdout, stderr } = capture();
+    expect(await main(["--api-url", apiUrl], env, io)).toBe(2);
+    expect(stderr()).toBe(`ops:configure-branch-protection: ${message}`);
+    expect(stdout()).toBe("");
+    expect(requests).toEqual([]);
+  });
+
+  it("prints its help with every flag and exits 0", async () => {
+    const { io, stdout, stderr } = capture();
+    expect(await main(["--help"], {}, io)).toBe(0);
+    for (const flag of ["--stack", "--api-url", "--timeout-ms", "--json", "--help"]) expect(stdout()).toContain(flag);
+    expect(stdout()).not.toContain("(outputHelp)");
+    expect(stderr()).toBe("");
+  });
+
+  it("exits 2 on an unknown flag with a did-you-mean, and with --json still prints one JSON document", async () => {
+    const { io, stdout, stderr } = capture();
+    expect(await main(["--api-url", apiUrl, "--jsn"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, io)).toBe(2);
+    expect(stderr()).toBe("error: unknown option '--jsn'\n(Did you mean --json?)\n");
+    expect(stdout()).toBe("");
+    const json = capture();
+    expect(await main(["--timeout-ms", "soon", "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, json.io)).toBe(2);
+    expect(JSON.parse(json.stdout())).toEqual({
+      command: "ops:configure-branch-protection",
+      exitCode: 2,
+      error: "option '--timeout-ms <ms>' argument 'soon' is invalid. a positive whole number of milliseconds, such as 10000",
+    });
     expect(requests).toEqual([]);
   });
 });

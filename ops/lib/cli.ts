@@ -1,0 +1,151 @@
+import { Command, CommanderError, type OptionValues } from "commander";
+
+/**
+ * The one command-line contract of every command (DESIGN.md, "Command-line contract"): commander
+ * programs set up the same way, one exit-code table, errors for people on stderr without a stack
+ * trace, and with `--json` exactly one JSON document on stdout, also when the command fails.
+ *
+ *     const program = createCommand("ops:staging-smoke", "Staging smoke checks").option(...);
+ *     runAsProcess(program, async (opts, io) => { ...; return exitCode; });
+ */
+
+/** The exit codes of every command; the README's "Exit codes" table and each `--help` print them. */
+export const EXIT_CODES = [
+  { code: 0, meaning: "success: every check passed, or the command did what it says" },
+  { code: 1, meaning: "a check failed or a policy was violated (the report says which)" },
+  { code: 2, meaning: "bad usage or bad configuration: a flag, a file, a setting; nothing was changed" },
+  { code: 3, meaning: "incomplete: the command could not check or finish everything it should" },
+] as const;
+
+export type ExitCode = (typeof EXIT_CODES)[number]["code"];
+
+/** An error meant for the person running the command: printed as `<command>: <message>`, no stack trace. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCode = 2,
+  ) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+/** Where a command writes: stdout for its result, stderr for progress and errors. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export const processIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+const EXIT_CODES_HELP = `\nExit codes:\n${EXIT_CODES.map((e) => `  ${e.code}  ${e.meaning}`).join("\n")}\n`;
+
+/**
+ * A commander program with the shared contract: `-h, --help` (exit 0), errors on stderr with a
+ * did-you-mean for a mistyped flag (exit 2), no excess arguments, and the exit codes in its help.
+ * `name` is what the user types after `npm run` (`ops:staging-smoke`); usage lines show it so.
+ */
+export function createCommand(name: string, description: string, io: CliIo = processIo): Command {
+  return new Command(name)
+    .description(description)
+    .configureHelp({ commandUsage: () => `npm run ${name} -- [options]` })
+    .helpOption("-h, --help", "show this help (every flag) and exit 0")
+    .showSuggestionAfterError(true)
+    .allowExcessArguments(false)
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .addHelpText("after", EXIT_CODES_HELP)
+    .exitOverride();
+}
+
+/**
+ * A flag the command cannot run without. Checked in the action rather than with commander's
+ * `requiredOption`, which reports a missing flag before an unknown one: `--base-ur=...` would say
+ * "--base-url not specified" instead of "did you mean --base-url?".
+ */
+export function required<T>(value: T | undefined, flag: string, example: string): T {
+  if (value === undefined) throw new CliError(`${flag} is required, such as ${example}`);
+  return value;
+}
+
+/** `--json` among the arguments (before a `--`): the caller wants one JSON document on stdout. */
+export function wantsJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
+
+/** The exit code and message of anything a command threw, without stack traces for people. */
+export function describeFailure(error: unknown): { exitCode: ExitCode; message: string; usage: boolean } {
+  if (error instanceof CommanderError) {
+    const shown = error.code === "commander.helpDisplayed" || error.code === "commander.help" || error.code === "commander.version";
+    return { exitCode: shown ? 0 : 2, message: error.message.replace(/^error: /, ""), usage: true };
+  }
+  const exitCode = (error as { exitCode?: unknown } | null)?.exitCode;
+  const message = error instanceof Error ? error.message : String(error);
+  return { exitCode: exitCode === 1 || exitCode === 3 ? exitCode : 2, message, usage: false };
+}
+
+/**
+ * Reports a failure the way every command does: commander has already printed its own usage errors;
+ * anything else is printed once as `<command>: <message>` on stderr. With `--json`, stdout gets one
+ * document `{ command, exitCode, error }` so a pipeline parsing stdout still parses.
+ */
+export function reportFailure(command: string, error: unknown, json: boolean, io: CliIo = processIo): ExitCode {
+  const failure = describeFailure(error);
+  if (failure.exitCode === 0) return 0;
+  if (!failure.usage) io.stderr(`${command}: ${failure.message}\n`);
+  if (json) io.stdout(`${JSON.stringify({ command, exitCode: failure.exitCode, error: failure.message }, null, 2)}\n`);
+  return failure.exitCode;
+}
+
+/**
+ * Parses `argv` (without node and the script) and runs `action` with the parsed options; returns its
+ * exit code. Never throws: usage errors, `--help` and thrown errors become exit codes per the contract.
+ */
+export async function runCommand<O extends OptionValues>(
+  program: Command,
+  argv: readonly string[],
+  action: (options: O, io: CliIo) => Promise<number>,
+  io: CliIo = processIo,
+): Promise<number> {
+  const json = wantsJson(argv);
+  try {
+    program.parse([...argv], { from: "user" });
+    return await action(program.opts<O>(), io);
+  } catch (error) {
+    return reportFailure(program.name(), error, json, io);
+  }
+}
+
+/**
+ * Runs a command as the process: `runCommand` over `process.argv`, then exits with its code once
+ * stdout and stderr have taken everything written (idle keep-alive sockets or a pool's timers would
+ * otherwise hold the process open, and a plain `process.exit` could cut a large report short).
+ */
+export function runAsProcess<O extends OptionValues>(program: Command, action: (options: O, io: CliIo) => Promise<number>): void {
+  void runCommand(program, process.argv.slice(2), action).then(exitWhenDrained);
+}
+
+/** Exits with `code` once stdout and stderr have flushed. */
+export function exitWhenDrained(code: number): void {
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
+/**
+ * The runner for a command that parses its own arguments inside `main` (a commander program with
+ * `exitOverride()`): its result is the exit code; a usage error that commander has already printed
+ * exits 2 (0 for --help); any other error prints `<name>: <message>` and exits with its `exitCode`
+ * (2 when it has none). With `--json`, a failure still leaves one JSON document on stdout.
+ */
+export function runCli(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.exitCode = reportFailure(name, error, wantsJson(process.argv.slice(2)));
+    },
+  );
+}

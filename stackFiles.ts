@@ -1,0 +1,82 @@
+import { readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+import { PROJECT } from "./runbook";
+
+/**
+ * The one reader of stack files (`Pulumi.<stack>.yaml`) outside the Pulumi engine: the offline
+ * preview's harness, the delivery program, the branch-protection command and the config table read
+ * stack settings through here. It needs no Pulumi SDK, so ops/ commands stay fast. (Under
+ * `pulumi up` the engine reads the file and config.ts reads `pulumi.Config`.)
+ */
+
+/** The repository root, where Pulumi.yaml and the stack files live. */
+export const ROOT = __dirname;
+
+/** A stack file that cannot be read or parsed; the message names the file, line and column. Exit code 2. */
+export class StackFileError extends Error {
+  readonly exitCode = 2;
+  constructor(message: string) {
+    super(message);
+    this.name = "StackFileError";
+  }
+}
+
+export function stackFilePath(stack: string, root = ROOT): string {
+  return path.join(root, `Pulumi.${stack}.yaml`);
+}
+
+/** The stacks that have a file in `root`, sorted: `Pulumi.dev.yaml` is the stack `dev`. */
+export function listStacks(root = ROOT): string[] {
+  return readdirSync(root)
+    .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+    .filter((stack): stack is string => stack !== undefined)
+    .sort();
+}
+
+/**
+ * A stack file's `config` map, keys as written (`aws:region`, `runbook-platform:database`). Throws
+ * a StackFileError naming `file:line:column` for a YAML syntax error (every one in the file), a
+ * missing file, or a file whose `config` is not a mapping.
+ */
+export function readStackFile(stack: string, root = ROOT): Record<string, unknown> {
+  return readSettingsFile(stackFilePath(stack, root), root);
+}
+
+/** As readStackFile, for a stack file at any path (`npm start -- --config-file <file>`, as `pulumi --config-file`). */
+export function readSettingsFile(file: string, root = ROOT): Record<string, unknown> {
+  const relative = path.relative(process.cwd(), file);
+  const shown = relative.startsWith("..") ? file : relative;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    throw new StackFileError(`${shown}: no such stack file; create it (copy Pulumi.staging.yaml and set environment) or pick a stack that has one: ${listStacks(root).join(", ") || "none"}`);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => {
+      const at = lineCounter.linePos(e.pos[0]);
+      return `${shown}:${at.line}:${at.col}: ${e.message}`;
+    });
+    throw new StackFileError(`${lines.join("\n")}\nFix the YAML syntax of ${shown} (the line and column above); nothing was registered.`);
+  }
+  const content = doc.toJS() as unknown;
+  if (content === null || content === undefined) return {};
+  const config = (content as { config?: unknown }).config;
+  if (typeof content !== "object" || Array.isArray(content) || (config !== undefined && (typeof config !== "object" || config === null || Array.isArray(config)))) {
+    throw new StackFileError(`${shown}: expected a mapping with a "config:" mapping of settings (see Pulumi.staging.yaml)`);
+  }
+  return (config ?? {}) as Record<string, unknown>;
+}
+
+/** The project's settings of a stack file, keyed without the `runbook-platform:` prefix (`database`). */
+export function projectSettings(stack: string, root = ROOT): Record<string, unknown> {
+  const prefix = `${PROJECT}:`;
+  return Object.fromEntries(
+    Object.entries(readStackFile(stack, root))
+      .filter(([key]) => key.startsWith(prefix))
+      .map(([key, value]) => [key.slice(prefix.length), value]),
+  );
+}

@@ -137,7 +137,8 @@ export function exitWhenDrained(code: number): void {
  * The runner for a command that parses its own arguments inside `main` (a commander program with
  * `exitOverride()`): its result is the exit code; a usage error that commander has already printed
  * exits 2 (0 for --help); any other error prints `<name>: <message>` and exits with its `exitCode`
- * (2 when it has none). With `--json`, a failure still leaves one JSON document on stdout.
+ * (2 when it has none). A command on this runner prints its own `--json` error document; new
+ * commands use `createCommand` and `runAsProcess`, which do.
  */
 export function runCli(name: string, main: () => Promise<number>): void {
   main().then(
@@ -145,7 +146,7 @@ export function runCli(name: string, main: () => Promise<number>): void {
       process.exitCode = code;
     },
     (error: unknown) => {
-      process.exitCode = reportFailure(name, error, wantsJson(process.argv.slice(2)));
+      process.exitCode = reportFailure(name, error, false);
     },
   );
 }

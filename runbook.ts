@@ -130,17 +130,18 @@ export const RUNBOOK_ALARMS = [
     key: "worker-job-failures",
     runbookLine: "worker job failures for 2 consecutive runs",
     route: "page",
-    // Each run logs 1 (failed) or 0 (succeeded); the minimum over a period is 1 only when every
-    // run in it failed, so two breaching periods are at least two consecutive failed runs. The
-    // period is the worker's run interval: one datapoint per run.
-    statistic: "Minimum",
-    periodSeconds: 300,
-    evaluationPeriods: 2,
-    datapointsToAlarm: 2,
+    // Each worker_run line carries the job's consecutiveFailures (0 after a success), so the streak
+    // is counted by the worker, not by the alarm's window: two failed runs in a row page whether
+    // the job runs every minute or once a week. Between runs there is no data and the alarm keeps
+    // its state (ignore) until the next run reports.
+    statistic: "Maximum",
+    periodSeconds: 60,
+    evaluationPeriods: 1,
+    datapointsToAlarm: 1,
     comparison: "GreaterThanOrEqualToThreshold",
-    threshold: 1,
-    treatMissingData: "missing",
-    missingDataReason: "one datapoint per run: periods without a run neither break nor reset the streak",
+    threshold: 2,
+    treatMissingData: "ignore",
+    missingDataReason: "runs come at the job's own schedule: between runs the alarm keeps its state until the next run reports its streak",
   },
   {
     key: "worker-lag",
@@ -168,6 +169,17 @@ export const WEBHOOK_INVALID_SIGNATURE_FLOOR = 20;
 
 /** Incident step 4, "connection pool saturation": page at this share of max_connections. */
 export const DB_CONNECTION_SATURATION_PERCENT = 80;
+
+/**
+ * Incident step 4, "Verify database status": page when FreeStorageSpace falls below this share of
+ * the stack's initial allocation (`database.allocatedStorageGb`), as an absolute number of bytes.
+ * Storage autoscaling grows the volume when free space drops to 10% of the current allocation,
+ * which is never less than 10% of the initial one, so free space only falls below this floor when
+ * autoscaling cannot act: `maxAllocatedStorageGb` reached, its six-hour cooldown, or growth faster
+ * than it scales. A ratio of the current allocation cannot be alarmed on (RDS publishes no
+ * allocated-storage metric), and a ratio of the configured size misreads a volume that has grown.
+ */
+export const DB_FREE_STORAGE_FLOOR_PERCENT = 10;
 
 /** "Shared cache: Redis": ticket when a node's memory use passes this share (noeviction then refuses writes). */
 export const CACHE_MEMORY_PRESSURE_PERCENT = 80;
@@ -211,12 +223,13 @@ export const SUPPORTING_ALARMS = [
     key: "db-low-free-storage",
     runbookLine: INCIDENT_STEP_DATABASE,
     route: "page",
+    // An absolute floor, in bytes: DB_FREE_STORAGE_FLOOR_PERCENT of the initial allocation.
     statistic: "Minimum",
     periodSeconds: 300,
     evaluationPeriods: 2,
     datapointsToAlarm: 2,
     comparison: "LessThanThreshold",
-    threshold: 10,
+    threshold: DB_FREE_STORAGE_FLOOR_PERCENT,
     treatMissingData: "notBreaching",
     missingDataReason: "RDS reports every minute while it runs; a silent instance pages through health_ready and db_connectivity_failures",
   },

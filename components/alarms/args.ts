@@ -33,8 +33,8 @@ export interface AlarmsArgs {
   dbInstanceIdentifier: pulumi.Input<string>;
   /** PostgreSQL max_connections; saturation is measured against it. */
   maxConnections: pulumi.Input<number>;
-  /** Allocated storage in GiB; low free storage is measured against it. */
-  allocatedStorageGb: pulumi.Input<number>;
+  /** Initial allocated storage in GiB; the free-storage floor is a share of it (see DB_FREE_STORAGE_FLOOR_PERCENT). */
+  allocatedStorageGb: number;
   /** ElastiCache member cluster ids (`<replication-group-id>-001`, ...), one per node. */
   cacheMemberClusterIds: pulumi.Input<string>[];
   /** Tags for every taggable child. */

@@ -83,7 +83,7 @@ export function dashboardWidgets(input: DashboardInput): Widget[] {
       ],
       line("floor", WEBHOOK_INVALID_SIGNATURE_FLOOR),
     ),
-    metricWidget("Worker runs failed (1 = every run in the period failed)", region, [[ns, LOG_METRICS.workerRunFailed, { stat: "Minimum", period: 300 }]], line("page after 2", threshold("worker-job-failures"))),
+    metricWidget("Worker job failures in a row (consecutiveFailures)", region, [[ns, LOG_METRICS.workerConsecutiveFailures, { stat: "Maximum", period: 60 }]], line("page", threshold("worker-job-failures"))),
     metricWidget("workerLagMs", region, [[ns, LOG_METRICS.workerLag, { stat: "Maximum", period: 60 }]], line("page", threshold("worker-lag"))),
     metricWidget(
       "DB connections (% of max_connections)",

@@ -72,8 +72,8 @@ export interface AlarmSources {
   dbInstanceIdentifier: pulumi.Input<string>;
   /** PostgreSQL max_connections. */
   maxConnections: pulumi.Input<number>;
-  /** Allocated storage in GiB. */
-  allocatedStorageGb: pulumi.Input<number>;
+  /** Initial allocated storage in GiB (`database.allocatedStorageGb`); the free-storage floor is a share of it. */
+  allocatedStorageGb: number;
   /** ElastiCache member cluster ids (`<replication-group>-001`, ...): node metrics are per member. */
   cacheMemberClusterIds: pulumi.Input<string>[];
 }
@@ -153,6 +153,11 @@ function perCacheMember(src: AlarmSources, metricName: string, r: RunbookAlarm, 
   };
 }
 
+/** The free-storage floor in bytes: `percent` of the initial allocation (see DB_FREE_STORAGE_FLOOR_PERCENT). */
+export function storageFloorBytes(allocatedStorageGb: number, percent: number): number {
+  return Math.floor((allocatedStorageGb * 1024 ** 3 * percent) / 100);
+}
+
 /** Every alarm the component creates, in table order. */
 export function alarmDefinitions(src: AlarmSources): AlarmDefinition[] {
   if (src.cacheMemberClusterIds.length === 0) throw new Error("Alarms: cacheMemberClusterIds is empty; pass the replication group's member cluster ids.");
@@ -220,7 +225,7 @@ export function alarmDefinitions(src: AlarmSources): AlarmDefinition[] {
       notify: false,
       metric: logMetric(src, LOG_METRICS.webhookInvalidSignatures, webhook),
     },
-    { ...base(jobs, "every worker_run in a period failed (WorkerRunFailed minimum 1); the value is"), metric: logMetric(src, LOG_METRICS.workerRunFailed, jobs) },
+    { ...base(jobs, "a worker_run reports consecutiveFailures (failed runs of its job in a row, counted by the worker whatever the schedule)"), metric: logMetric(src, LOG_METRICS.workerConsecutiveFailures, jobs) },
     { ...base(lag, "the worker's reported workerLagMs (ms) is"), metric: logMetric(src, LOG_METRICS.workerLag, lag) },
     {
       ...base(saturation, "DatabaseConnections as a percentage of max_connections is"),
@@ -230,16 +235,13 @@ export function alarmDefinitions(src: AlarmSources): AlarmDefinition[] {
       ],
     },
     {
-      ...base(storage, "FreeStorageSpace as a percentage of the allocated storage is"),
-      queries: [
-        { id: "free", metric: rds("FreeStorageSpace", storage), returnData: false },
-        {
-          id: "freePercent",
-          expression: pulumi.output(src.allocatedStorageGb).apply((gb) => `100 * free / ${gb * 1024 ** 3}`),
-          label: "free storage (% of allocated)",
-          returnData: true,
-        },
-      ],
+      ...base(storage, "FreeStorageSpace (bytes)"),
+      description: describeAlarm(
+        storage,
+        `FreeStorageSpace < ${storageFloorBytes(src.allocatedStorageGb, storage.threshold)} bytes (${storage.threshold}% of the initial ${src.allocatedStorageGb} GiB, an absolute floor: autoscaling keeps free space above 10% of the current allocation, so it falls below this only when autoscaling cannot grow the volume) in ${window(storage)}`,
+      ),
+      threshold: storageFloorBytes(src.allocatedStorageGb, storage.threshold),
+      metric: rds("FreeStorageSpace", storage),
     },
     { ...base(cacheMemory, "the highest DatabaseMemoryUsagePercentage of any cache node is"), ...perCacheMember(src, "DatabaseMemoryUsagePercentage", cacheMemory, "MAX") },
     { ...base(evictions, "Evictions summed over the cache nodes are"), ...perCacheMember(src, "Evictions", evictions, "SUM") },

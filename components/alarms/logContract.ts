@@ -30,6 +30,7 @@ export const LOG_FIELDS = [
   { name: "durationMs", type: "number", emittedBy: ["api", "worker"], meaning: "milliseconds to serve the request (http_request) or run the job (worker_run)" },
   { name: "job", type: "string", emittedBy: ["worker"], meaning: "job name (worker_run)" },
   { name: "outcome", type: "string", emittedBy: ["worker"], meaning: "succeeded | failed (worker_run)" },
+  { name: "consecutiveFailures", type: "integer", emittedBy: ["worker"], meaning: "runs of this job that failed in a row, ending with this one: 0 when it succeeded, 2 on the second failure in a row; counted from the job's run history in PostgreSQL, so restarts and replicas share it (worker_run)" },
   { name: "workerLagMs", type: "integer", emittedBy: ["worker"], meaning: "now minus the enqueue time of the oldest pending job, 0 when idle (worker_lag)" },
   { name: "error", type: "string", emittedBy: ["api", "worker"], meaning: "error message, never credentials or a connection string" },
 ] as const satisfies readonly LogField[];
@@ -49,7 +50,7 @@ export const LOG_EVENTS = [
   { name: "db_connectivity_failure", emittedBy: "api", requiredFields: ["error"], when: "each failed attempt to connect to or query PostgreSQL because it is unreachable" },
   { name: "db_connectivity_failure", emittedBy: "worker", requiredFields: ["error"], when: "as for the API" },
   { name: "webhook_invalid_signature", emittedBy: "api", requiredFields: ["requestId", "path"], when: "each webhook whose signature fails to verify" },
-  { name: "worker_run", emittedBy: "worker", requiredFields: ["job", "outcome", "durationMs"], when: "exactly once at the end of each run (one datapoint per run)" },
+  { name: "worker_run", emittedBy: "worker", requiredFields: ["job", "outcome", "consecutiveFailures", "durationMs"], when: "exactly once at the end of each run, whatever the job's schedule" },
   { name: "worker_lag", emittedBy: "worker", requiredFields: ["workerLagMs"], when: "at least once a minute, idle or not (silence pages)" },
 ] as const satisfies readonly LogEvent[];
 
@@ -60,7 +61,7 @@ export const LOG_METRICS = {
   requestDuration: "HttpRequestDurationMs",
   dbConnectivityFailures: "DbConnectivityFailures",
   webhookInvalidSignatures: "WebhookInvalidSignatures",
-  workerRunFailed: "WorkerRunFailed",
+  workerConsecutiveFailures: "WorkerConsecutiveFailures",
   workerLag: "WorkerLagMs",
 } as const;
 
@@ -90,8 +91,7 @@ export const METRIC_FILTERS = [
   { key: "worker-db-connectivity-failures", logGroup: "worker", pattern: '{ $.event = "db_connectivity_failure" }', metricName: LOG_METRICS.dbConnectivityFailures, value: "1", defaultValue: "0", unit: "Count" },
   // The default 0 gives the anomaly model a baseline to learn from in quiet periods.
   { key: "webhook-invalid-signatures", logGroup: "api", pattern: '{ $.event = "webhook_invalid_signature" }', metricName: LOG_METRICS.webhookInvalidSignatures, value: "1", defaultValue: "0", unit: "Count" },
-  { key: "worker-run-failed", logGroup: "worker", pattern: '{ $.event = "worker_run" && $.outcome = "failed" }', metricName: LOG_METRICS.workerRunFailed, value: "1", unit: "Count" },
-  { key: "worker-run-succeeded", logGroup: "worker", pattern: '{ $.event = "worker_run" && $.outcome = "succeeded" }', metricName: LOG_METRICS.workerRunFailed, value: "0", unit: "Count" },
+  { key: "worker-consecutive-failures", logGroup: "worker", pattern: '{ $.event = "worker_run" && $.consecutiveFailures >= 0 }', metricName: LOG_METRICS.workerConsecutiveFailures, value: "$.consecutiveFailures", unit: "Count" },
   { key: "worker-lag", logGroup: "worker", pattern: '{ $.event = "worker_lag" && $.workerLagMs = * }', metricName: LOG_METRICS.workerLag, value: "$.workerLagMs", unit: "Milliseconds" },
 ] as const satisfies readonly MetricFilterSpec[];
 

@@ -22,6 +22,35 @@ export const HSTS_MAX_AGE_SECONDS = 63_072_000;
 
 const SITE_ORIGIN_ID = "site";
 
+/**
+ * Viewer-request function of the default behavior: a path whose last segment has no extension is a
+ * client-side route and gets the app (`/index.html`); anything with an extension is a file and
+ * goes to S3 as asked, so a missing file is a 404. CloudFront's custom error responses would apply
+ * to every behavior, `/assets/*` included, and answer a missing hashed file with index.html and 200.
+ */
+export const SPA_ROUTING_CODE = [
+  "function handler(event) {",
+  "  var request = event.request;",
+  '  var last = request.uri.substring(request.uri.lastIndexOf("/") + 1);',
+  '  if (last.indexOf(".") === -1) request.uri = "/index.html";',
+  "  return request;",
+  "}",
+].join("\n");
+
+/**
+ * Viewer-response function of `/assets/*`: the year-long immutable Cache-Control goes on files that
+ * exist (200, 206, 304) only. CloudFront does not run viewer-response functions when the origin
+ * answers 400 or more, and the function checks the status as well, so a 404 never carries it.
+ */
+export const ASSETS_CACHE_CODE = [
+  "function handler(event) {",
+  "  var response = event.response;",
+  "  var status = response.statusCode;",
+  `  if (status === 200 || status === 206 || status === 304) response.headers["cache-control"] = { value: "${ASSETS_CACHE_CONTROL}" };`,
+  "  return response;",
+  "}",
+].join("\n");
+
 export interface FrontendArgs {
   /** Stack the frontend belongs to; part of every physical name. */
   stack: StackName;
@@ -130,12 +159,12 @@ export class Frontend extends pulumi.ComponentResource {
         return p.id;
       });
 
-    const headers = (role: string, cacheControl: string) =>
+    const headers = (role: string, cacheControl?: string) =>
       new cloudfront.ResponseHeadersPolicy(
         `${name}-${role}-headers`,
         {
           name: physicalName(stack, `frontend-${role}-headers`, "cloudfront"),
-          comment: `Security headers and Cache-Control for ${role}`,
+          comment: cacheControl === undefined ? `Security headers for ${role}` : `Security headers and Cache-Control for ${role}`,
           securityHeadersConfig: {
             strictTransportSecurity: { accessControlMaxAgeSec: HSTS_MAX_AGE_SECONDS, includeSubdomains: true, preload: false, override: true },
             contentTypeOptions: { override: true },
@@ -143,12 +172,21 @@ export class Frontend extends pulumi.ComponentResource {
             referrerPolicy: { referrerPolicy: "strict-origin-when-cross-origin", override: true },
             contentSecurityPolicy: { contentSecurityPolicy: args.contentSecurityPolicy, override: true },
           },
-          customHeadersConfig: { items: [{ header: "Cache-Control", value: cacheControl, override: true }] },
+          ...(cacheControl === undefined ? {} : { customHeadersConfig: { items: [{ header: "Cache-Control", value: cacheControl, override: true }] } }),
         },
         parent,
       );
     const documentHeaders = headers("document", DOCUMENT_CACHE_CONTROL);
-    const assetHeaders = headers("assets", ASSETS_CACHE_CONTROL);
+    // The assets' Cache-Control comes from their viewer-response function, which skips errors.
+    const assetHeaders = headers("assets");
+    const edgeFunction = (role: string, comment: string, code: string) =>
+      new cloudfront.Function(
+        `${name}-${role}`,
+        { name: physicalName(stack, `frontend-${role}`, "cloudfront"), runtime: "cloudfront-js-2.0", comment, code, publish: true },
+        parent,
+      );
+    const spaRouting = edgeFunction("spa-routing", "Client-side routes (no file extension) get /index.html", SPA_ROUTING_CODE);
+    const assetsCache = edgeFunction("assets-cache", "Immutable Cache-Control on assets that exist", ASSETS_CACHE_CODE);
 
     const behavior = {
       targetOriginId: SITE_ORIGIN_ID,
@@ -170,12 +208,21 @@ export class Frontend extends pulumi.ComponentResource {
         webAclId: args.webAclArn,
         origins: [{ originId: SITE_ORIGIN_ID, domainName: site.bucket.bucketRegionalDomainName, originAccessControlId: originAccess.id }],
         // index.html and client-side routes: never cached at the edge, so a deploy is live at once.
-        defaultCacheBehavior: { ...behavior, cachePolicyId: policyId(disabled), responseHeadersPolicyId: documentHeaders.id },
+        defaultCacheBehavior: {
+          ...behavior,
+          cachePolicyId: policyId(disabled),
+          responseHeadersPolicyId: documentHeaders.id,
+          functionAssociations: [{ eventType: "viewer-request", functionArn: spaRouting.arn }],
+        },
         orderedCacheBehaviors: [
-          { ...behavior, pathPattern: ASSETS_PATH_PATTERN, cachePolicyId: policyId(optimized), responseHeadersPolicyId: assetHeaders.id },
+          {
+            ...behavior,
+            pathPattern: ASSETS_PATH_PATTERN,
+            cachePolicyId: policyId(optimized),
+            responseHeadersPolicyId: assetHeaders.id,
+            functionAssociations: [{ eventType: "viewer-response", functionArn: assetsCache.arn }],
+          },
         ],
-        // SPA fallback: S3 answers 403 (no ListBucket) or 404 for a client-side route; serve the app.
-        customErrorResponses: [403, 404].map((errorCode) => ({ errorCode, responseCode: 200, responsePagePath: "/index.html", errorCachingMinTtl: 0 })),
         restrictions: { geoRestriction: { restrictionType: "none" } },
         // CloudFront pins its default certificate to its own (TLSv1) policy; TLSv1.2_2021 needs our certificate.
         viewerCertificate: args.certificateArn
@@ -200,6 +247,15 @@ export class Frontend extends pulumi.ComponentResource {
                 Principal: { Service: "cloudfront.amazonaws.com" },
                 Action: "s3:GetObject",
                 Resource: `${bucketArn}/*`,
+                Condition: { StringEquals: { "AWS:SourceArn": distributionArn } },
+              },
+              // With ListBucket S3 answers a missing key with 404 instead of 403, so a missing file is a 404.
+              {
+                Sid: "AllowThisDistributionToSeeMissingKeys",
+                Effect: "Allow",
+                Principal: { Service: "cloudfront.amazonaws.com" },
+                Action: "s3:ListBucket",
+                Resource: bucketArn,
                 Condition: { StringEquals: { "AWS:SourceArn": distributionArn } },
               },
               denyInsecureTransport(bucketArn),

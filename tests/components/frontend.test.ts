@@ -1,7 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  ASSETS_CACHE_CODE,
   ASSETS_CACHE_CONTROL,
   DOCUMENT_CACHE_CONTROL,
+  SPA_ROUTING_CODE,
   type FrontendArgs,
   HSTS_MAX_AGE_SECONDS,
   validateFrontendArgs,
@@ -102,6 +104,14 @@ describe.each(["staging", "production"] as const)("Frontend in %s", (stack) => {
         Condition: { StringEquals: { "AWS:SourceArn": distributionArn } },
       },
       {
+        Sid: "AllowThisDistributionToSeeMissingKeys",
+        Effect: "Allow",
+        Principal: { Service: "cloudfront.amazonaws.com" },
+        Action: "s3:ListBucket",
+        Resource: `arn:aws:s3:::${bucket}`,
+        Condition: { StringEquals: { "AWS:SourceArn": distributionArn } },
+      },
+      {
         Sid: "DenyInsecureTransport",
         Effect: "Deny",
         Principal: "*",
@@ -119,17 +129,30 @@ describe.each(["staging", "production"] as const)("Frontend in %s", (stack) => {
     expect(distribution.inputs.defaultRootObject).toBe("index.html");
   });
 
-  it("answers client-side routes (403 and 404 from S3) with /index.html and 200", () => {
-    expect(distribution.inputs.customErrorResponses).toEqual([
-      { errorCode: 403, responseCode: 200, responsePagePath: "/index.html", errorCachingMinTtl: 0 },
-      { errorCode: 404, responseCode: 200, responsePagePath: "/index.html", errorCachingMinTtl: 0 },
+  it("routes client-side routes to /index.html by a viewer-request function, with no distribution-wide error rewrite", () => {
+    expect(distribution.inputs.customErrorResponses ?? []).toEqual([]);
+    const functions = ofType(result, "aws:cloudfront/function:Function");
+    const arnOf = (name: string) => `arn:aws:cloudfront:eu-west-1:${ACCOUNT_ID}:function/runbook-${stack}-frontend-${name}`;
+    expect(functions.map((f) => [f.name, f.inputs.runtime, f.inputs.name])).toEqual([
+      ["frontend-spa-routing", "cloudfront-js-2.0", `runbook-${stack}-frontend-spa-routing`],
+      ["frontend-assets-cache", "cloudfront-js-2.0", `runbook-${stack}-frontend-assets-cache`],
     ]);
+    const [document, assets] = [distribution.inputs.defaultCacheBehavior, ...(distribution.inputs.orderedCacheBehaviors as unknown[])] as { functionAssociations: unknown[] }[];
+    expect(document?.functionAssociations).toEqual([{ eventType: "viewer-request", functionArn: arnOf("spa-routing") }]);
+    expect(assets?.functionAssociations).toEqual([{ eventType: "viewer-response", functionArn: arnOf("assets-cache") }]);
+    expect(one(result, "aws:cloudfront/function:Function", "frontend-spa-routing").inputs.code).toBe(SPA_ROUTING_CODE);
+  });
+
+  it("never puts the assets' year-long Cache-Control on a response from their headers policy", () => {
+    const policy = one(result, "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "frontend-assets-headers");
+    expect(policy.inputs.customHeadersConfig).toBeUndefined();
+    expect(one(result, "aws:cloudfront/function:Function", "frontend-assets-cache").inputs.code).toBe(ASSETS_CACHE_CODE);
   });
 
   it("sends HSTS, nosniff, DENY framing, a referrer policy and the configured CSP with every response", () => {
     const policies = ofType(result, "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy");
     expect(policies.map((p) => p.name).sort()).toEqual(["frontend-assets-headers", "frontend-document-headers"]);
-    for (const [role, cacheControl] of [["document", DOCUMENT_CACHE_CONTROL], ["assets", ASSETS_CACHE_CONTROL]] as const) {
+    for (const role of ["document", "assets"] as const) {
       const policy = one(result, "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", `frontend-${role}-headers`);
       expect(policy.inputs.securityHeadersConfig).toEqual({
         strictTransportSecurity: { accessControlMaxAgeSec: HSTS_MAX_AGE_SECONDS, includeSubdomains: true, preload: false, override: true },
@@ -138,8 +161,10 @@ describe.each(["staging", "production"] as const)("Frontend in %s", (stack) => {
         referrerPolicy: { referrerPolicy: "strict-origin-when-cross-origin", override: true },
         contentSecurityPolicy: { contentSecurityPolicy: config.contentSecurityPolicy, override: true },
       });
-      expect(policy.inputs.customHeadersConfig).toEqual({ items: [{ header: "Cache-Control", value: cacheControl, override: true }] });
     }
+    expect(one(result, "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "frontend-document-headers").inputs.customHeadersConfig).toEqual({
+      items: [{ header: "Cache-Control", value: DOCUMENT_CACHE_CONTROL, override: true }],
+    });
     expect(config.contentSecurityPolicy).toContain("frame-ancestors 'none'");
     // Swapped, index.html would be cached for a year (immutable) and every deploy would go unseen.
     const [document, assets] = [distribution.inputs.defaultCacheBehavior, ...(distribution.inputs.orderedCacheBehaviors as unknown[])] as { responseHeadersPolicyId: string }[];
@@ -247,5 +272,35 @@ describe("bad frontend settings fail before anything is registered", () => {
     const error = await refused("staging", { contentSecurityPolicy: "default-src 'self'; base-uri 'self'" });
     expect(error.message).toContain("runbook-platform:frontend.contentSecurityPolicy");
     expect(error.message).toContain("with a frame-ancestors directive");
+  });
+});
+
+/** Loads CloudFront Function code the way the cloudfront-js runtime calls it: a top-level `handler(event)`. */
+function edgeHandler<E, R>(code: string): (event: E) => R {
+  return new Function(`${code}\nreturn handler;`)() as (event: E) => R;
+}
+
+describe("SPA routing and asset caching at the edge (the functions' real code)", () => {
+  const route = edgeHandler<{ request: { uri: string } }, { uri: string }>(SPA_ROUTING_CODE);
+  const cache = edgeHandler<{ response: { statusCode: number; headers: Record<string, { value: string }> } }, { headers: Record<string, { value: string }> }>(ASSETS_CACHE_CODE);
+
+  it.each([
+    ["/", "/index.html"],
+    ["/orders", "/index.html"],
+    ["/orders/42/", "/index.html"],
+    ["/settings/profile", "/index.html"],
+    ["/index.html", "/index.html"],
+    ["/robots.txt", "/robots.txt"],
+    ["/favicon.ico", "/favicon.ico"],
+    ["/missing.js", "/missing.js"],
+  ])("sends %s to S3 as %s", (uri, expected) => {
+    expect(route({ request: { uri } }).uri).toBe(expected);
+  });
+
+  it("puts the immutable Cache-Control on assets that exist and never on an error", () => {
+    for (const statusCode of [200, 206, 304]) {
+      expect(cache({ response: { statusCode, headers: {} } }).headers["cache-control"]).toEqual({ value: ASSETS_CACHE_CONTROL });
+    }
+    for (const statusCode of [403, 404, 500]) expect(cache({ response: { statusCode, headers: {} } }).headers["cache-control"]).toBeUndefined();
   });
 });

@@ -1,0 +1,184 @@
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { StringDecoder } from "node:string_decoder";
+import Table from "cli-table3";
+import { Command, CommanderError, Option } from "commander";
+import { LOG_EVENTS } from "../../components/alarms/logContract";
+import { STACKS } from "../../runbook";
+import { FilterPatternError } from "./filterPattern";
+import { BAND_TRAINING_SECONDS, MetricMathError } from "./metricMath";
+import { PlanError, replayPlan, type PlanDocument } from "./plan";
+import { AlarmReplay, ReplayInputError, type ReplayResult } from "./replay";
+
+/**
+ * `npm run alarms:replay -- --stack <stack> --logs <file.jsonl> [--metrics <file.csv>] [--plan <plan.json>] [--json]`
+ *
+ * Replays JSON log lines (and AWS-published metrics) through the stack's real metric filters and
+ * alarms, taken from the offline plan, and prints each alarm's state changes with the topics they
+ * notify. Exit codes: 0 replayed, 2 bad usage or input (the message names the file and line),
+ * 3 the replay could not complete.
+ */
+
+const NAME = "alarms:replay";
+
+/** Events the log contract routes to one source; lines without "@log" are routed by their event. */
+function sourcesByEvent(): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const e of LOG_EVENTS) map.set(e.name, [...(map.get(e.name) ?? []), e.emittedBy]);
+  return map;
+}
+
+/** Calls `onLine(text, lineNumber)` for every non-blank line, reading the file in 4 MiB chunks. */
+export function forEachLine(file: string, onLine: (text: string, line: number) => void): void {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (error) {
+    throw new ReplayInputError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the path`);
+  }
+  const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
+  const decoder = new StringDecoder("utf8");
+  let carry = "";
+  let line = 0;
+  try {
+    for (let n = readSync(fd, buffer, 0, buffer.length, null); n > 0; n = readSync(fd, buffer, 0, buffer.length, null)) {
+      const text = carry + decoder.write(buffer.subarray(0, n));
+      let from = 0;
+      for (let nl = text.indexOf("\n", from); nl !== -1; nl = text.indexOf("\n", from)) {
+        line++;
+        const content = text.slice(from, nl).trim();
+        if (content !== "") onLine(content, line);
+        from = nl + 1;
+      }
+      carry = text.slice(from);
+    }
+    const rest = (carry + decoder.end()).trim();
+    if (rest !== "") onLine(rest, line + 1);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function loadPlan(stack: string, planFile: string | undefined): Promise<PlanDocument> {
+  if (planFile !== undefined) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(readFileSync(planFile, "utf8"));
+    } catch (error) {
+      throw new ReplayInputError(`--plan ${planFile}: ${(error as Error).message}; write it with npm run -s start -- --stack ${stack} --json > ${planFile}`);
+    }
+    const plan = doc as Partial<PlanDocument>;
+    if (!Array.isArray(plan.resources) || typeof plan.stack !== "string") throw new ReplayInputError(`--plan ${planFile}: not an offline plan (no "stack" and "resources")`);
+    if (plan.stack !== stack) throw new ReplayInputError(`--plan ${planFile} is the plan of stack "${plan.stack}", not "${stack}"`);
+    return plan as PlanDocument;
+  }
+  // The offline preview's program runner: the real program under Pulumi's mock runtime.
+  const { runProgram } = await import("../../tests/support/harness.js");
+  const result = await runProgram({ stack: stack as (typeof STACKS)[number] });
+  return { stack, resources: result.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })) };
+}
+
+/** Replays files against a plan; the engine behind the CLI and the tests. */
+export function replayFiles(plan: PlanDocument, logs: string, metrics?: string): { result: ReplayResult; replay: AlarmReplay } {
+  const replay = new AlarmReplay(replayPlan(plan), { sourcesByEvent: sourcesByEvent() });
+  forEachLine(logs, (text, line) => replay.addLogLine(text, `${logs}:${line}`));
+  if (metrics !== undefined) {
+    forEachLine(metrics, (text, line) => {
+      if (line === 1 && text.startsWith("time,")) return;
+      replay.addMetricRow(text, `${metrics}:${line}`);
+    });
+  }
+  return { result: replay.finish(), replay };
+}
+
+function topicName(arn: string): string {
+  return arn.slice(arn.lastIndexOf(":") + 1);
+}
+
+function render(result: ReplayResult, lines: number, notes: string[]): string {
+  const out: string[] = [`Alarm replay of ${lines} log lines through the ${result.stack} plan's metric filters and alarms.`];
+  const table = new Table({ head: ["time (UTC)", "alarm", "from", "to", "notifies"], style: { head: [], border: [] } });
+  const all = result.alarms.flatMap((a) => a.transitions.map((t) => ({ alarm: a.name, ...t }))).sort((a, b) => a.at.localeCompare(b.at));
+  for (const t of all) table.push([t.at.replace("T", " ").replace(".000Z", ""), t.alarm, t.from, t.to, t.notifies.map(topicName).join(", ") || "-"]);
+  out.push(all.length === 0 ? "No alarm changed state." : table.toString());
+  const summary = new Table({ head: ["alarm", "changes", "final state", "ALARM entries"], style: { head: [], border: [] } });
+  for (const a of result.alarms) {
+    const last = a.transitions[a.transitions.length - 1];
+    summary.push([a.name, String(a.transitions.length), last?.to ?? "INSUFFICIENT_DATA", String(a.transitions.filter((t) => t.to === "ALARM").length)]);
+  }
+  out.push(summary.toString(), ...notes.map((n) => `Note: ${n}`));
+  return `${out.join("\n")}\n`;
+}
+
+function notesFor(plan: PlanDocument, replay: AlarmReplay): string[] {
+  const notes = [
+    `anomaly bands are APPROXIMATED (mean +/- k standard deviations of the previous ${BAND_TRAINING_SECONDS / 3600} h, none before that much history); CloudWatch's trained model is verified only in the cloud.`,
+  ];
+  const wanted = new Set<string>();
+  for (const r of plan.resources) {
+    const queries = (r.inputs.metricQueries as { metric?: { namespace?: string; metricName?: string } }[] | undefined) ?? [];
+    const metrics = queries.length > 0 ? queries.map((q) => q.metric) : [{ namespace: r.inputs.namespace as string | undefined, metricName: r.inputs.metricName as string | undefined }];
+    for (const m of metrics) if (m?.namespace?.startsWith("AWS/") && m.metricName) wanted.add(`${m.namespace}|${m.metricName}`);
+  }
+  const absent = [...wanted].filter((m) => !replay.suppliedMetrics.has(m)).map((m) => m.replace("|", " "));
+  if (absent.length > 0) notes.push(`no --metrics rows for ${absent.join(", ")}: their alarms saw only missing data.`);
+  return notes;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const json = argv.includes("--json");
+  const program = new Command(NAME)
+    .description("Replay JSON log lines (and AWS metrics) through a stack's metric filters and alarms, as CloudWatch evaluates them")
+    .addOption(new Option("--stack <stack>", "the stack whose offline plan supplies the filters and alarms").choices(STACKS).makeOptionMandatory())
+    .requiredOption("--logs <file>", "JSON lines, sorted by their ISO `time`; \"@log\" (api | worker) routes a line, else its event does")
+    .option("--metrics <file>", "CSV rows time,namespace,metric,dimensions,value of AWS-published metrics (dimensions Name=Value;...)")
+    .option("--plan <file>", "an offline plan (npm run -s start -- --stack <stack> --json) instead of running the program")
+    .option("--json", 'print { "stack", "alarms": [{ "name", "transitions": [{ "at", "from", "to", "notifies" }] }] }')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  const fail = (message: string, exitCode: number): number => {
+    if (json) process.stdout.write(`${JSON.stringify({ error: message, exitCode })}\n`);
+    return exitCode;
+  };
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : fail(error.message.replace(/^error: /, ""), 2);
+    throw error;
+  }
+  const o = program.opts<{ stack: string; logs: string; metrics?: string; plan?: string; json?: boolean }>();
+  try {
+    const plan = await loadPlan(o.stack, o.plan);
+    if (process.stderr.isTTY && !json) process.stderr.write(`${NAME}: replaying ${o.logs} through the ${o.stack} plan...\n`);
+    const { result, replay } = replayFiles(plan, o.logs, o.metrics);
+    if (json) {
+      for (const note of notesFor(plan, replay)) process.stderr.write(`${NAME}: note: ${note}\n`);
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    } else {
+      process.stdout.write(render(result, replay.lines, notesFor(plan, replay)));
+    }
+    return 0;
+  } catch (error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const bad = [error, cause].find(
+      (e) => e instanceof ReplayInputError || e instanceof PlanError || e instanceof FilterPatternError || e instanceof MetricMathError || (e as Error | undefined)?.name === "ConfigError",
+    ) as Error | undefined;
+    if (bad) {
+      process.stderr.write(`${NAME}: ${bad.message}\n`);
+      return fail(bad.message, 2);
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${NAME}: the replay did not complete: ${message}\n`);
+    return fail(`the replay did not complete: ${message}`, 3);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.stdout.write("", () => process.exit(code)),
+    (error: unknown) => {
+      process.stderr.write(`${NAME}: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(3);
+    },
+  );
+}

@@ -1,0 +1,76 @@
+import { spawn } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, runProgram } from "../../support/harness";
+import { LogFile, scratchDir } from "./logFiles";
+
+/** `npm run -s alarms:replay -- ...` as the README writes it: exit codes, --help, did-you-mean, one JSON document. */
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function npm(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("npm", ["run", "-s", "alarms:replay", "--", ...args], { cwd: ROOT });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let dir: string;
+let logs: string;
+let planFile: string;
+beforeAll(async () => {
+  dir = scratchDir();
+  logs = new LogFile().lag(0, 10, 1000).traffic(0, 10, 20).write(dir);
+  const result = await runProgram({ stack: "staging" });
+  planFile = path.join(dir, "plan.json");
+  writeFileSync(planFile, JSON.stringify({ stack: "staging", resources: result.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parentName ?? null, inputs: r.inputs })) }));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("npm run alarms:replay", () => {
+  it("prints exactly one JSON document listing every alarm of the stack's plan, built from the program", async () => {
+    const run = await npm(["--stack", "staging", "--logs", logs, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const doc = JSON.parse(run.stdout) as { stack: string; alarms: { name: string; transitions: { at: string; from: string; to: string; notifies: string[] }[] }[] };
+    expect(Object.keys(doc)).toEqual(["stack", "alarms"]);
+    expect(doc.stack).toBe("staging");
+    const names = doc.alarms.map((a) => a.name);
+    expect(names).toContain("runbook-staging-page-api-5xx-rate");
+    expect(names).toContain("runbook-staging-ticket-webhook-invalid-signature-spike");
+    for (const a of doc.alarms) {
+      expect(Object.keys(a)).toEqual(["name", "transitions"]);
+      for (const t of a.transitions) expect(Object.keys(t)).toEqual(["at", "from", "to", "notifies"]);
+    }
+    expect(run.stderr).toContain("APPROXIMATED");
+  });
+
+  it("names the file and line of a bad line and exits 2, with one JSON document under --json", async () => {
+    const bad = path.join(dir, "bad.jsonl");
+    writeFileSync(bad, `${JSON.stringify({ time: "2026-11-30T10:00:00Z", event: "worker_lag", workerLagMs: 1 })}\nnot json\n`);
+    const run = await npm(["--stack", "staging", "--logs", bad, "--plan", planFile, "--json"]);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout)).toEqual({ error: expect.stringMatching(/bad\.jsonl:2: not JSON \(not json\)/), exitCode: 2 });
+  });
+
+  it("refuses an unknown stack and suggests a misspelt flag, exit 2; --help exits 0", async () => {
+    const unknown = await npm(["--stack", "qa", "--logs", logs, "--json"]);
+    expect(unknown.code).toBe(2);
+    expect((JSON.parse(unknown.stdout) as { error: string }).error).toMatch(/argument 'qa' is invalid\. Allowed choices are staging, production/);
+    const typo = await npm(["--stack", "staging", "--logs", logs, "--metric", "rds.csv"]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain("(Did you mean --metrics?)");
+    const help = await npm(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("--metrics <file>");
+  });
+});

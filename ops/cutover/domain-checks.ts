@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import { z } from "zod";
-import { normalizeDecimal } from "./values";
+import { normalizeDecimal } from "./numbers";
 
 /**
  * "Validate counts/domain checks from migration output": application-specific checks, kept in a

@@ -38,10 +38,6 @@ export interface TargetSchema {
   foreignKeys: TargetForeignKey[];
 }
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
 export async function readTargetSchema(client: Client, schema: string): Promise<TargetSchema> {
   const columns = await client.query<{
     table: string;

@@ -4,21 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOrder } from "../../ops/cutover/plan";
 import type { TargetForeignKey } from "../../ops/cutover/postgres";
 import { firstInvalidUtf8 } from "../../ops/cutover/sqlite";
-import {
-  addLineHash,
-  checksumText,
-  escapeCopyText,
-  float8Text,
-  formatInstant,
-  jsonbText,
-  kindForType,
-  normalizeDecimal,
-  parseTimestampText,
-  toPostgresText,
-  type ColumnType,
-  type SqliteValue,
-  type TargetKind,
-} from "../../ops/cutover/values";
+import { addLineHash, checksumText, escapeCopyText } from "../../ops/cutover/copy-text";
+import { jsonbText } from "../../ops/cutover/jsonb";
+import { float8Text, normalizeDecimal } from "../../ops/cutover/numbers";
+import { formatInstant, parseTimestampText } from "../../ops/cutover/timestamps";
+import { kindForType, toPostgresText, type ColumnType, type SqliteValue, type TargetKind } from "../../ops/cutover/values";
 import { startPostgres, type PostgresServer } from "../support/postgres";
 import { TRICKY_TEXT } from "./cutover-fixture";
 

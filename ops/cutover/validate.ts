@@ -1,0 +1,169 @@
+import { createHash } from "node:crypto";
+import { StringDecoder } from "node:string_decoder";
+import { escapeIdentifier, type Client } from "pg";
+import { to as copyTo } from "pg-copy-streams";
+import { planChecks, readCatalog } from "../integrity/checks";
+import type { CheckResult } from "../lib/report";
+import { columnList, sourceLines, type TableLoad } from "./copy";
+import { addLineHash, checksumText } from "./copy-text";
+import { normalizeScalar, type DomainCheck } from "./domain-checks";
+import { PRISMA_MIGRATIONS_TABLE, type ColumnPlan, type MigrationPlan, type TablePlan } from "./plan";
+import { sqliteScalar, type SqliteDatabase } from "./sqlite";
+
+/**
+ * The checks before COMMIT: row counts and checksums of what PostgreSQL stored against what was
+ * sent, orphans for every foreign key, and the domain checks, all inside the transaction.
+ */
+
+export const fail = (check: string, detail: string): CheckResult => ({ check, status: "fail", detail });
+
+function copyOutSql(schema: string, table: TablePlan, columns: readonly ColumnPlan[]): string {
+  return `COPY (SELECT ${columnList(columns)} FROM ${escapeIdentifier(schema)}.${escapeIdentifier(table.target)}) TO STDOUT`;
+}
+
+/** Columns of the loaded table read back with COPY TO (pinned output settings): their SHA-256 and line count. */
+async function targetDigest(client: Client, schema: string, table: TablePlan, columns: readonly ColumnPlan[]): Promise<{ rows: number; sha256: string }> {
+  const hash = createHash("sha256");
+  let rows = 0;
+  for await (const chunk of client.query(copyTo(copyOutSql(schema, table, columns)))) {
+    const bytes = chunk as Buffer;
+    hash.update(bytes);
+    for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) rows += 1;
+  }
+  return { rows, sha256: hash.digest("hex") };
+}
+
+/**
+ * The order-independent comparison, run only when the in-order digests differ (e.g. a target table
+ * that had free space from deleted rows stores new rows out of load order): a 64-bit hash per
+ * line, summed, on both sides.
+ */
+async function unorderedChecksums(client: Client, db: SqliteDatabase, schema: string, table: TablePlan): Promise<{ source: string; target: string }> {
+  const sourceSums: [number, number] = [0, 0];
+  for (const line of sourceLines(db, table)) addLineHash(line, sourceSums);
+  const decoder = new StringDecoder("utf8");
+  const targetSums: [number, number] = [0, 0];
+  let rest = "";
+  for await (const chunk of client.query(copyTo(copyOutSql(schema, table, table.columns)))) {
+    const text = rest + decoder.write(chunk as Buffer);
+    let start = 0;
+    for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
+      addLineHash(text.slice(start, end), targetSums);
+      start = end + 1;
+    }
+    rest = text.slice(start);
+  }
+  return { source: checksumText(sourceSums), target: checksumText(targetSums) };
+}
+
+async function runDomainChecks(client: Client, db: SqliteDatabase, checks: readonly DomainCheck[]): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const check of checks) {
+    const name = `domain: ${check.name}`;
+    const started = performance.now();
+    try {
+      // A savepoint keeps a failing query from aborting the migration's transaction.
+      await client.query("SAVEPOINT domain_check");
+      if ("sql" in check) {
+        const result = await client.query({ text: check.sql, rowMode: "array" });
+        await client.query("RELEASE SAVEPOINT domain_check");
+        const sample = result.rows.slice(0, 3).map((r) => JSON.stringify(r)).join(", ");
+        results.push({
+          check: name,
+          status: result.rows.length === 0 ? "pass" : "fail",
+          detail: result.rows.length === 0 ? "no violating rows" : `${result.rows.length} violating row(s), e.g. ${sample}`,
+          durationMs: performance.now() - started,
+        });
+        continue;
+      }
+      const result = await client.query({ text: check.target, rowMode: "array" });
+      await client.query("RELEASE SAVEPOINT domain_check");
+      if (result.rows.length !== 1 || result.fields.length !== 1) throw new Error(`target query returned ${result.rows.length} row(s) of ${result.fields.length} column(s); expected one value`);
+      const target = normalizeScalar((result.rows[0] as unknown[])[0]);
+      const expected = check.source !== undefined ? normalizeScalar(sqliteScalar(db, check.source)) : normalizeScalar(check.expect);
+      const side = check.source !== undefined ? "source" : "expected";
+      results.push({
+        check: name,
+        status: target === expected ? "pass" : "fail",
+        detail: `${side} ${expected}, target ${target}`,
+        durationMs: performance.now() - started,
+      });
+    } catch (error) {
+      await client.query("ROLLBACK TO SAVEPOINT domain_check").catch(() => undefined);
+      results.push({ ...fail(name, error instanceof Error ? error.message : String(error)), durationMs: performance.now() - started });
+    }
+  }
+  return results;
+}
+
+/** Orphans per foreign key of every loaded table, with ops/integrity's set-based check, in this transaction. */
+async function orphanChecks(client: Client, schema: string, loaded: ReadonlySet<string>): Promise<CheckResult[]> {
+  const catalog = await readCatalog(client);
+  const scoped = {
+    ...catalog,
+    tables: [],
+    unvalidated: [],
+    uniqueIndexes: [],
+    btreeIndexes: [],
+    sequences: [],
+    foreignKeys: catalog.foreignKeys.filter((fk) => fk.childSchema === schema && loaded.has(fk.child)),
+  };
+  const planned = planChecks(scoped, {
+    expectedTables: [],
+    migrationsTable: `${schema}.${PRISMA_MIGRATIONS_TABLE}`,
+    domainChecks: [],
+    referenceCounts: undefined,
+    tolerancePercent: 0,
+    heapAllIndexed: false,
+  }).filter((c) => c.category === "foreign keys");
+  const results: CheckResult[] = [];
+  for (const check of planned) {
+    const started = performance.now();
+    for (const outcome of await check.run(client)) results.push({ check: outcome.check, status: outcome.status, detail: outcome.detail, durationMs: performance.now() - started });
+  }
+  return results;
+}
+
+export async function validate(client: Client, db: SqliteDatabase, plan: MigrationPlan, loads: readonly TableLoad[], domainChecks: readonly DomainCheck[]): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const { table, rows, plain, sha256, jsonb } of loads) {
+    const started = performance.now();
+    // The jsonb digest is finished while PostgreSQL prints the read-back on the other core.
+    const source = jsonb?.digest().then(
+      (digest) => ({ digest }),
+      (error: unknown) => ({ error }),
+    );
+    const target = plain.length > 0 ? await targetDigest(client, plan.schema, table, plain) : undefined;
+    const targetJsonb = jsonb ? await targetDigest(client, plan.schema, table, jsonb.columns) : undefined;
+    const sourceJsonb = await source;
+    if (sourceJsonb && "error" in sourceJsonb) throw sourceJsonb.error;
+    const targetRows = target?.rows ?? targetJsonb?.rows ?? 0;
+    results.push({
+      check: `rows: ${table.target}`,
+      status: targetRows === rows && rows === table.rows && (targetJsonb === undefined || targetJsonb.rows === rows) ? "pass" : "fail",
+      detail: `source ${table.rows} (streamed ${rows}), target ${targetRows}`,
+      durationMs: performance.now() - started,
+    });
+    const check = `checksum: ${table.target}`;
+    const plainSame = target === undefined || target.sha256 === sha256;
+    const jsonbSame = targetJsonb === undefined || targetJsonb.sha256 === sourceJsonb?.digest;
+    if (plainSame && jsonbSame) {
+      const digests = [target ? `sha256 ${sha256.slice(0, 16)}...` : "", targetJsonb ? `jsonb sha256 ${targetJsonb.sha256.slice(0, 16)}...` : ""].filter((d) => d !== "").join(", ");
+      results.push({ check, status: "pass", detail: `${table.columns.length} columns, byte-identical in load order (${digests})`, durationMs: performance.now() - started });
+      continue;
+    }
+    const unordered = await unorderedChecksums(client, db, plan.schema, table);
+    const same = unordered.source === unordered.target;
+    results.push({
+      check,
+      status: same ? "pass" : "fail",
+      detail: same
+        ? `${table.columns.length} columns match as a set of rows (stored out of load order; sum of line hashes ${unordered.source})`
+        : `source ${unordered.source}, target ${unordered.target}: stored values differ from the source (a trigger, a default or a type PostgreSQL prints differently?)`,
+      durationMs: performance.now() - started,
+    });
+  }
+  results.push(...(await orphanChecks(client, plan.schema, new Set(plan.tables.map((t) => t.target)))));
+  results.push(...(await runDomainChecks(client, db, domainChecks)));
+  return results;
+}

@@ -1,4 +1,5 @@
 import { isUtf8 } from "node:buffer";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Database as WasmDatabase, SQLiteValue as WasmValue } from "node-sqlite3-wasm";
 import type { SqliteValue } from "./values";
@@ -149,6 +150,10 @@ export type SqliteDatabase = WasmDatabase;
 /** Opens `file` read-only (the snapshot copy, or the source itself on a dry run). */
 export function openSqlite(file: string): SqliteDatabase {
   const { Database } = loadWasm();
+  // The library's VFS locks with a `<file>.lock` directory; one left by a killed run reads as "database is locked".
+  if (existsSync(`${file}.lock`)) {
+    throw new Error(`${file}.lock exists: another run is reading ${file}, or a killed run left the directory behind; if no run is going, remove it (rmdir ${file}.lock)`);
+  }
   try {
     return new Database(file, { readOnly: true });
   } catch (error) {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -230,5 +230,13 @@ describe("PostgreSQL errors inside COPY name the table, source rowid, column, va
     const detail = report.results.at(-1)?.detail ?? "";
     expect(detail.startsWith(`rolled back: ${expected}`), detail).toBe(true);
     expect(report.committed).toBe(false);
+  });
+});
+
+describe("a lock directory left behind by a killed dry run (the reader's VFS locks with <file>.lock)", () => {
+  it("is refused naming the directory to remove, instead of SQLite's bare 'database is locked'", async () => {
+    const s = await setup();
+    await mkdir(`${s.sqlite}.lock`);
+    await expect(migrate(s, { dryRun: true })).rejects.toThrow(`${s.sqlite}.lock exists: another run is reading ${s.sqlite}, or a killed run left the directory behind; if no run is going, remove it (rmdir ${s.sqlite}.lock)`);
   });
 });

@@ -34,8 +34,8 @@ export interface PlannedCheck {
   name: string;
   /** Bytes the check reads, so the runner can start the largest first (the last one to finish sets the wall time). */
   weight?: number;
-  /** Reads the verdicts of the amcheck index checks: run only once every index check has finished. */
-  afterIndexes?: boolean;
+  /** The name of a check whose verdict this one reads (amcheck of the index a uniqueness check relies on): run after it. */
+  after?: string;
   run(client: ClientBase): Promise<CheckOutcome[]>;
 }
 

@@ -181,27 +181,28 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
     for (const c of checks) totals[c.category] = (totals[c.category] ?? 0) + 1;
     options.onProgress?.({ kind: "planned", totals });
 
-    // Largest first: the last check to finish sets the wall time. A check reading the index checks'
-    // verdicts waits for all of them; meanwhile the pool runs everything else.
+    // Largest first: the last check to finish sets the wall time. A check that reads another's
+    // verdict (a uniqueness check after amcheck verified its index) waits for that one only;
+    // meanwhile the pool runs everything else.
     const queue = [...checks].sort((x, y) => (y.weight ?? 0) - (x.weight ?? 0));
-    let indexChecksLeft = checks.filter((c) => c.category === "indexes").length;
-    let indexChecksDone: () => void = () => undefined;
-    const allIndexChecksDone = new Promise<void>((resolve) => {
-      indexChecksDone = resolve;
-      if (indexChecksLeft === 0) resolve();
-    });
+    const unfinished = new Set(checks.map((c) => c.name));
+    let checkFinished: () => void = () => undefined;
+    let nextFinish = new Promise<void>((resolve) => (checkFinished = resolve));
     const next = async (): Promise<PlannedCheck | undefined> => {
       for (;;) {
-        const i = queue.findIndex((c) => !c.afterIndexes || indexChecksLeft === 0);
+        const i = queue.findIndex((c) => c.after === undefined || !unfinished.has(c.after));
         if (i >= 0) return queue.splice(i, 1)[0];
         if (queue.length === 0) return undefined;
-        await allIndexChecksDone;
+        await nextFinish;
       }
     };
     const worker = async () => {
       for (let check = await next(); check; check = await next()) {
         const rows = await runOne(pool, check, statementTimeoutMs, snapshot);
-        if (check.category === "indexes" && --indexChecksLeft === 0) indexChecksDone();
+        unfinished.delete(check.name);
+        const wake = checkFinished;
+        nextFinish = new Promise<void>((resolve) => (checkFinished = resolve));
+        wake();
         for (const { rowCount, blocked: denied, ...row } of rows) {
           if (rowCount) rowCounts[rowCount.table] = rowCount.count;
           if (denied) blocked.push(denied);

@@ -133,7 +133,7 @@ export function planUniquenessChecks(context: PlanContext): PlannedCheck[] {
         category: "uniqueness",
         name,
         weight: context.bytesOf(u.schema, u.table) + (indexByOid.get(u.oid)?.bytes ?? 0),
-        afterIndexes: amchecked,
+        after: amchecked ? indexCheckName(indexByOid.get(u.oid)?.index ?? u.index) : undefined,
         async run(client) {
           if (context.verifiedIndexes.has(u.oid)) {
             // amcheck just proved, in this snapshot, that the index is well ordered and holds every
@@ -175,13 +175,15 @@ async function readsOnly(client: ClientBase, sql: string, index: string): Promis
   return scans.length > 0 && scans.every((s) => s.index === index && (s.type === "Index Only Scan" || s.type === "Index Scan"));
 }
 
+const indexCheckName = (index: string) => `index: ${index}`;
+
 /** amcheck's bt_index_check on every leaf B-tree index (when installed and the role may execute it). */
 export function planIndexChecks(context: PlanContext): PlannedCheck[] {
   const { catalog, options } = context;
   if (!catalog.amcheck.installed || !catalog.amcheck.executable) return [];
   const fn = catalog.amcheck.function;
   return catalog.btreeIndexes.map((idx): PlannedCheck => {
-    const name = `index: ${idx.index}`;
+    const name = indexCheckName(idx.index);
     // A unique index is always checked with heapallindexed: its uniqueness check relies on it.
     const heapAllIndexed = options.heapAllIndexed || idx.unique;
     return {

@@ -1,4 +1,4 @@
-import { Client, Pool, type ClientConfig, type PoolClient } from "pg";
+import { Client, escapeLiteral, Pool, type ClientConfig, type PoolClient } from "pg";
 import { withRdsTls } from "../lib/rdsTls";
 import { exitCodeFor, type CheckResult } from "../lib/report";
 import { planChecks, readCatalog, schemaOutcomes, type CheckCategory, type CheckOutcome, type DomainCheck, type PlannedCheck } from "./checks";
@@ -73,7 +73,7 @@ function config(connection: string | ClientConfig, applicationName: string): Cli
 
 async function begin(client: { query: Client["query"] }, statementTimeoutMs: number, snapshot?: string): Promise<void> {
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-  if (snapshot) await client.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
+  if (snapshot) await client.query(`SET TRANSACTION SNAPSHOT ${escapeLiteral(snapshot)}`);
   // work_mem sized for hashing a large table's keys in memory: the default 4MB spills them to disk.
   await client.query(`SET LOCAL statement_timeout = ${statementTimeoutMs}; SET LOCAL lock_timeout = ${statementTimeoutMs}; SET LOCAL work_mem = '64MB'`);
 }

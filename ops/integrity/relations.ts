@@ -1,4 +1,4 @@
-import { escapeIdentifier, type ClientBase } from "pg";
+import { escapeIdentifier, escapeLiteral, type ClientBase } from "pg";
 import { outcome, sampleText, type CheckOutcome, type PlanContext, type PlannedCheck } from "./checks";
 import type { UnvalidatedConstraint } from "./catalog";
 import { displayName, plural, scanTarget } from "./sql";
@@ -253,7 +253,7 @@ export function planSequenceChecks(context: PlanContext): PlannedCheck[] {
             outcome(
               name,
               "fail",
-              `next value ${next} is not ${ascending ? "above the column's max" : "below the column's min"} ${r.edge}: the next insert collides; fix with SELECT setval('${s.sequence.replace(/'/g, "''")}', ${r.edge})`,
+              `next value ${next} is not ${ascending ? "above the column's max" : "below the column's min"} ${r.edge}: the next insert collides; fix with SELECT setval(${escapeLiteral(s.sequence)}, ${r.edge})`,
             ),
           ];
         },

@@ -12,7 +12,7 @@ import { splitTableName } from "./sql";
 /** Privileges the connected role lacks to read what a check reads, e.g. "SELECT on table orders". */
 type Denied = string[];
 
-export interface TableInfo {
+interface TableInfo {
   schema: string;
   table: string;
   bytes: number;
@@ -20,7 +20,7 @@ export interface TableInfo {
   partitioned: boolean;
   denied: Denied;
 }
-export interface ForeignKeyInfo {
+interface ForeignKeyInfo {
   name: string;
   validated: boolean;
   matchFull: boolean;
@@ -47,7 +47,7 @@ export interface UnvalidatedConstraint {
   /** The CHECK expression, or the column a NOT NULL constraint covers. */
   expression: string;
 }
-export interface UniqueIndexInfo {
+interface UniqueIndexInfo {
   oid: number;
   index: string;
   schema: string;
@@ -61,14 +61,14 @@ export interface UniqueIndexInfo {
   valid: boolean;
   denied: Denied;
 }
-export interface BtreeIndexInfo {
+interface BtreeIndexInfo {
   index: string;
   oid: number;
   unique: boolean;
   bytes: number;
   tableBytes: number;
 }
-export interface InvalidIndexInfo {
+interface InvalidIndexInfo {
   index: string;
   /** The index as SQL (schema-qualified and quoted as needed). */
   ref: string;
@@ -78,7 +78,7 @@ export interface InvalidIndexInfo {
   partitioned: boolean;
   definition: string;
 }
-export interface SequenceInfo {
+interface SequenceInfo {
   /** Schema-qualified and quoted as needed, usable in SQL and in setval(). */
   sequence: string;
   schema: string;

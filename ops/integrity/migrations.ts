@@ -121,7 +121,7 @@ export const KNOWN_MIGRATION_TABLES: readonly string[] = [...new Set([...TOOLS.m
 
 const shapes = () => TOOLS.map((t) => `${t.tool} (${t.columns.join(", ")})`).join("; ");
 
-export function recogniseMigrationTool(columns: readonly string[]): MigrationTool | undefined {
+function recogniseMigrationTool(columns: readonly string[]): MigrationTool | undefined {
   return TOOLS.find((tool) => tool.columns.every((c) => columns.includes(c)));
 }
 

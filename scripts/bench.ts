@@ -82,8 +82,9 @@ function ratio(row: BenchRow, rows: readonly BenchRow[]): string {
 function verdict(row: BenchRow, rows: readonly BenchRow[]): string {
   if (!row.target) return "";
   const base = rows.find((r) => r.name === row.baseline);
-  if (!row.meets || !base) return row.target;
-  return `${row.target}: ${row.meets(median(row.samples), median(base.samples)) ? "met" : "MISSED"}`;
+  if (!row.meets || (row.baseline !== undefined && !base)) return row.target;
+  // A target without a baseline (an absolute limit, e.g. peak RSS) gets NaN for it.
+  return `${row.target}: ${row.meets(median(row.samples), base ? median(base.samples) : Number.NaN) ? "met" : "MISSED"}`;
 }
 
 async function bench(options: { only?: string[] }, io: CliIo): Promise<number> {

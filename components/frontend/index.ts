@@ -8,13 +8,15 @@ import type { StackName } from "../../runbook";
 import { physicalName } from "../naming";
 import { denyInsecureTransport } from "../storage";
 import { privateBucket } from "./buckets";
+import { ASSETS_CACHE_CODE, SPA_ROUTING_CODE } from "./edgeFunctions";
+
+export { ASSETS_CACHE_CODE, ASSETS_CACHE_CONTROL, SPA_ROUTING_CODE } from "./edgeFunctions";
 
 /** CloudFront is global; its certificates and its log delivery source live in us-east-1. */
 export const CLOUDFRONT_REGION = "us-east-1";
 
-/** Hashed build output (`/assets/app.3f9a1c.js`) never changes under its name: browsers keep it a year. */
+/** Hashed build output lives under this path: the behavior with the year-long cache. */
 export const ASSETS_PATH_PATTERN = "/assets/*";
-export const ASSETS_CACHE_CONTROL = "public, max-age=31536000, immutable";
 /** index.html names the current hashed assets, so browsers revalidate it on every load. */
 export const DOCUMENT_CACHE_CONTROL = "no-cache";
 /** Two years, the HSTS preload list's minimum. */
@@ -22,34 +24,6 @@ export const HSTS_MAX_AGE_SECONDS = 63_072_000;
 
 const SITE_ORIGIN_ID = "site";
 
-/**
- * Viewer-request function of the default behavior: a path whose last segment has no extension is a
- * client-side route and gets the app (`/index.html`); anything with an extension is a file and
- * goes to S3 as asked, so a missing file is a 404. CloudFront's custom error responses would apply
- * to every behavior, `/assets/*` included, and answer a missing hashed file with index.html and 200.
- */
-export const SPA_ROUTING_CODE = [
-  "function handler(event) {",
-  "  var request = event.request;",
-  '  var last = request.uri.substring(request.uri.lastIndexOf("/") + 1);',
-  '  if (last.indexOf(".") === -1) request.uri = "/index.html";',
-  "  return request;",
-  "}",
-].join("\n");
-
-/**
- * Viewer-response function of `/assets/*`: the year-long immutable Cache-Control goes on files that
- * exist (200, 206, 304) only. CloudFront does not run viewer-response functions when the origin
- * answers 400 or more, and the function checks the status as well, so a 404 never carries it.
- */
-export const ASSETS_CACHE_CODE = [
-  "function handler(event) {",
-  "  var response = event.response;",
-  "  var status = response.statusCode;",
-  `  if (status === 200 || status === 206 || status === 304) response.headers["cache-control"] = { value: "${ASSETS_CACHE_CONTROL}" };`,
-  "  return response;",
-  "}",
-].join("\n");
 
 export interface FrontendArgs {
   /** Stack the frontend belongs to; part of every physical name. */
@@ -60,8 +34,11 @@ export interface FrontendArgs {
    * @example "app.example.com"
    */
   domain?: string;
-  /** ACM certificate for `domain`, in us-east-1 (the only region CloudFront reads certificates from). */
-  certificateArn?: string;
+  /**
+   * ACM certificate for `domain`, in us-east-1 (the only region CloudFront reads certificates from):
+   * from config, or the one components/dns.ts issues when the stack sets `dns.zone`.
+   */
+  certificateArn?: pulumi.Input<string>;
   /** Which edge locations serve the site (cost against latency). */
   priceClass: "PriceClass_100" | "PriceClass_200" | "PriceClass_All";
   /** The Content-Security-Policy header value; must carry a frame-ancestors directive. */
@@ -84,7 +61,7 @@ export function validateFrontendArgs(args: FrontendArgs): void {
   if (Boolean(args.domain) !== Boolean(args.certificateArn)) {
     throw new Error("Frontend: set domain and certificateArn together; a custom domain needs its us-east-1 ACM certificate.");
   }
-  if (args.certificateArn && !args.certificateArn.includes(`:${CLOUDFRONT_REGION}:`)) {
+  if (typeof args.certificateArn === "string" && !args.certificateArn.includes(`:${CLOUDFRONT_REGION}:`)) {
     throw new Error(`Frontend: certificateArn ${args.certificateArn} is not in ${CLOUDFRONT_REGION}; CloudFront only uses certificates from ${CLOUDFRONT_REGION}.`);
   }
   if (!/(^|;)\s*frame-ancestors\s/.test(args.contentSecurityPolicy)) {

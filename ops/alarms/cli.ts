@@ -1,9 +1,10 @@
 import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import Table from "cli-table3";
-import { Command, CommanderError, Option } from "commander";
+import { Option, type Command } from "commander";
 import { LOG_EVENTS } from "../../components/alarms/logContract";
 import { STACKS } from "../../runbook";
+import { CliError, createCommand, required, runAsProcess, type CliIo } from "../lib/cli";
 import { FilterPatternError } from "./filterPattern";
 import { BAND_TRAINING_SECONDS, MetricMathError } from "./metricMath";
 import { PlanError, replayPlan, type PlanDocument } from "./plan";
@@ -124,61 +125,48 @@ function notesFor(plan: PlanDocument, replay: AlarmReplay): string[] {
   return notes;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  const json = argv.includes("--json");
-  const program = new Command(NAME)
-    .description("Replay JSON log lines (and AWS metrics) through a stack's metric filters and alarms, as CloudWatch evaluates them")
-    .addOption(new Option("--stack <stack>", "the stack whose offline plan supplies the filters and alarms").choices(STACKS).makeOptionMandatory())
-    .requiredOption("--logs <file>", "JSON lines, sorted by their ISO `time`; \"@log\" (api | worker) routes a line, else its event does")
+/** Errors the replay reports as bad input (exit 2): they name the file and line, or the plan resource. */
+function isBadInput(error: unknown): boolean {
+  return error instanceof ReplayInputError || error instanceof PlanError || error instanceof FilterPatternError || error instanceof MetricMathError || (error as Error | undefined)?.name === "ConfigError";
+}
+
+export function command(io?: CliIo): Command {
+  return createCommand(NAME, "Replay JSON log lines (and AWS metrics) through a stack's metric filters and alarms, as CloudWatch evaluates them", io)
+    .addOption(new Option("--stack <stack>", "the stack whose offline plan supplies the filters and alarms").choices(STACKS))
+    .option("--logs <file>", 'JSON lines, sorted by their ISO "time"; "@log" (api | worker) routes a line, else its event does')
     .option("--metrics <file>", "CSV rows time,namespace,metric,dimensions,value of AWS-published metrics (dimensions Name=Value;...)")
     .option("--plan <file>", "an offline plan (npm run -s start -- --stack <stack> --json) instead of running the program")
-    .option("--json", 'print { "stack", "alarms": [{ "name", "transitions": [{ "at", "from", "to", "notifies" }] }] }')
-    .showSuggestionAfterError(true)
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  const fail = (message: string, exitCode: number): number => {
-    if (json) process.stdout.write(`${JSON.stringify({ error: message, exitCode })}\n`);
-    return exitCode;
-  };
+    .option("--json", 'print { "stack", "alarms": [{ "name", "transitions": [{ "at", "from", "to", "notifies" }] }] }');
+}
+
+interface Options {
+  stack?: string;
+  logs?: string;
+  metrics?: string;
+  plan?: string;
+  json?: boolean;
+}
+
+export async function replayCommand(o: Options, io: CliIo): Promise<number> {
+  const stack = required(o.stack, "--stack", `--stack ${STACKS[0]}`);
+  const logs = required(o.logs, "--logs", "--logs incident.jsonl");
   try {
-    program.parse([...argv], { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : fail(error.message.replace(/^error: /, ""), 2);
-    throw error;
-  }
-  const o = program.opts<{ stack: string; logs: string; metrics?: string; plan?: string; json?: boolean }>();
-  try {
-    const plan = await loadPlan(o.stack, o.plan);
-    if (process.stderr.isTTY && !json) process.stderr.write(`${NAME}: replaying ${o.logs} through the ${o.stack} plan...\n`);
-    const { result, replay } = replayFiles(plan, o.logs, o.metrics);
-    if (json) {
-      for (const note of notesFor(plan, replay)) process.stderr.write(`${NAME}: note: ${note}\n`);
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    const plan = await loadPlan(stack, o.plan);
+    if (process.stderr.isTTY && !o.json) io.stderr(`${NAME}: replaying ${logs} through the ${stack} plan...\n`);
+    const { result, replay } = replayFiles(plan, logs, o.metrics);
+    if (o.json) {
+      for (const note of notesFor(plan, replay)) io.stderr(`${NAME}: note: ${note}\n`);
+      io.stdout(`${JSON.stringify(result, null, 2)}\n`);
     } else {
-      process.stdout.write(render(result, replay.lines, notesFor(plan, replay)));
+      io.stdout(render(result, replay.lines, notesFor(plan, replay)));
     }
     return 0;
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause;
-    const bad = [error, cause].find(
-      (e) => e instanceof ReplayInputError || e instanceof PlanError || e instanceof FilterPatternError || e instanceof MetricMathError || (e as Error | undefined)?.name === "ConfigError",
-    ) as Error | undefined;
-    if (bad) {
-      process.stderr.write(`${NAME}: ${bad.message}\n`);
-      return fail(bad.message, 2);
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`${NAME}: the replay did not complete: ${message}\n`);
-    return fail(`the replay did not complete: ${message}`, 3);
+    const bad = [error, cause].find(isBadInput) as Error | undefined;
+    if (bad) throw new CliError(bad.message, 2);
+    throw new CliError(`the replay did not complete: ${error instanceof Error ? error.message : String(error)}`, 3);
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.stdout.write("", () => process.exit(code)),
-    (error: unknown) => {
-      process.stderr.write(`${NAME}: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exit(3);
-    },
-  );
-}
+if (require.main === module) runAsProcess(command(), replayCommand);

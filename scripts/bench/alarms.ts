@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from "node:fs";
 import * as path from "node:path";
 import { forEachLine, replayFiles } from "../../ops/alarms/cli";
 import type { PlanDocument } from "../../ops/alarms/plan";
@@ -44,23 +44,29 @@ function generate(file: string): number {
   return lines;
 }
 
-function timed(run: () => void): number {
+/** Wall-clock and CPU seconds (user + system) of one run: on a shared machine the CPU time is the steadier figure. */
+function timed(run: () => void): { wall: number; cpu: number } {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   run();
-  return (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  return { wall: (performance.now() - started) / 1000, cpu: (used.user + used.system) / 1e6 };
 }
 
 export async function benchAlarms(): Promise<BenchRow[]> {
-  const expectedBytes = 1_350_000_000;
-  if (!existsSync(FILE) || statSync(FILE).size < expectedBytes) {
+  // A marker written after a complete generation, holding the file's size: a cut-short file is made again.
+  const marker = `${FILE}.complete`;
+  if (!existsSync(FILE) || !existsSync(marker) || readFileSync(marker, "utf8") !== String(statSync(FILE).size)) {
     process.stderr.write(`  alarms: generating ${(RPS * SECONDS).toLocaleString("en")} lines into ${path.relative(process.cwd(), FILE)}\n`);
     generate(FILE);
+    writeFileSync(marker, String(statSync(FILE).size));
   }
   const result = await runProgram({ stack: "production" });
   const plan: PlanDocument = { stack: "production", resources: result.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })) };
-  const baseline = `read + JSON.parse, 1 day at ${RPS} rps`;
-  const parse: number[] = [];
-  const replay: number[] = [];
+  const baseline = `read + JSON.parse, 1 day at ${RPS} rps (wall)`;
+  const baselineCpu = `read + JSON.parse, 1 day at ${RPS} rps (CPU)`;
+  const parse: { wall: number; cpu: number }[] = [];
+  const replay: { wall: number; cpu: number }[] = [];
   for (let i = 0; i < RUNS; i++) {
     parse.push(
       timed(() => {
@@ -78,18 +84,15 @@ export async function benchAlarms(): Promise<BenchRow[]> {
         if (!rate || rate.transitions.some((t) => t.to === "ALARM")) throw new Error("1 % of 5xx must not page: the benchmark replays a healthy day");
       }),
     );
-    process.stderr.write(`  alarms: run ${i + 1}/${RUNS}: parse ${parse[i]?.toFixed(1)} s, replay ${replay[i]?.toFixed(1)} s\n`);
+    const [p, r] = [parse[i], replay[i]] as [{ wall: number; cpu: number }, { wall: number; cpu: number }];
+    process.stderr.write(`  alarms: run ${i + 1}/${RUNS}: parse ${p.wall.toFixed(1)} s (CPU ${p.cpu.toFixed(1)} s), replay ${r.wall.toFixed(1)} s (CPU ${r.cpu.toFixed(1)} s)\n`);
   }
+  const name = `alarms:replay (production plan), 1 day at ${RPS} rps (8.64 M lines)`;
   return [
-    { name: baseline, samples: parse, unit: "s" },
-    {
-      name: `alarms:replay (production plan), 1 day at ${RPS} rps (8.64 M lines)`,
-      samples: replay,
-      unit: "s",
-      baseline,
-      target: "< 60 s",
-      meets: (m) => m < 60,
-    },
+    { name: baseline, samples: parse.map((x) => x.wall), unit: "s" },
+    { name: `${name} (wall)`, samples: replay.map((x) => x.wall), unit: "s", baseline, target: "< 60 s", meets: (m) => m < 60 },
+    { name: baselineCpu, samples: parse.map((x) => x.cpu), unit: "s" },
+    { name: `${name} (CPU)`, samples: replay.map((x) => x.cpu), unit: "s", baseline: baselineCpu, target: "< 60 s of CPU", meets: (m) => m < 60 },
   ];
 }
 

@@ -44,7 +44,7 @@ describe("validateFrontendArgs", () => {
     expect(() => validateFrontendArgs({ ...validArgs, domain: undefined })).toThrow("Frontend: set domain and certificateArn together");
   });
   it("refuses a certificate outside us-east-1", () => {
-    expect(() => validateFrontendArgs({ ...validArgs, certificateArn: validArgs.certificateArn?.replace("us-east-1", "eu-west-1") })).toThrow(
+    expect(() => validateFrontendArgs({ ...validArgs, certificateArn: String(validArgs.certificateArn).replace("us-east-1", "eu-west-1") })).toThrow(
       /is not in us-east-1; CloudFront only uses certificates from us-east-1/,
     );
   });

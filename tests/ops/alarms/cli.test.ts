@@ -59,7 +59,8 @@ describe("npm run alarms:replay", () => {
     writeFileSync(bad, `${JSON.stringify({ time: "2026-11-30T10:00:00Z", event: "worker_lag", workerLagMs: 1 })}\nnot json\n`);
     const run = await npm(["--stack", "staging", "--logs", bad, "--plan", planFile, "--json"]);
     expect(run.code).toBe(2);
-    expect(JSON.parse(run.stdout)).toEqual({ error: expect.stringMatching(/bad\.jsonl:2: not JSON \(not json\)/), exitCode: 2 });
+    expect(JSON.parse(run.stdout)).toEqual({ command: "alarms:replay", exitCode: 2, error: expect.stringMatching(/bad\.jsonl:2: not JSON \(not json\)/) });
+    expect(run.stderr).toMatch(/^alarms:replay: .*bad\.jsonl:2: not JSON/m);
   });
 
   it("refuses an unknown stack and suggests a misspelt flag, exit 2; --help exits 0", async () => {

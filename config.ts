@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { cidrsOverlap } from "./components/cluster/layout";
 import {
   MAX_BACKUP_RETENTION_DAYS,
   MIN_BACKUP_RETENTION_DAYS,
@@ -59,22 +60,59 @@ const resources = z.strictObject({
   memoryLimit: memory(),
 });
 
-const network = z.strictObject({
-  vpcCidr: cidr(),
-  availabilityZoneCount: int(2, 3, "a number of availability zones"),
-  existing: z
+const subnetId = () => pattern(/^subnet-[0-9a-f]{8,17}$/, "a subnet id such as subnet-0abc1234");
+const iamRoleArn = (what: string) => arn("iam", /role\/.+/, what);
+
+/**
+ * Where the cluster comes from. `create`: a new VPC and EKS cluster (the keys marked "create only");
+ * `existing`: an EKS cluster looked up by `name`, its VPC, subnets, security group and OIDC provider
+ * read from AWS before anything is registered.
+ */
+const cluster = z.strictObject({
+  mode: z.enum(["create", "existing"], '"create" (a new VPC and EKS cluster) or "existing" (an EKS cluster looked up by name)'),
+  name: pattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, "an EKS cluster name (existing: required; create: default runbook-<stack>)").optional(),
+  version: pattern(/^1\.(2[89]|3\d)$/, 'create only: an EKS Kubernetes version such as "1.33"').optional(),
+  publicAccessCidrs: z.array(cidr()).describe("create only: CIDRs allowed to the public API endpoint; [] keeps the endpoint private").optional(),
+  nodeGroup: z
     .strictObject({
-      vpcId: pattern(/^vpc-[0-9a-f]{8,17}$/, "a VPC id such as vpc-0abc12345def67890"),
-      privateSubnetIds: z
-        .array(pattern(/^subnet-[0-9a-f]{8,17}$/, "a subnet id such as subnet-0abc1234"))
-        .min(2, "at least two private subnets in different availability zones"),
+      instanceTypes: z.array(pattern(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an EC2 instance type such as m7g.large")).min(1, "at least one instance type"),
+      minSize: int(1, 100, "nodes"),
+      desiredSize: int(1, 100, "nodes"),
+      maxSize: int(1, 100, "nodes"),
     })
     .optional(),
-  appSecurityGroupIds: z
-    .array(pattern(/^sg-[0-9a-f]{8,17}$/, "a security group id such as sg-0abc1234"))
-    .default([]),
-  clusterNodeCidrs: z.array(cidr()).default([]),
+  adminRoleArns: z.array(iamRoleArn("an IAM role given cluster-admin access (create only)")).default([]),
+  addons: z.strictObject({
+    loadBalancerController: bool(),
+    metricsServer: bool(),
+  }),
 });
+
+/** The VPC a `create` cluster gets, or the data-tier subnets of an `existing` cluster's VPC. */
+const network = z
+  .strictObject({
+    vpcCidr: cidr().describe("create only: the new VPC's range, a /16 such as 10.40.0.0/16").optional(),
+    availabilityZoneCount: int(2, 3, "create only: a number of availability zones").optional(),
+    reservedCidrs: z.array(cidr()).describe("create only: networks the new VPC must not overlap (peered VPCs, VPN, the other stack)").default([]),
+    dataSubnetIds: z
+      .array(subnetId())
+      .min(2, "at least two subnets in different availability zones")
+      .describe("existing only: the data tier's subnets; default: the VPC's subnets tagged kubernetes.io/role/internal-elb")
+      .optional(),
+  })
+  .prefault({});
+
+/**
+ * Keys that no longer apply, with the key that replaces each: reported instead of a bare "no such
+ * key", so an old stack file says what to change.
+ */
+export const RETIRED_KEYS: Readonly<Record<string, string>> = {
+  "network.clusterNodeCidrs": "removed: PostgreSQL and Redis admit the cluster's security group by reference (from the cluster section); delete this key",
+  "network.appSecurityGroupIds": "removed: PostgreSQL and Redis admit the cluster's security group by reference (from the cluster section); delete this key",
+  "network.existing": "removed: set cluster.mode existing and cluster.name; the VPC is the cluster's, and network.dataSubnetIds (optional) picks the data-tier subnets",
+  "services.irsa": "removed (oidcProviderArn, oidcIssuer): IRSA trusts the OIDC provider read from the cluster (cluster section); delete this key",
+  "services.kubeContext": "removed: the Kubernetes provider is built from the cluster (aws eks get-token); the secret kubeconfig overrides it",
+};
 
 const database = z.strictObject({
   engineVersion: pattern(/^1[3-7]$/, 'a PostgreSQL major version from "13" to "17"'),
@@ -140,7 +178,6 @@ const frontend = z.strictObject({
 
 const services = z.strictObject({
   namespace: pattern(DNS_LABEL, "a Kubernetes namespace name (lower-case DNS label)"),
-  kubeContext: z.string().min(1).describe("a kubeconfig context name; the ambient context when unset").optional(),
   port: int(1024, 65535, "a port"),
   apiReplicas: int(1, 50, "replicas"),
   apiMaxReplicas: int(1, 100, "replicas"),
@@ -150,10 +187,6 @@ const services = z.strictObject({
   ingress: z.strictObject({
     host: hostname(),
     certificateArn: arn("acm", /certificate\/[0-9a-f-]{36}/, "an ACM certificate ARN in the stack's region"),
-  }),
-  irsa: z.strictObject({
-    oidcProviderArn: arn("iam", /oidc-provider\/.+/, "the cluster's IAM OIDC provider ARN"),
-    oidcIssuer: pattern(/^oidc\.eks\.[a-z0-9-]+\.amazonaws\.com\/id\/[A-F0-9]+$/, "the OIDC issuer without https://, such as oidc.eks.eu-west-1.amazonaws.com/id/ABC123"),
   }),
 });
 
@@ -204,6 +237,7 @@ const delivery = z.strictObject({
 /** Every project setting of a stack file, section by section. */
 export const configSchema = z.strictObject({
   organization: pattern(/^[A-Za-z0-9_.-]+$/, "your Pulumi organization name"),
+  cluster,
   network,
   database,
   backup,
@@ -224,7 +258,7 @@ type Settings = z.infer<typeof configSchema>;
 export type PlatformConfig = Settings & {
   stack: StackName;
   region: string;
-  /** Kubeconfig for the target cluster (secret); the ambient context is used when unset. */
+  /** Kubeconfig for the target cluster (secret): overrides the one built from the cluster (aws eks get-token). */
   kubeconfig?: pulumi.Output<string>;
   /** GitHub token (secret); the GITHUB_TOKEN environment variable is used when unset. */
   githubToken?: pulumi.Output<string>;
@@ -245,7 +279,7 @@ export const SECRET_KEYS = ["kubeconfig", "githubToken", "pageHttpsEndpoint"] as
 function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
   const problems: Problem[] = [];
   const production = stack === "production";
-  const { database, cache, services, frontend, network, image, backup } = c;
+  const { database, cache, services, frontend, image, backup } = c;
   if (database) {
     const minRetention = MIN_BACKUP_RETENTION_DAYS[stack];
     if (database.backupRetentionDays < minRetention) {
@@ -289,13 +323,6 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
         expected: `at least services.apiReplicas (${services.apiReplicas})`,
       });
     }
-    if (!services.irsa.oidcProviderArn.endsWith(`:oidc-provider/${services.irsa.oidcIssuer}`)) {
-      problems.push({
-        path: "services.irsa.oidcIssuer",
-        got: services.irsa.oidcIssuer,
-        expected: `the issuer of services.irsa.oidcProviderArn (the part after oidc-provider/): IRSA trusts only that provider's tokens`,
-      });
-    }
     if (production && services.apiReplicas < 2) {
       problems.push({ path: "services.apiReplicas", got: services.apiReplicas, expected: "at least 2 in production (one pod is not highly available)" });
     }
@@ -319,22 +346,7 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
       });
     }
   }
-  if (network) {
-    if (!network.existing && Number(network.vpcCidr.split("/")[1]) > 16) {
-      problems.push({ path: "network.vpcCidr", got: network.vpcCidr, expected: "a /16 or larger (the private subnets are /20s at x.y.16.0, x.y.32.0 and x.y.48.0)" });
-    }
-    const open = network.clusterNodeCidrs.find((cidr) => cidr.endsWith("/0"));
-    if (open) {
-      problems.push({ path: "network.clusterNodeCidrs", got: open, expected: "the cluster's node CIDRs (a /0 admits the whole internet to PostgreSQL and Redis)" });
-    }
-    if (network.appSecurityGroupIds.length === 0 && network.clusterNodeCidrs.length === 0) {
-      problems.push({
-        path: "network.clusterNodeCidrs",
-        got: [],
-        expected: "at least one CIDR, or network.appSecurityGroupIds: PostgreSQL and Redis admit only the application",
-      });
-    }
-  }
+  problems.push(...topologyChecks(stack, c));
   if (image) {
     if (stack === "staging" && !image.ref) {
       problems.push({
@@ -356,6 +368,59 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
   }
   if (!production && backup?.copyTo) {
     problems.push({ path: "backup.copyTo", got: backup.copyTo, expected: "unset outside production (cross-region copies are a production safeguard)" });
+  }
+  return problems;
+}
+
+/**
+ * The cluster and network rules: what each cluster mode needs, what it leaves unset, and a new VPC
+ * that fits its subnet layout and overlaps no configured network.
+ */
+function topologyChecks(stack: StackName, c: Partial<Settings>): Problem[] {
+  const { cluster, network, delivery } = c;
+  if (!cluster) return [];
+  const problems: Problem[] = [];
+  const unset = (path: string, got: unknown, why: string) => problems.push({ path, got, expected: `unset with cluster.mode ${cluster.mode} (${why})` });
+  if (cluster.mode === "existing") {
+    if (!cluster.name) problems.push({ path: "cluster.name", got: undefined, expected: "the name of the EKS cluster to look up (cluster.mode existing)" });
+    for (const key of ["version", "publicAccessCidrs", "nodeGroup"] as const) {
+      if (cluster[key] !== undefined) unset(`cluster.${key}`, cluster[key], "it configures a cluster this stack creates");
+    }
+    if (cluster.adminRoleArns.length > 0) unset("cluster.adminRoleArns", cluster.adminRoleArns, "access to an existing cluster is granted by its owners");
+    if (network?.vpcCidr !== undefined) unset("network.vpcCidr", network.vpcCidr, "the VPC is the existing cluster's, looked up; network.dataSubnetIds picks its data-tier subnets");
+    if (network?.availabilityZoneCount !== undefined) unset("network.availabilityZoneCount", network.availabilityZoneCount, "the zones are the existing VPC's");
+    if (network && network.reservedCidrs.length > 0) unset("network.reservedCidrs", network.reservedCidrs, "they are checked only against a VPC this stack creates");
+    return problems;
+  }
+  if (cluster.version === undefined) problems.push({ path: "cluster.version", got: undefined, expected: 'the new cluster\'s Kubernetes version, such as "1.33"' });
+  if (cluster.publicAccessCidrs === undefined) {
+    problems.push({ path: "cluster.publicAccessCidrs", got: undefined, expected: "the CIDRs allowed to the public API endpoint (your VPN's, your CI's), or [] for a private endpoint only" });
+  } else {
+    const open = cluster.publicAccessCidrs.find((range) => range.endsWith("/0"));
+    if (open && stack === "production") {
+      problems.push({ path: "cluster.publicAccessCidrs", got: open, expected: "ranges narrower than /0 in production (the API endpoint is never open to the world), or [] for a private endpoint only" });
+    }
+  }
+  if (!cluster.nodeGroup) {
+    problems.push({ path: "cluster.nodeGroup", got: undefined, expected: "the managed node group: { instanceTypes, minSize, desiredSize, maxSize }" });
+  } else if (!(cluster.nodeGroup.minSize <= cluster.nodeGroup.desiredSize && cluster.nodeGroup.desiredSize <= cluster.nodeGroup.maxSize)) {
+    problems.push({ path: "cluster.nodeGroup.desiredSize", got: cluster.nodeGroup.desiredSize, expected: `from cluster.nodeGroup.minSize (${cluster.nodeGroup.minSize}) to maxSize (${cluster.nodeGroup.maxSize})` });
+  }
+  if (delivery && !delivery.awsRoleArn && cluster.adminRoleArns.length === 0) {
+    problems.push({ path: "cluster.adminRoleArns", got: [], expected: "at least one role, or delivery.awsRoleArn: a new cluster grants access only through EKS access entries" });
+  }
+  if (!network) return problems;
+  if (network.dataSubnetIds !== undefined) unset("network.dataSubnetIds", network.dataSubnetIds, "the data tier gets the new VPC's isolated subnets");
+  if (network.availabilityZoneCount === undefined) problems.push({ path: "network.availabilityZoneCount", got: undefined, expected: "2 or 3: the zones the new VPC spans" });
+  if (network.vpcCidr === undefined) {
+    problems.push({ path: "network.vpcCidr", got: undefined, expected: "the new VPC's range (cluster.mode create), a /16 such as 10.40.0.0/16" });
+  } else if (Number(network.vpcCidr.split("/")[1]) > 16) {
+    problems.push({ path: "network.vpcCidr", got: network.vpcCidr, expected: "a /16 or larger (private /18s, public and isolated /22s per zone)" });
+  } else {
+    const overlapping = network.reservedCidrs.find((range) => cidrsOverlap(range, network.vpcCidr as string));
+    if (overlapping) {
+      problems.push({ path: "network.vpcCidr", got: network.vpcCidr, expected: `a range that does not overlap ${overlapping} of network.reservedCidrs (peered and on-premises networks must stay routable)` });
+    }
   }
   return problems;
 }
@@ -415,7 +480,7 @@ function toProblems(issue: z.core.$ZodIssue): Problem[] {
     return issue.keys.map((key) => ({
       path: [...issue.path.map(String), key].join("."),
       got: section?.[key],
-      expected: "no such key (check its spelling against the README's config table)",
+      expected: RETIRED_KEYS[[...issue.path.map(String), key].join(".")] ?? "no such key (check its spelling against the README's config table)",
     }));
   }
   return [{ path: issuePath(issue), got: issue.input, expected: issueExpected(issue) }];

@@ -1,4 +1,5 @@
-import { loadConfig } from "./config";
+import { loadConfig, type PlatformConfig } from "./config";
+import { Cluster, lookupCluster, type NewClusterSettings } from "./components/cluster";
 import { Network } from "./components/network";
 import { Database } from "./components/database";
 import { Storage } from "./components/storage";
@@ -9,7 +10,7 @@ import { ARTIFACT_OUTPUT, artifactRef } from "./components/promotion";
 import { Alarms, cacheMemberClusterIds } from "./components/alarms";
 import { Repository } from "./components/repository";
 import { RestoreDrill } from "./components/restoreDrill";
-import { defaultTags } from "./components/naming";
+import { defaultTags, physicalName } from "./components/naming";
 
 /**
  * The composition root: validates the stack's settings (nothing is registered if they are bad),
@@ -18,17 +19,30 @@ import { defaultTags } from "./components/naming";
 export = async () => {
   const config = loadConfig();
   const tags = defaultTags(config.stack);
+  // An existing cluster is looked up before anything is registered: a name that finds nothing stops here.
+  const found =
+    config.cluster.mode === "existing"
+      ? await lookupCluster({ stack: config.stack, region: config.region, name: config.cluster.name as string, dataSubnetIds: config.network.dataSubnetIds })
+      : undefined;
   // "Promote same artifact to production": staging pins its image; production runs staging's. Resolved
   // first, so an artifact that is not pinned by digest stops the run before anything else is registered.
   const image = await artifactRef(config.image);
 
-  const network = new Network("network", { stack: config.stack, ...config.network, tags });
+  const cluster = new Cluster("cluster", {
+    stack: config.stack,
+    region: config.region,
+    existing: found,
+    create: found ? undefined : newClusterSettings(config),
+    kubeconfig: config.kubeconfig,
+    tags,
+  });
+  const network = new Network("network", { stack: config.stack, vpcId: cluster.vpcId, clusterSecurityGroupId: cluster.securityGroupId, tags });
   const database = new Database("database", {
     stack: config.stack,
     ...config.database,
     // "Keep PITR enabled" in every stack; production also keeps a final snapshot on deletion.
     skipFinalSnapshot: config.stack !== "production",
-    subnetIds: network.privateSubnetIds,
+    subnetIds: cluster.dataSubnetIds,
     securityGroupId: network.databaseSecurityGroupId,
     backup: config.backup,
     tags,
@@ -42,7 +56,7 @@ export = async () => {
   const cache = new Cache("cache", {
     stack: config.stack,
     ...config.cache,
-    subnetIds: network.privateSubnetIds,
+    subnetIds: cluster.dataSubnetIds,
     securityGroupId: network.cacheSecurityGroupId,
     tags,
   });
@@ -52,8 +66,9 @@ export = async () => {
   const services = new Services("services", {
     stack: config.stack,
     region: config.region,
-    kubeconfig: config.kubeconfig,
+    provider: cluster.provider,
     ...config.services,
+    irsa: { oidcProviderArn: cluster.oidcProviderArn, oidcIssuer: cluster.oidcIssuer },
     image,
     databaseUrl: database.connectionString,
     databaseConnectArn: database.iamConnectArn,
@@ -121,8 +136,15 @@ export = async () => {
           restoreDrillRtoSeconds: restoreDrill.rtoSeconds,
         }
       : {}),
-    vpcId: network.vpcId,
-    privateSubnetIds: network.privateSubnetIds,
+    clusterName: cluster.clusterName,
+    clusterEndpoint: cluster.endpoint,
+    clusterSecurityGroupId: cluster.securityGroupId,
+    oidcProviderArn: cluster.oidcProviderArn,
+    oidcIssuer: cluster.oidcIssuer,
+    vpcId: cluster.vpcId,
+    vpcCidr: cluster.vpcCidr,
+    dataSubnetIds: cluster.dataSubnetIds,
+    publicSubnetIds: cluster.publicSubnetIds,
     databaseSecurityGroupId: network.databaseSecurityGroupId,
     cacheSecurityGroupId: network.cacheSecurityGroupId,
     databaseIdentifier: database.identifier,
@@ -163,3 +185,20 @@ export = async () => {
     alarmNames: alarms.alarmNames,
   };
 };
+
+/** `cluster.mode create`'s settings, complete (config.ts has refused a create stack missing any of them). */
+function newClusterSettings(config: PlatformConfig): NewClusterSettings {
+  const { cluster, network, delivery } = config;
+  return {
+    name: cluster.name ?? physicalName(config.stack, "eks", "eks"),
+    version: cluster.version as string,
+    vpcCidr: network.vpcCidr as string,
+    availabilityZoneCount: network.availabilityZoneCount as number,
+    // One NAT gateway per zone in production (a zone outage keeps the others' egress), one shared elsewhere.
+    natGatewayPerZone: config.stack === "production",
+    publicAccessCidrs: cluster.publicAccessCidrs ?? [],
+    nodeGroup: cluster.nodeGroup as NewClusterSettings["nodeGroup"],
+    // The deploy role (Pulumi Deployments) first: it runs every later `pulumi up`.
+    accessRoleArns: [...(delivery.awsRoleArn ? [delivery.awsRoleArn] : []), ...cluster.adminRoleArns],
+  };
+}

@@ -25,6 +25,8 @@ export const NAME_LIMITS = {
   cloudfront: 64,
   /** CloudWatch Logs delivery sources and destinations (CloudFront standard logging v2). */
   logdelivery: 60,
+  /** EKS cluster names. */
+  eks: 100,
 } as const;
 
 export type NamedService = keyof typeof NAME_LIMITS;

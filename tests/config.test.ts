@@ -72,7 +72,20 @@ describe("config: bad input names the key, what it got and what it expects", () 
     ["bad instance class", "staging", "database.instanceClass", "m5.large", `${PROJECT}:database.instanceClass: got "m5.large"; expected an RDS instance class`],
     ["malformed CIDR", "staging", "network.vpcCidr", "10.40.0.0/33", `${PROJECT}:network.vpcCidr: got "10.40.0.0/33"; expected an IPv4 CIDR`],
     ["VPC smaller than a /16", "staging", "network.vpcCidr", "10.40.0.0/24", `${PROJECT}:network.vpcCidr: got "10.40.0.0/24"; expected a /16 or larger`],
-    ["data tier open to the internet", "production", "network.clusterNodeCidrs", ["0.0.0.0/0"], `${PROJECT}:network.clusterNodeCidrs: got "0.0.0.0/0"; expected the cluster's node CIDRs`],
+    ["CIDR admission, retired", "staging", "network.clusterNodeCidrs", ["10.40.0.0/16"], `${PROJECT}:network.clusterNodeCidrs: got ["10.40.0.0/16"]; expected removed: PostgreSQL and Redis admit the cluster's security group by reference`],
+    ["hand-typed OIDC keys, retired", "staging", "services.irsa", { oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/x", oidcIssuer: "x" }, `${PROJECT}:services.irsa: got {"oidcProviderArn"`],
+    ["hand-typed OIDC keys name their replacement", "staging", "services.irsa", { oidcIssuer: "x" }, "expected removed (oidcProviderArn, oidcIssuer): IRSA trusts the OIDC provider read from the cluster"],
+    ["kube context, retired", "staging", "services.kubeContext", "staging-eks", "expected removed: the Kubernetes provider is built from the cluster (aws eks get-token); the secret kubeconfig overrides it"],
+    ["existing VPC section, retired", "staging", "network.existing", { vpcId: "vpc-0abc12345def67890" }, "expected removed: set cluster.mode existing and cluster.name"],
+    ["existing cluster without a name", "production", "cluster.name", undefined, `${PROJECT}:cluster.name: got nothing (the key is missing); expected the name of the EKS cluster to look up (cluster.mode existing)`],
+    ["a VPC range with an existing cluster", "production", "network", { vpcCidr: "10.50.0.0/16" }, `${PROJECT}:network.vpcCidr: got "10.50.0.0/16"; expected unset with cluster.mode existing (the VPC is the existing cluster's, looked up`],
+    ["a node group with an existing cluster", "production", "cluster.nodeGroup", { instanceTypes: ["m7g.large"], minSize: 1, desiredSize: 1, maxSize: 1 }, `${PROJECT}:cluster.nodeGroup: got`],
+    ["data subnets with a created VPC", "staging", "network.dataSubnetIds", ["subnet-0a1b2c3d", "subnet-4e5f6a7b"], "expected unset with cluster.mode create (the data tier gets the new VPC's isolated subnets)"],
+    ["a new VPC overlapping a reserved network", "staging", "network.reservedCidrs", ["10.40.128.0/17"], `${PROJECT}:network.vpcCidr: got "10.40.0.0/16"; expected a range that does not overlap 10.40.128.0/17 of network.reservedCidrs`],
+    ["a new cluster without a version", "staging", "cluster.version", undefined, `${PROJECT}:cluster.version: got nothing (the key is missing); expected the new cluster's Kubernetes version`],
+    ["a new cluster without endpoint CIDRs", "staging", "cluster.publicAccessCidrs", undefined, "expected the CIDRs allowed to the public API endpoint"],
+    ["a node group whose desired size is outside its bounds", "staging", "cluster.nodeGroup.desiredSize", 9, `${PROJECT}:cluster.nodeGroup.desiredSize: got 9; expected from cluster.nodeGroup.minSize (2) to maxSize (4)`],
+    ["an unknown cluster mode", "staging", "cluster.mode", "eksctl", `${PROJECT}:cluster.mode: got "eksctl"; expected "create" (a new VPC and EKS cluster) or "existing"`],
     ["malformed email", "staging", "alarms.ticketEmails", ["platform-tickets"], `${PROJECT}:alarms.ticketEmails.0: got "platform-tickets"; expected an email address`],
     ["malformed ARN", "production", "frontend.certificateArn", "arn:aws:acm:us-east-1:123:cert/x", `${PROJECT}:frontend.certificateArn: got "arn:aws:acm:us-east-1:123:cert/x"; expected an ACM certificate ARN`],
     ["certificate outside us-east-1", "production", "frontend.certificateArn", "arn:aws:acm:eu-west-1:123456789012:certificate/66666666-7777-8888-9999-000000000000", "expected a certificate in us-east-1"],
@@ -99,6 +112,24 @@ describe("config: bad input names the key, what it got and what it expects", () 
   it.each(cases)("%s", (_label, stack, key, value, expected) => {
     const problems = problemsOf(stack, withSetting(stack, key, value));
     expect(problems.join("\n")).toContain(expected);
+  });
+
+  it("refuses a production cluster whose public endpoint is open to the world, and a new cluster no role can administer", () => {
+    const open = { ...(rawConfig("staging").cluster as Record<string, unknown>), publicAccessCidrs: ["0.0.0.0/0"] };
+    const production = { ...rawConfig("production"), cluster: open, network: rawConfig("staging").network };
+    expect(problemsOf("production", production)).toContain(
+      `  - ${PROJECT}:cluster.publicAccessCidrs: got "0.0.0.0/0"; expected ranges narrower than /0 in production (the API endpoint is never open to the world), or [] for a private endpoint only`,
+    );
+    expect(problemsOf("staging", withSetting("staging", "cluster.publicAccessCidrs", ["0.0.0.0/0"]))).toEqual([]);
+    const noRole = withSetting("staging", "delivery.awsRoleArn", undefined);
+    expect(problemsOf("staging", noRole)).toEqual([
+      `  - ${PROJECT}:cluster.adminRoleArns: got []; expected at least one role, or delivery.awsRoleArn: a new cluster grants access only through EKS access entries`,
+    ]);
+  });
+
+  it("needs neither a VPC range nor a zone count for an existing cluster", () => {
+    expect(rawConfig("production").network).toBeUndefined();
+    expect(parseConfig("production", rawConfig("production")).network).toEqual({ reservedCidrs: [] });
   });
 
   it("rejects a stack the runbook does not name", () => {

@@ -5,7 +5,7 @@ import * as autoscaling from "@pulumi/kubernetes/autoscaling/v2";
 import * as core from "@pulumi/kubernetes/core/v1";
 import * as networking from "@pulumi/kubernetes/networking/v1";
 import * as policy from "@pulumi/kubernetes/policy/v1";
-import { Provider } from "@pulumi/kubernetes/provider";
+import type { Provider } from "@pulumi/kubernetes/provider";
 import type { StackName } from "../../runbook";
 import { physicalName } from "../naming";
 import {
@@ -32,10 +32,8 @@ export interface ServicesArgs {
   stack: StackName;
   /** The stack's AWS region, handed to the application as AWS_REGION. */
   region: string;
-  /** Kubeconfig of the target cluster (secret). Unset: the ambient kubeconfig and `kubeContext`. */
-  kubeconfig?: pulumi.Input<string>;
-  /** Context of the ambient kubeconfig; unset: its current context. */
-  kubeContext?: string;
+  /** The cluster's Kubernetes provider (Cluster.provider): every object goes to that cluster. */
+  provider: Provider;
   /** Namespace created for the API and worker. Changing it replaces every object in it. */
   namespace: string;
   /** Port both processes listen on ($PORT), health endpoints included. */
@@ -52,8 +50,8 @@ export interface ServicesArgs {
   workerResources: ContainerResources;
   /** Public host name of the API and its ACM certificate in the stack's region. */
   ingress: { host: string; certificateArn: string };
-  /** The cluster's IAM OIDC provider, which IRSA trusts. */
-  irsa: { oidcProviderArn: string; oidcIssuer: string };
+  /** The cluster's IAM OIDC provider, which IRSA trusts, and its issuer without https:// (from Cluster). */
+  irsa: { oidcProviderArn: pulumi.Input<string>; oidcIssuer: pulumi.Input<string> };
   /** The artifact both workloads run, pinned by digest (see promotion.ts). */
   image: pulumi.Input<string>;
   /** PostgreSQL connection URL (secret). */
@@ -81,7 +79,7 @@ export interface ServicesArgs {
 }
 
 /** Throws a fixable message when the args cannot make a highly available, least-privilege service. */
-export function validateServicesArgs(args: ServicesArgs): void {
+export function validateServicesArgs(args: Pick<ServicesArgs, "stack" | "apiReplicas" | "apiMaxReplicas" | "workerReplicas" | "runAsUser">): void {
   if (args.stack === "production" && args.apiReplicas < 2) {
     throw new Error(`Services: apiReplicas is ${args.apiReplicas}; production needs at least 2 (one pod is not highly available).`);
   }
@@ -90,9 +88,6 @@ export function validateServicesArgs(args: ServicesArgs): void {
   }
   if (args.apiMaxReplicas < args.apiReplicas) {
     throw new Error(`Services: apiMaxReplicas (${args.apiMaxReplicas}) is below apiReplicas (${args.apiReplicas}).`);
-  }
-  if (!args.irsa.oidcProviderArn.endsWith(`:oidc-provider/${args.irsa.oidcIssuer}`)) {
-    throw new Error(`Services: irsa.oidcIssuer ${args.irsa.oidcIssuer} is not the issuer of irsa.oidcProviderArn ${args.irsa.oidcProviderArn}.`);
   }
   if ((args.runAsUser ?? 1000) === 0) throw new Error("Services: runAsUser is 0 (root); use a non-root uid.");
 }
@@ -135,12 +130,7 @@ export class Services extends pulumi.ComponentResource {
     const cpuTargetPercent = args.cpuTargetPercent ?? 70;
     const runAsUser = args.runAsUser ?? 1000;
 
-    const provider = new Provider(
-      `${name}-k8s`,
-      { kubeconfig: args.kubeconfig === undefined ? undefined : pulumi.secret(args.kubeconfig), context: args.kubeContext, enableServerSideApply: true },
-      { parent: this },
-    );
-    const k8sOpts = { parent: this, provider };
+    const k8sOpts = { parent: this, provider: args.provider };
     const meta = (objectName: string, workload?: Workload) => ({
       name: objectName,
       namespace,
@@ -160,7 +150,9 @@ export class Services extends pulumi.ComponentResource {
       {
         name: physicalName(stack, "app-irsa", "iam"),
         description: `API and worker pods (${namespace}/${APP_NAME}) through IRSA`,
-        assumeRolePolicy: irsaTrustPolicy(args.irsa.oidcProviderArn, args.irsa.oidcIssuer, namespace, APP_NAME),
+        assumeRolePolicy: pulumi
+          .all([args.irsa.oidcProviderArn, args.irsa.oidcIssuer])
+          .apply(([providerArn, issuer]) => irsaTrustPolicy(providerArn, issuer, namespace, APP_NAME)),
         maxSessionDuration: 3600,
         tags: args.tags,
       },

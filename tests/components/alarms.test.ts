@@ -151,7 +151,7 @@ describe.each(STACKS)("alarms in %s", (stack) => {
 
   it("creates the API and worker log groups with the stack's retention", () => {
     const retention = { staging: 30, production: 90 }[stack];
-    expect(ofType(result(), "aws:cloudwatch/logGroup:LogGroup").map((g) => [g.inputs.name, g.inputs.retentionInDays])).toEqual([
+    expect(ofType(result(), "aws:cloudwatch/logGroup:LogGroup").filter((g) => g.parentName === "alarms").map((g) => [g.inputs.name, g.inputs.retentionInDays])).toEqual([
       [`/runbook/${stack}/api`, retention],
       [`/runbook/${stack}/worker`, retention],
     ]);

@@ -95,7 +95,7 @@ describe.each(["staging", "production"] as const)("Cache in %s", (stack) => {
 
   it("sits on the network's private subnets", () => {
     const subnets = one(results[stack], "aws:elasticache/subnetGroup:SubnetGroup", "cache-subnets");
-    expect(subnets.inputs).toMatchObject({ name: `runbook-${stack}-cache`, subnetIds: results[stack].outputs.privateSubnetIds });
+    expect(subnets.inputs).toMatchObject({ name: `runbook-${stack}-cache`, subnetIds: results[stack].outputs.dataSubnetIds });
   });
 
   it("exports the endpoint and port in the clear and REDIS_URL only as a secret", () => {

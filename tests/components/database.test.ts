@@ -133,8 +133,8 @@ describe.each(["staging", "production"] as const)("Database in %s", (stack) => {
 
   it("places the subnet group on the network's private subnets", () => {
     const subnets = one(results[stack], "aws:rds/subnetGroup:SubnetGroup", "database-subnets");
-    expect(subnets.inputs).toMatchObject({ name: `runbook-${stack}-postgres`, subnetIds: results[stack].outputs.privateSubnetIds });
-    expect(results[stack].outputs.privateSubnetIds).toHaveLength(stack === "production" ? 3 : 2);
+    expect(subnets.inputs).toMatchObject({ name: `runbook-${stack}-postgres`, subnetIds: results[stack].outputs.dataSubnetIds });
+    expect(results[stack].outputs.dataSubnetIds).toHaveLength(stack === "production" ? 3 : 2);
   });
 
   it("forces TLS, logs slow statements and sets max_connections in a postgres16 parameter group", () => {

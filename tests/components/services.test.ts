@@ -8,7 +8,7 @@ import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
-import { requireSecureRedisUrl, type ServicesArgs, validateServicesArgs } from "../../components/services";
+import { requireSecureRedisUrl, validateServicesArgs } from "../../components/services";
 import { ACCOUNT_ID, one, ofType, type ProgramResult, ProgramError, type RecordedResource, redactedInputs, runProgram, stackConfig } from "../support/harness";
 import type { StackName } from "../../runbook";
 
@@ -34,7 +34,6 @@ interface ServicesSettings {
   apiResources: Record<string, string>;
   workerResources: Record<string, string>;
   ingress: { host: string; certificateArn: string };
-  irsa: { oidcProviderArn: string; oidcIssuer: string };
 }
 const settings = (stack: StackName) => JSON.parse(stackConfig(stack)["runbook-platform:services"] as string) as ServicesSettings;
 
@@ -49,27 +48,11 @@ type Pod = {
 const podOf = (deployment: RecordedResource) => (deployment.inputs.spec as { template: { spec: Pod } }).template.spec;
 const containerOf = (deployment: RecordedResource) => podOf(deployment).containers[0] as Record<string, unknown>;
 
-const validArgs: ServicesArgs = {
+const validArgs: Parameters<typeof validateServicesArgs>[0] = {
   stack: "production",
-  region: "eu-west-1",
-  namespace: "runbook",
-  port: 3000,
   apiReplicas: 2,
   apiMaxReplicas: 4,
   workerReplicas: 1,
-  apiResources: { cpuRequest: "250m", memoryRequest: "256Mi", cpuLimit: "1", memoryLimit: "512Mi" },
-  workerResources: { cpuRequest: "100m", memoryRequest: "256Mi", cpuLimit: "500m", memoryLimit: "512Mi" },
-  ingress: { host: "api.example.com", certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee" },
-  irsa: {
-    oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
-    oidcIssuer: "oidc.eks.eu-west-1.amazonaws.com/id/ABC123",
-  },
-  image: "x",
-  databaseUrl: "postgresql://u@h/db",
-  redisUrl: "rediss://:t@h:6379",
-  uploadsBucketName: "b",
-  uploadsBucketArn: "arn:aws:s3:::b",
-  tags: {},
 };
 
 describe("validateServicesArgs and requireSecureRedisUrl", () => {
@@ -82,10 +65,7 @@ describe("validateServicesArgs and requireSecureRedisUrl", () => {
     expect(() => validateServicesArgs({ ...validArgs, workerReplicas: 0 })).toThrow("Services: workerReplicas is 0; the worker never scales to zero in production");
     expect(() => validateServicesArgs({ ...validArgs, apiMaxReplicas: 1 })).toThrow("Services: apiMaxReplicas (1) is below apiReplicas (2)");
   });
-  it("refuses an issuer that is not the OIDC provider's, and root", () => {
-    expect(() => validateServicesArgs({ ...validArgs, irsa: { ...validArgs.irsa, oidcIssuer: "oidc.eks.eu-west-1.amazonaws.com/id/OTHER" } })).toThrow(
-      "is not the issuer of irsa.oidcProviderArn",
-    );
+  it("refuses root", () => {
     expect(() => validateServicesArgs({ ...validArgs, runAsUser: 0 })).toThrow("Services: runAsUser is 0 (root)");
   });
   it("takes only rediss:// URLs with credentials, and never echoes them", () => {
@@ -143,7 +123,7 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
 
   it("sends every object through the one Kubernetes provider, and creates the namespace under the restricted Pod Security Standard", () => {
     const provider = one(result, "pulumi:providers:kubernetes");
-    expect(provider.name).toBe("services-k8s");
+    expect(provider.name).toBe("cluster-k8s");
     const objects = result.resources.filter((r) => r.type.startsWith("kubernetes:"));
     expect(objects.every((r) => r.provider?.startsWith(`${provider.urn}::`))).toBe(true);
     expect(kube("core/v1:Namespace").inputs.metadata).toEqual({
@@ -161,12 +141,12 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
       Statement: [
         {
           Effect: "Allow",
-          Principal: { Federated: config.irsa.oidcProviderArn },
+          Principal: { Federated: result.outputs.oidcProviderArn },
           Action: "sts:AssumeRoleWithWebIdentity",
           Condition: {
             StringEquals: {
-              [`${config.irsa.oidcIssuer}:sub`]: "system:serviceaccount:runbook:runbook-app",
-              [`${config.irsa.oidcIssuer}:aud`]: "sts.amazonaws.com",
+              [`${String(result.outputs.oidcIssuer)}:sub`]: "system:serviceaccount:runbook:runbook-app",
+              [`${String(result.outputs.oidcIssuer)}:aud`]: "sts.amazonaws.com",
             },
           },
         },
@@ -306,7 +286,7 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
 
   it("names every child after its parent", () => {
     const children = result.resources.filter((r) => r.parentName === "services");
-    expect(children).toHaveLength(14);
+    expect(children).toHaveLength(13);
     expect(children.filter((r) => !r.name.startsWith("services-"))).toEqual([]);
   });
 });
@@ -342,25 +322,6 @@ describe("what differs between staging and production", () => {
   });
 });
 
-describe("the cluster the services go to", () => {
-  it("uses the ambient kubeconfig's current context when nothing is set", async () => {
-    const provider = one(await runProgram({ stack: "staging" }), "pulumi:providers:kubernetes");
-    expect(provider.inputs.kubeconfig).toBeUndefined();
-    expect(provider.inputs.context).toBeUndefined();
-  });
-  it("uses services.kubeContext of the ambient kubeconfig", async () => {
-    const provider = one(await runProgram({ stack: "staging", config: { services: { kubeContext: "staging-eks" } } }), "pulumi:providers:kubernetes");
-    expect(provider.inputs.context).toBe("staging-eks");
-    expect(provider.inputs.kubeconfig).toBeUndefined();
-  });
-  it("uses the secret kubeconfig when set, and keeps it secret", async () => {
-    const kubeconfig = "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n";
-    const provider = one(await runProgram({ stack: "production", secrets: { kubeconfig } }), "pulumi:providers:kubernetes");
-    expect(provider.inputs.kubeconfig).toBe(kubeconfig);
-    expect(provider.secretPaths).toContain("kubeconfig");
-  });
-});
-
 describe("bad services settings fail before anything is registered", () => {
   const refused = async (stack: StackName, services: Record<string, unknown>, expected: string) => {
     const error = await runProgram({ stack, config: { services } }).then(
@@ -377,10 +338,4 @@ describe("bad services settings fail before anything is registered", () => {
   it("a worker scaled to zero in production", () =>
     refused("production", { workerReplicas: 0 }, "runbook-platform:services.workerReplicas: got 0; expected at least 1 in production (the worker never scales to zero)"));
   it("an autoscaler maximum below its minimum", () => refused("staging", { apiMaxReplicas: 1, apiReplicas: 2 }, "runbook-platform:services.apiMaxReplicas: got 1; expected at least services.apiReplicas (2)"));
-  it("an OIDC issuer that is not the provider's", () =>
-    refused(
-      "staging",
-      { irsa: { oidcProviderArn: settings("staging").irsa.oidcProviderArn, oidcIssuer: "oidc.eks.eu-west-1.amazonaws.com/id/FFFF" } },
-      'runbook-platform:services.irsa.oidcIssuer: got "oidc.eks.eu-west-1.amazonaws.com/id/FFFF"; expected the issuer of services.irsa.oidcProviderArn',
-    ));
 });

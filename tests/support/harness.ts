@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ARTIFACT_OUTPUT } from "../../components/promotion";
 import { PROJECT } from "../../config";
 import { readSettingsFile, readStackFile as readStackFileAt } from "../../stackFiles";
+import { type AwsWorld, clusterResourceState, defaultWorld, lookupInvoke } from "./awsWorld";
 
 /**
  * Runs the real program (index.ts) for one stack under Pulumi's mock runtime and records every
@@ -88,6 +89,8 @@ export interface RunOptions {
   secrets?: Record<string, string>;
   /** Outputs the mocked StackReference returns, keyed by referenced stack name. */
   stackReferences?: Record<string, Record<string, unknown>>;
+  /** The AWS account the lookups (getCluster, getSubnets...) read; default: defaultWorld(). */
+  world?: AwsWorld;
 }
 
 /** Raised when the program fails; carries what was registered before the failure. */
@@ -165,6 +168,8 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
   const id = `${ID_PREFIX[type] ?? `${name}-`}${ID_PREFIX[type] ? `0${hash}${shortHash(name, 8)}` : hash}`;
   const service = awsService(type);
   const kind = (type.split(":")[2] ?? "resource").toLowerCase();
+  const clusterResource = clusterResourceState(type, name, inputs, ACCOUNT_ID, region);
+  if (clusterResource) return clusterResource;
   const state: Record<string, unknown> = { ...inputs };
   if (type.startsWith("aws:")) {
     const resourceName = (inputs.name as string | undefined) ?? id;
@@ -279,7 +284,9 @@ const MANAGED_POLICY_IDS: Record<string, string> = {
   "Managed-SecurityHeadersPolicy": "67f7725c-6f97-4210-82d7-5512b31e9d03",
 };
 
-function mockCall(token: string, inputs: Record<string, unknown>, region: string): Record<string, unknown> {
+function mockCall(token: string, inputs: Record<string, unknown>, region: string, world: AwsWorld): Record<string, unknown> {
+  const found = lookupInvoke(world, token, inputs, region);
+  if (found) return found;
   switch (token) {
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
       return { names: ["a", "b", "c"].map((z) => `${region}${z}`), zoneIds: ["az1", "az2", "az3"].map((z) => `euw1-${z}`), id: region };
@@ -387,13 +394,14 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
   const stackReferences = options.stackReferences ?? {
     [`${organization}/${PROJECT}/staging`]: { [ARTIFACT_OUTPUT]: stagingArtifact() },
   };
+  const world = options.world ?? defaultWorld(ACCOUNT_ID, region);
   const resources: RecordedResource[] = [];
   const namesByUrn = new Map<string, string>();
 
   await pulumi.runtime.setMocks(
     {
       newResource: ({ type, name, inputs }) => mockState(type, name, inputs as Record<string, unknown>, region, stackReferences),
-      call: ({ token, inputs }) => mockCall(token, inputs as Record<string, unknown>, region),
+      call: ({ token, inputs }) => mockCall(token, inputs as Record<string, unknown>, region, world),
     },
     PROJECT,
     stack,

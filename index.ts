@@ -1,5 +1,6 @@
 import { loadConfig, type PlatformConfig } from "./config";
 import { Cluster, lookupCluster, type NewClusterSettings } from "./components/cluster";
+import { Addons } from "./components/cluster/addons";
 import { Network } from "./components/network";
 import { Database } from "./components/database";
 import { Storage } from "./components/storage";
@@ -36,6 +37,17 @@ export = async () => {
     kubeconfig: config.kubeconfig,
     tags,
   });
+  const addons = new Addons("cluster-addons", {
+    stack: config.stack,
+    region: config.region,
+    clusterName: cluster.clusterName,
+    vpcId: cluster.vpcId,
+    oidcProviderArn: cluster.oidcProviderArn,
+    oidcIssuer: cluster.oidcIssuer,
+    provider: cluster.provider,
+    ...config.cluster.addons,
+    tags,
+  });
   const network = new Network("network", { stack: config.stack, vpcId: cluster.vpcId, clusterSecurityGroupId: cluster.securityGroupId, tags });
   const database = new Database("database", {
     stack: config.stack,
@@ -69,6 +81,9 @@ export = async () => {
     provider: cluster.provider,
     ...config.services,
     irsa: { oidcProviderArn: cluster.oidcProviderArn, oidcIssuer: cluster.oidcIssuer },
+    ingressClassName: addons.ingressClassName,
+    publicSubnetIds: cluster.publicSubnetIds,
+    networkRanges: { vpcCidr: cluster.vpcCidr, nodeCidrs: cluster.nodeCidrs, dataSubnetCidrs: cluster.dataSubnetCidrs },
     image,
     databaseUrl: database.connectionString,
     databaseConnectArn: database.iamConnectArn,

@@ -7,6 +7,8 @@ import * as networking from "@pulumi/kubernetes/networking/v1";
 import * as policy from "@pulumi/kubernetes/policy/v1";
 import type { Provider } from "@pulumi/kubernetes/provider";
 import type { StackName } from "../../runbook";
+import { POSTGRES_PORT, REDIS_PORT } from "../network";
+import { NETWORK_POLICY_NAMES, networkPolicies } from "./networkPolicies";
 import { physicalName } from "../naming";
 import {
   appPolicy,
@@ -52,6 +54,15 @@ export interface ServicesArgs {
   ingress: { host: string; certificateArn: string };
   /** The cluster's IAM OIDC provider, which IRSA trusts, and its issuer without https:// (from Cluster). */
   irsa: { oidcProviderArn: pulumi.Input<string>; oidcIssuer: pulumi.Input<string> };
+  /** The IngressClass the cluster's load balancer controller serves (Addons.ingressClassName). */
+  ingressClassName: pulumi.Input<string>;
+  /** Subnets of the internet-facing ALB: the cluster's public subnets (tagged kubernetes.io/role/elb). */
+  publicSubnetIds: pulumi.Input<string[]>;
+  /**
+   * Ranges the NetworkPolicies name (see networkPolicies()): the VPC (ALB ip targets), the node
+   * subnets (kubelet probes) and the data tier's subnets (PostgreSQL and Redis).
+   */
+  networkRanges: { vpcCidr: pulumi.Input<string>; nodeCidrs: pulumi.Input<string[]>; dataSubnetCidrs: pulumi.Input<string[]> };
   /** The artifact both workloads run, pinned by digest (see promotion.ts). */
   image: pulumi.Input<string>;
   /** PostgreSQL connection URL (secret). */
@@ -201,6 +212,15 @@ export class Services extends pulumi.ComponentResource {
       nsOpts,
     );
 
+    // Default deny in both directions, then exactly what each workload needs.
+    const ranges = args.networkRanges;
+    const policies = pulumi
+      .all([ranges.vpcCidr, ranges.nodeCidrs, ranges.dataSubnetCidrs])
+      .apply(([vpcCidr, nodeCidrs, dataSubnetCidrs]) => networkPolicies({ port: args.port, vpcCidr, nodeCidrs, dataSubnetCidrs, dataPorts: [POSTGRES_PORT, REDIS_PORT] }));
+    for (const policyName of NETWORK_POLICY_NAMES) {
+      new networking.NetworkPolicy(`${name}-${policyName}`, { metadata: meta(policyName), spec: policies.apply((all) => all[policyName]) }, nsOpts);
+    }
+
     this.image = pulumi.output(args.image);
     const deployment = (workload: Workload, replicas: number, resources: ContainerResources, deploymentOpts: pulumi.CustomResourceOptions) =>
       new apps.Deployment(
@@ -242,9 +262,9 @@ export class Services extends pulumi.ComponentResource {
     new networking.Ingress(
       `${name}-api-ingress`,
       {
-        metadata: { ...meta("api", "api"), annotations: ingressAnnotations(args.ingress.certificateArn) },
+        metadata: { ...meta("api", "api"), annotations: pulumi.output(args.publicSubnetIds).apply((subnetIds) => ingressAnnotations(args.ingress.certificateArn, subnetIds)) },
         spec: {
-          ingressClassName: "alb",
+          ingressClassName: args.ingressClassName,
           rules: [
             {
               host: args.ingress.host,

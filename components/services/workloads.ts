@@ -126,10 +126,14 @@ export function podTemplate(args: PodTemplateArgs): k8s.core.v1.PodTemplateSpec 
 /** Zero-downtime rollouts: a new pod must be Ready before an old one goes (maxUnavailable 0). */
 export const ROLLING_UPDATE: k8s.apps.v1.DeploymentStrategy = { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } };
 
-/** AWS Load Balancer Controller settings: a public ALB, HTTPS only, health-checked on readiness. */
-export function ingressAnnotations(certificateArn: string): Record<string, string> {
+/**
+ * AWS Load Balancer Controller settings: a public ALB in the cluster's public subnets (named, so
+ * placement never depends on tag discovery), HTTPS only, health-checked on readiness.
+ */
+export function ingressAnnotations(certificateArn: string, publicSubnetIds: string[]): Record<string, string> {
   return {
     "alb.ingress.kubernetes.io/scheme": "internet-facing",
+    "alb.ingress.kubernetes.io/subnets": publicSubnetIds.join(","),
     "alb.ingress.kubernetes.io/target-type": "ip",
     // Port 80 exists only to redirect to 443.
     "alb.ingress.kubernetes.io/listen-ports": JSON.stringify([{ HTTP: 80 }, { HTTPS: 443 }]),

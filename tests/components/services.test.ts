@@ -7,8 +7,10 @@ import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { requireSecureRedisUrl, validateServicesArgs } from "../../components/services";
+import { NETWORK_POLICY_NAMES, networkPolicies } from "../../components/services/networkPolicies";
 import { ACCOUNT_ID, one, ofType, type ProgramResult, ProgramError, type RecordedResource, redactedInputs, runProgram, stackConfig } from "../support/harness";
 import type { StackName } from "../../runbook";
 
@@ -21,6 +23,7 @@ const MODELS: Record<string, (data: Record<string, unknown>) => { validate(): vo
   "kubernetes:core/v1:Service": (d) => new Service(d as never),
   "kubernetes:apps/v1:Deployment": (d) => new Deployment(d as never),
   "kubernetes:networking.k8s.io/v1:Ingress": (d) => new Ingress(d as never),
+  "kubernetes:networking.k8s.io/v1:NetworkPolicy": (d) => new NetworkPolicy(d as never),
   "kubernetes:autoscaling/v2:HorizontalPodAutoscaler": (d) => new HorizontalPodAutoscaler(d as never),
   "kubernetes:policy/v1:PodDisruptionBudget": (d) => new PodDisruptionBudget(d as never),
 };
@@ -98,7 +101,7 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
   });
 
   it("renders only objects that validate against the Kubernetes schema", () => {
-    const objects = result.resources.filter((r) => r.type.startsWith("kubernetes:"));
+    const objects = result.resources.filter((r) => r.type.startsWith("kubernetes:") && r.parentName === "services");
     expect(objects.map((r) => r.type).sort()).toEqual(
       [
         "kubernetes:apps/v1:Deployment",
@@ -110,6 +113,10 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
         "kubernetes:core/v1:Service",
         "kubernetes:core/v1:ServiceAccount",
         "kubernetes:networking.k8s.io/v1:Ingress",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
         "kubernetes:policy/v1:PodDisruptionBudget",
         "kubernetes:policy/v1:PodDisruptionBudget",
       ].sort(),
@@ -130,7 +137,8 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
       name: "runbook",
       labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted" },
     });
-    expect(objects.filter((r) => r.type !== "kubernetes:core/v1:Namespace").every((r) => (r.inputs.metadata as { namespace: string }).namespace === config.namespace)).toBe(true);
+    const own = objects.filter((r) => r.parentName === "services" && r.type !== "kubernetes:core/v1:Namespace");
+    expect(own.every((r) => (r.inputs.metadata as { namespace: string }).namespace === config.namespace)).toBe(true);
   });
 
   it("binds the service account to an IAM role that trusts only that service account, through the cluster's OIDC provider", () => {
@@ -251,6 +259,7 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
     const ingress = kube("networking.k8s.io/v1:Ingress");
     expect((ingress.inputs.metadata as { annotations: unknown }).annotations).toEqual({
       "alb.ingress.kubernetes.io/scheme": "internet-facing",
+      "alb.ingress.kubernetes.io/subnets": (result.outputs.publicSubnetIds as string[]).join(","),
       "alb.ingress.kubernetes.io/target-type": "ip",
       "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80},{"HTTPS":443}]',
       "alb.ingress.kubernetes.io/ssl-redirect": "443",
@@ -286,7 +295,7 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
 
   it("names every child after its parent", () => {
     const children = result.resources.filter((r) => r.parentName === "services");
-    expect(children).toHaveLength(13);
+    expect(children).toHaveLength(17);
     expect(children.filter((r) => !r.name.startsWith("services-"))).toEqual([]);
   });
 });
@@ -338,4 +347,12 @@ describe("bad services settings fail before anything is registered", () => {
   it("a worker scaled to zero in production", () =>
     refused("production", { workerReplicas: 0 }, "runbook-platform:services.workerReplicas: got 0; expected at least 1 in production (the worker never scales to zero)"));
   it("an autoscaler maximum below its minimum", () => refused("staging", { apiMaxReplicas: 1, apiReplicas: 2 }, "runbook-platform:services.apiMaxReplicas: got 1; expected at least services.apiReplicas (2)"));
+});
+
+// What the policies admit is proven by evaluating them in tests/topology/topology.test.ts.
+describe("networkPolicies", () => {
+  const specs = networkPolicies({ port: 3000, vpcCidr: "10.40.0.0/16", nodeCidrs: ["10.40.0.0/18", "10.40.64.0/18"], dataSubnetCidrs: ["10.40.208.0/22", "10.40.212.0/22"], dataPorts: [5432, 6379] });
+  it("names exactly the policies the component creates", () => {
+    expect(Object.keys(specs)).toEqual([...NETWORK_POLICY_NAMES]);
+  });
 });

@@ -7,9 +7,9 @@ describe("mock-runtime harness", () => {
     expect(result.stack).toBe(stack);
     const network = result.resources.find((r) => r.type === "runbook-platform:network:Network");
     expect(network).toMatchObject({ name: "network", custom: false, parent: undefined });
-    const vpc = result.resources.find((r) => r.type === "aws:ec2/vpc:Vpc");
-    expect(vpc).toMatchObject({ name: "network-vpc", parent: network?.urn, parentName: "network", custom: true });
-    expect(vpc?.urn).toBe(`urn:pulumi:${stack}::runbook-platform::runbook-platform:network:Network$aws:ec2/vpc:Vpc::network-vpc`);
+    const group = result.resources.find((r) => r.name === "network-database");
+    expect(group).toMatchObject({ type: "aws:ec2/securityGroup:SecurityGroup", parent: network?.urn, parentName: "network", custom: true });
+    expect(group?.urn).toBe(`urn:pulumi:${stack}::runbook-platform::runbook-platform:network:Network$aws:ec2/securityGroup:SecurityGroup::network-database`);
     expect(result.outputs.vpcId).toMatch(/^vpc-[0-9a-f]{17}$/);
   });
 
@@ -17,15 +17,15 @@ describe("mock-runtime harness", () => {
     const [staging, production] = await Promise.all([runProgram({ stack: "staging" }), runProgram({ stack: "production" })]);
     const cidr = (resources: RecordedResource[]) => resources.find((r) => r.type === "aws:ec2/vpc:Vpc")?.inputs.cidrBlock;
     expect(cidr(staging.resources)).toBe("10.40.0.0/16");
-    expect(cidr(production.resources)).toBe("10.50.0.0/16");
+    expect(cidr(production.resources)).toBeUndefined();
+    expect(production.outputs.clusterName).toBe("platform-production");
   });
 
   it("merges overrides key by key onto the stack file and deletes on null", () => {
-    const config = stackConfig("staging", { network: { vpcCidr: "10.99.0.0/16", existing: null }, delivery: null });
+    const config = stackConfig("staging", { network: { vpcCidr: "10.99.0.0/16", reservedCidrs: null }, delivery: null });
     expect(JSON.parse(config["runbook-platform:network"] as string)).toEqual({
       vpcCidr: "10.99.0.0/16",
       availabilityZoneCount: 2,
-      clusterNodeCidrs: ["10.40.0.0/16"],
     });
     expect(config["runbook-platform:delivery"]).toBeUndefined();
     expect(config["aws:region"]).toBe("eu-west-1");

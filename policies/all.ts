@@ -7,6 +7,9 @@ import {
   awsElasticacheReplicationGroupAuth,
   awsElasticacheReplicationGroupTransitEncryption,
 } from "./aws/elasticache/replicationGroup/encryption";
+import { awsEc2SecurityGroupDataTierNotOpen, awsEc2SecurityGroupDataTierWithinVpc } from "./aws/ec2/securityGroup/dataTierIngress";
+import { awsEksClusterPublicEndpointRestricted } from "./aws/eks/cluster/publicEndpoint";
+import { awsEksClusterSecretsEncryption } from "./aws/eks/cluster/secretsEncryption";
 import { awsElasticacheReplicationGroupNonEvicting } from "./aws/elasticache/replicationGroup/nonEvicting";
 import { awsRdsInstanceBackupEnabled, awsRdsInstanceBackupRetention } from "./aws/rds/instance/backupRetention";
 import { awsRdsInstanceDailyBackupPlan } from "./aws/rds/instance/dailyBackupPlan";
@@ -26,6 +29,7 @@ import { kubernetesDeploymentImageDigest } from "./kubernetes/apps/v1/deployment
 import { kubernetesDeploymentNonRoot } from "./kubernetes/apps/v1/deployment/nonRoot";
 import { kubernetesDeploymentLivenessProbe, kubernetesDeploymentReadinessProbe } from "./kubernetes/apps/v1/deployment/probes";
 import { kubernetesDeploymentResources } from "./kubernetes/apps/v1/deployment/resources";
+import { kubernetesNamespaceDefaultDeny } from "./kubernetes/networking/v1/networkPolicy/defaultDeny";
 import type { RunbookPolicy } from "./lib/policy";
 import { noPlainSecrets } from "./secrets/plainSecrets";
 
@@ -48,6 +52,10 @@ export const RUNBOOK_POLICIES: readonly RunbookPolicy[] = [
   awsElasticacheReplicationGroupAtRestEncryption,
   awsElasticacheReplicationGroupAuth,
   awsElasticacheReplicationGroupNonEvicting,
+  awsEc2SecurityGroupDataTierNotOpen,
+  awsEc2SecurityGroupDataTierWithinVpc,
+  awsEksClusterSecretsEncryption,
+  awsEksClusterPublicEndpointRestricted,
   awsCloudfrontDistributionHttpsOnly,
   awsCloudfrontDistributionOriginAccessControl,
   awsCloudwatchRunbookAlarms,
@@ -56,6 +64,7 @@ export const RUNBOOK_POLICIES: readonly RunbookPolicy[] = [
   kubernetesDeploymentResources,
   kubernetesDeploymentNonRoot,
   kubernetesDeploymentImageDigest,
+  kubernetesNamespaceDefaultDeny,
   githubBranchProtectionMainPresent,
   githubBranchProtectionReviewsRequired,
   githubBranchProtectionApprovals,

@@ -29,6 +29,10 @@ export const T = {
   deployment: "kubernetes:apps/v1:Deployment",
   branchProtection: "github:index/branchProtection:BranchProtection",
   githubProvider: "pulumi:providers:github",
+  vpc: "aws:ec2/vpc:Vpc",
+  securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+  eksCluster: "aws:eks/cluster:Cluster",
+  networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
 } as const;
 
 const DB_ARN = "arn:aws:rds:eu-west-1:123456789012:db:runbook-production-postgres";
@@ -137,7 +141,20 @@ export function fixture(): PolicyInputResource[] {
     resource(T.topic, "alarms-page", { name: "runbook-production-page" }),
     resource(T.topic, "alarms-ticket", { name: "runbook-production-ticket" }),
     ...alarms(),
+    resource(T.vpc, "cluster-vpc", { cidrBlock: "10.50.0.0/16" }),
+    resource(
+      T.securityGroup,
+      "network-database",
+      { vpcId: "vpc-0123456789abcdef0", egress: [], ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: ["sg-0cluster0123456789"] }] },
+      { propertyDependencies: { vpcId: [urn(T.vpc, "cluster-vpc")] } },
+    ),
+    resource(T.eksCluster, "cluster-eks", {
+      vpcConfig: { endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ["203.0.113.0/24"] },
+      encryptionConfig: { provider: { keyArn: "arn:aws:kms:eu-west-1:123456789012:key/1111" }, resources: ["secrets"] },
+    }),
+    resource(T.networkPolicy, "services-default-deny", { metadata: { name: "default-deny", namespace: "runbook" }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } }),
     resource(T.deployment, "services-api", {
+      metadata: { name: "api", namespace: "runbook" },
       spec: { template: { spec: { securityContext: { runAsNonRoot: true, runAsUser: 1000 }, containers: [container("api")] } } },
     }),
     resource(T.githubProvider, "repository-github", { owner: "acme", token: "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB" }, { secretPaths: ["token"] }),

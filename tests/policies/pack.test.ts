@@ -49,7 +49,9 @@ describe("the policy pack", () => {
       "aws-s3-bucket-encrypted",
       "aws-s3-bucket-tls-only",
       "aws-elasticache-replication-group-non-evicting",
+      "aws-ec2-security-group-data-tier-within-vpc",
       "aws-cloudwatch-runbook-alarms",
+      "kubernetes-namespace-default-deny",
       "github-branch-protection-main-present",
     ]);
   });

@@ -12,6 +12,7 @@ import { Alarms, cacheMemberClusterIds } from "./components/alarms";
 import { Repository } from "./components/repository";
 import { RestoreDrill } from "./components/restoreDrill";
 import { defaultTags, physicalName } from "./components/naming";
+import * as awsProviderSettings from "@pulumi/aws/config";
 
 /**
  * The composition root: validates the stack's settings (nothing is registered if they are bad),
@@ -107,20 +108,36 @@ export = async () => {
     tags,
   });
 
-  // "Weekly restore test": a child of the database it drills, replaced each ISO week so the next
-  // weekly `pulumi up` restores, checks and records again; a failed drill or a missed RTO pages.
+  // "Weekly restore test": AWS Backup restore testing every week, validated by the in-VPC function,
+  // and the deploy-time drill, replaced each ISO week; a failed drill or a missed RTO pages.
+  // The drill's AWS calls use the stack's AWS provider settings, so they act in the stack's account.
+  const assumeRole = awsProviderSettings.assumeRoles?.[0];
   const restoreDrill = config.drill.enabled
     ? new RestoreDrill(
         "database-restore-drill",
         {
           stack: config.stack,
-          region: config.region,
+          aws: {
+            region: config.region,
+            ...(awsProviderSettings.profile ? { profile: awsProviderSettings.profile } : {}),
+            ...(assumeRole?.roleArn
+              ? { assumeRole: { roleArn: assumeRole.roleArn, externalId: assumeRole.externalId, sessionName: assumeRole.sessionName } }
+              : {}),
+          },
           source: {
             identifier: database.identifier,
+            arn: database.arn,
+            address: database.address,
+            port: database.port,
+            vpcId: cluster.vpcId,
             subnetGroupName: database.subnetGroupName,
-            securityGroupIds: [database.securityGroupId],
+            subnetIds: database.subnetIds,
+            securityGroupId: database.securityGroupId,
             databaseName: database.databaseName,
+            masterUsername: config.database.masterUsername,
+            masterUserSecretArn: database.masterUserSecretArn,
             kmsKeyArn: database.kmsKeyArn,
+            backupVaultArn: database.backupVaultArn,
           },
           mode: config.drill.mode,
           rtoTargetSeconds: config.drill.rtoTargetSeconds,
@@ -149,6 +166,9 @@ export = async () => {
           restoreDrillWindow: restoreDrill.window,
           restoreDrillPassed: restoreDrill.passed,
           restoreDrillRtoSeconds: restoreDrill.rtoSeconds,
+          restoreDrillValidationFunction: restoreDrill.validationFunctionName,
+          restoreTestingPlanName: restoreDrill.restoreTestingPlanName,
+          restoreDrillRunnerPolicyArn: restoreDrill.runnerPolicyArn,
         }
       : {}),
     clusterName: cluster.clusterName,

@@ -19,6 +19,8 @@ export const NAME_LIMITS = {
   sns: 256,
   /** AWS Backup vault and plan names. */
   backup: 50,
+  /** Lambda function names. */
+  lambda: 64,
   /** Security group names. */
   ec2: 255,
   /** CloudFront origin access control, cache and response headers policy names. */

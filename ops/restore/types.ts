@@ -1,5 +1,5 @@
-import type { ClientConfig } from "pg";
 import type { CheckResult } from "../lib/report";
+import type { ValidationTarget } from "./validation";
 
 /** "snapshot": the latest automated snapshot; "pitr": the latest restorable time. */
 export type RestoreMode = "snapshot" | "pitr";
@@ -32,14 +32,20 @@ export interface RestoreBackend {
   restore(point: RestorePoint, identifier: string): Promise<RestoredDatabase>;
   /** Resolves when the database accepts connections, or throws after the backend's timeout. */
   waitAvailable(db: RestoredDatabase): Promise<void>;
-  /** How to connect to the restored database (TLS included). */
-  connection(db: RestoredDatabase): Promise<ClientConfig>;
+  /** Where the validation reaches the restored database, with its one-time credentials (secret). */
+  target(db: RestoredDatabase): Promise<ValidationTarget>;
   destroy(identifier: string): Promise<void>;
+  /**
+   * Deletes every temporary database a drill of this source left behind (a crashed or killed run),
+   * found by the drill's tags (rds) or its deterministic names (local); returns their names.
+   */
+  sweep(): Promise<string[]>;
 }
 
 /** A drill's outcome: published as JSON and as the RestoreDrill resource's outputs. */
 export interface DrillRecord {
-  backend: "rds" | "local";
+  /** "aws-backup": AWS Backup restore testing restored it, the validation function checked it. */
+  backend: "rds" | "local" | "aws-backup";
   sourceId: string;
   /** The ISO week the drill belongs to, e.g. "2025-W03". */
   window: string;
@@ -71,6 +77,17 @@ export class DrillError extends Error {
   ) {
     super(message);
     this.name = "DrillError";
+  }
+}
+
+/**
+ * The AWS APIs could not be reached (network, credentials, throttling past the SDK's retries): the
+ * drill could not run at all, which fails the operation rather than recording a failed drill.
+ */
+export class AwsUnreachableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AwsUnreachableError";
   }
 }
 

@@ -1,7 +1,8 @@
 import { Client } from "pg";
 import { validateIntegrity } from "../../ops/integrity";
 import { planChecks, readCatalog, type CheckCategory } from "../../ops/integrity/checks";
-import { localBackend, runDrill, takeLocalSnapshot } from "../../ops/restore";
+import { localBackend, localTarget, runDrill, takeLocalSnapshot, validate, type Validator } from "../../ops/restore";
+import { VALIDATION_TIMEOUT_SECONDS } from "../../ops/restore/limits";
 import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../../ops/restore/sample";
 import { startPostgres } from "../../tests/support/postgres";
 import type { BenchRow } from "./types";
@@ -10,6 +11,8 @@ import type { BenchRow } from "./types";
  * Restore drill benchmarks, each against its floor measured in the same run:
  * - integrity validation of a seeded database of at least 2 million rows vs a plain sequential scan
  *   of the same tables (target: at most 2x);
+ * - the validation handler the in-VPC function runs (readiness, amcheck, integrity), on the same
+ *   database: it must finish within the function's 900 s limit with a 5x margin (at most 180 s);
  * - the local drill's RTO vs a bare database copy, CREATE DATABASE ... TEMPLATE (target: at most
  *   1.3x + 1 s), on the database `npm run drill:local` seeds.
  * Two more rows time single categories of the validator's own checks, on the floor's terms (one
@@ -77,6 +80,7 @@ export async function benchDrill(): Promise<BenchRow[]> {
     const integrity: number[] = [];
     const orphans: number[] = [];
     const domain: number[] = [];
+    const handler: number[] = [];
     let foreignKeys = 0;
     for (let i = 0; i < SAMPLES; i++) {
       // The floor: every table read once, front to back, one after another, by one backend without
@@ -101,6 +105,18 @@ export async function benchDrill(): Promise<BenchRow[]> {
           if (!report.passed) throw new Error(`the seeded database should pass: ${report.summary}`);
         }),
       );
+      handler.push(
+        await timedMs(async () => {
+          const result = await validate({
+            kind: "validate",
+            mode: "restored",
+            target: localTarget(large),
+            checks: { expectedTables: [...SAMPLE_TABLES], domainChecks: SAMPLE_DOMAIN_CHECKS },
+            budgetMs: VALIDATION_TIMEOUT_SECONDS * 1000,
+          });
+          if (!result.passed) throw new Error(`the seeded database should pass: ${result.summary}`);
+        }),
+      );
       const fk = await checksOfCategory(large, "foreign keys");
       orphans.push(fk.ms);
       foreignKeys = fk.checks;
@@ -110,6 +126,7 @@ export async function benchDrill(): Promise<BenchRow[]> {
     const app = await pg.createDatabase("app");
     await seedSampleDatabase(app, DRILL_USERS);
     const snapshot = await takeLocalSnapshot(pg.url(), "app");
+    const inProcess: Validator = (request) => validate(request);
     const copy: number[] = [];
     const rto: number[] = [];
     for (let i = 0; i < SAMPLES; i++) {
@@ -120,8 +137,8 @@ export async function benchDrill(): Promise<BenchRow[]> {
         mode: "snapshot",
         window: "2025-W03",
         temporaryId: `bench_drill_${i}`,
-        integrity: { expectedTables: [...SAMPLE_TABLES], domainChecks: SAMPLE_DOMAIN_CHECKS, reference: { connection: app } },
-        handleSignals: false,
+        validator: inProcess,
+        checks: { expectedTables: [...SAMPLE_TABLES], domainChecks: SAMPLE_DOMAIN_CHECKS, referenceTarget: localTarget(app) },
       });
       if (record.rtoSeconds === undefined) throw new Error(`the drill should pass: ${record.integritySummary}`);
       rto.push(record.rtoSeconds);
@@ -136,6 +153,14 @@ export async function benchDrill(): Promise<BenchRow[]> {
         baseline: `sequential scan of every table, ${largeName}`,
         target: "<= 2x baseline",
         meets: (ms, baselineMs) => ms <= 2 * baselineMs,
+      },
+      {
+        name: `validation function handler (readiness, amcheck, integrity), ${largeName}`,
+        samples: handler,
+        unit: "ms",
+        baseline: `sequential scan of every table, ${largeName}`,
+        target: `<= ${VALIDATION_TIMEOUT_SECONDS / 5} s (the function's ${VALIDATION_TIMEOUT_SECONDS} s limit / 5)`,
+        meets: (ms) => ms <= (VALIDATION_TIMEOUT_SECONDS / 5) * 1000,
       },
       {
         name: `foreign-key orphan checks alone (${foreignKeys}), one backend, ${largeName}`,

@@ -5,9 +5,10 @@ import { STACKS, type StackName } from "../../runbook";
 import { readStackFile } from "../support/harness";
 
 /**
- * The RestoreDrill component under Pulumi's mock runtime, built with each stack's drill settings.
- * index.ts does not instantiate it yet (the lead wires it next to the Database component), so this
- * file registers it directly and records what reaches the mock monitor.
+ * The RestoreDrill component under Pulumi's mock runtime, built with each stack's drill settings:
+ * the records bucket, AWS Backup restore testing, the in-VPC validation function with its trigger
+ * and IAM, the deploy-time RestoreDrill resource and the alarms. The whole program's wiring (the
+ * function in the database's subnets) is asserted in restoreDrill.program.test.ts.
  */
 
 interface Registered {
@@ -16,7 +17,6 @@ interface Registered {
   inputs: Record<string, unknown>;
 }
 
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 let registered: Registered[] = [];
 let component: typeof import("../../components/restoreDrill");
 
@@ -26,7 +26,7 @@ beforeAll(async () => {
       newResource: ({ type, name, inputs }) => {
         registered.push({ type, name, inputs: inputs as Record<string, unknown> });
         const bucket = type === "aws:s3/bucket:Bucket" ? { bucket: `${name}-bucket-1234`, arn: `arn:aws:s3:::${name}-bucket-1234` } : {};
-        return { id: `${name}-id`, state: { ...inputs, ...bucket, arn: `arn:aws:mock:::${name}`, ...(type.includes("dynamic") ? { passed: true, rtoSeconds: 812.4 } : {}) } };
+        return { id: `${name}-id`, state: { ...inputs, arn: `arn:aws:mock:::${name}`, ...bucket } };
       },
       call: () => ({}),
     },
@@ -51,13 +51,21 @@ function args(stack: StackName, overrides: Partial<RestoreDrillArgs> = {}): Rest
   const drill = drillConfig(stack);
   return {
     stack,
-    region: "eu-west-1",
+    aws: { region: "eu-west-1" },
     source: {
       identifier: `runbook-${stack}-postgres`,
+      arn: `arn:aws:rds:eu-west-1:123456789012:db:runbook-${stack}-postgres`,
+      address: `runbook-${stack}-postgres.abc.eu-west-1.rds.amazonaws.com`,
+      port: 5432,
+      vpcId: "vpc-0123",
       subnetGroupName: `runbook-${stack}-db-subnets`,
-      securityGroupIds: ["sg-0123456789abcdef0"],
+      subnetIds: ["subnet-a", "subnet-b"],
+      securityGroupId: "sg-0123456789abcdef0",
       databaseName: "runbook",
+      masterUsername: "runbook_admin",
+      masterUserSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1",
       kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/abcd",
+      backupVaultArn: `arn:aws:backup:eu-west-1:123456789012:backup-vault:runbook-${stack}-postgres`,
     },
     mode: drill.mode,
     rtoTargetSeconds: drill.rtoTargetSeconds,
@@ -74,11 +82,10 @@ function args(stack: StackName, overrides: Partial<RestoreDrillArgs> = {}): Rest
 async function build(stack: StackName, overrides: Partial<RestoreDrillArgs> = {}) {
   registered = [];
   const drill = new component.RestoreDrill("restore-drill", args(stack, overrides));
-  const passed = await new Promise((resolve) => drill.passed.apply(resolve));
   const bucketName = await new Promise((resolve) => drill.recordsBucketName.apply(resolve));
   const settings = (await import("@pulumi/pulumi/runtime/settings.js")) as unknown as { waitForRPCs(): Promise<void> };
   await settings.waitForRPCs();
-  return { registered: [...registered], passed, bucketName };
+  return { registered: [...registered], bucketName };
 }
 
 const one = (list: Registered[], type: string) => {
@@ -116,8 +123,8 @@ describe.each(STACKS)("RestoreDrill component (%s)", (stack) => {
     ]);
   });
 
-  it("registers the RestoreDrill dynamic resource with the week, the rds backend in the source's network, and the config's checks", async () => {
-    const { registered: r, passed } = await build(stack);
+  it("registers the RestoreDrill dynamic resource: the week, the stack's AWS settings, the source's network, the validation function", async () => {
+    const { registered: r } = await build(stack, { aws: { region: "eu-west-1", profile: "ops", assumeRole: { roleArn: "arn:aws:iam::123456789012:role/deploy" } } });
     const drill = drillConfig(stack);
     const resource = one(r, "pulumi-nodejs:dynamic/runbook-platform:RestoreDrill");
     expect(resource.name).toBe("restore-drill-drill");
@@ -129,17 +136,127 @@ describe.each(STACKS)("RestoreDrill component (%s)", (stack) => {
       temporaryPrefix: `runbook-${stack}-drill`,
       backend: {
         kind: "rds",
-        region: "eu-west-1",
+        aws: { region: "eu-west-1", profile: "ops", assumeRole: { roleArn: "arn:aws:iam::123456789012:role/deploy" } },
         sourceIdentifier: `runbook-${stack}-postgres`,
         subnetGroupName: `runbook-${stack}-db-subnets`,
         securityGroupIds: ["sg-0123456789abcdef0"],
         databaseName: "runbook",
+        validationFunction: `runbook-${stack}-drill-validation`,
       },
-      integrity: { expectedTables: drill.expectedTables, tolerancePercent: drill.rowCountTolerancePercent },
-      publish: { bucket: "restore-drill-records-bucket-1234", metrics: true, region: "eu-west-1" },
+      checks: { expectedTables: drill.expectedTables, tolerancePercent: drill.rowCountTolerancePercent },
+      publish: { bucket: "restore-drill-records-bucket-1234", metrics: true },
     });
-    expect(passed).toBe(true);
     expect(r.some((x) => x.type === "pulumi-nodejs:dynamic/runbook-platform:IntegrityCheck")).toBe(false);
+  });
+
+  it("runs AWS Backup restore testing weekly on the latest recovery point of the database's vault, into the database's network", async () => {
+    const { registered: r } = await build(stack);
+    expect(one(r, "aws:backup/restoreTestingPlan:RestoreTestingPlan").inputs).toEqual({
+      name: `runbook_${stack}_restore_test`,
+      scheduleExpression: "cron(0 4 ? * MON *)",
+      scheduleExpressionTimezone: "Etc/UTC",
+      startWindowHours: 1,
+      recoveryPointSelection: {
+        algorithm: "LATEST_WITHIN_WINDOW",
+        includeVaults: [`arn:aws:backup:eu-west-1:123456789012:backup-vault:runbook-${stack}-postgres`],
+        recoveryPointTypes: ["SNAPSHOT"],
+        selectionWindowDays: 7,
+      },
+      tags: { project: "runbook-platform", stack },
+    });
+    expect(one(r, "aws:backup/restoreTestingSelection:RestoreTestingSelection").inputs).toEqual({
+      name: `runbook_${stack}_database`,
+      restoreTestingPlanName: `runbook_${stack}_restore_test`,
+      protectedResourceType: "RDS",
+      protectedResourceArns: [`arn:aws:rds:eu-west-1:123456789012:db:runbook-${stack}-postgres`],
+      iamRoleArn: "arn:aws:mock:::restore-drill-restore-testing-role",
+      validationWindowHours: 2,
+      restoreMetadataOverrides: { dbSubnetGroupName: `runbook-${stack}-db-subnets`, vpcSecurityGroupIds: '["sg-0123456789abcdef0"]', publiclyAccessible: "false", multiAZ: "false" },
+    });
+  });
+
+  it("puts the validation function in the database's subnets, admitted by the database's security group, triggered by completed restore jobs", async () => {
+    const { registered: r } = await build(stack);
+    const fn = one(r, "aws:lambda/function:Function").inputs;
+    expect(fn).toMatchObject({
+      name: `runbook-${stack}-drill-validation`,
+      runtime: "nodejs20.x",
+      handler: "index.handler",
+      timeout: 900,
+      vpcConfig: { subnetIds: ["subnet-a", "subnet-b"], securityGroupIds: ["restore-drill-validation-sg-id"] },
+      role: "arn:aws:mock:::restore-drill-validation-role",
+      environment: {
+        variables: {
+          RESTORE_TESTING_PLAN_ARN: "arn:aws:mock:::restore-drill-restore-testing-plan",
+          RESTORE_TESTING_SOURCE: `runbook-${stack}-postgres`,
+          RESTORE_TESTING_DATABASE: "runbook",
+          RESTORE_TESTING_SECRET_ARN: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1",
+          RESTORE_TESTING_CHECKS: JSON.stringify({ expectedTables: drillConfig(stack).expectedTables, tolerancePercent: drillConfig(stack).rowCountTolerancePercent }),
+          DRILL_RECORDS_BUCKET: "restore-drill-records-bucket-1234",
+        },
+      },
+    });
+    const sg = one(r, "aws:ec2/securityGroup:SecurityGroup");
+    expect(sg.inputs).toMatchObject({ vpcId: "vpc-0123", egress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: ["sg-0123456789abcdef0"] }, { protocol: "tcp", fromPort: 443, toPort: 443 }] });
+    expect(one(r, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").inputs).toMatchObject({
+      securityGroupId: "sg-0123456789abcdef0",
+      referencedSecurityGroupId: "restore-drill-validation-sg-id",
+      ipProtocol: "tcp",
+      fromPort: 5432,
+      toPort: 5432,
+    });
+    expect(JSON.parse(String(one(r, "aws:cloudwatch/eventRule:EventRule").inputs.eventPattern))).toEqual({
+      source: ["aws.backup"],
+      "detail-type": ["Restore Job State Change"],
+      detail: { status: ["COMPLETED"], resourceType: ["RDS"] },
+    });
+    expect(one(r, "aws:cloudwatch/eventTarget:EventTarget").inputs).toMatchObject({ arn: "arn:aws:mock:::restore-drill-validation-function" });
+    expect(one(r, "aws:lambda/permission:Permission").inputs).toMatchObject({
+      action: "lambda:InvokeFunction",
+      principal: "events.amazonaws.com",
+      sourceArn: "arn:aws:mock:::restore-drill-validation-restore-job-completed",
+    });
+  });
+
+  it("grants least privilege: the function, the restore-testing role and the deploy runner", async () => {
+    const { registered: r } = await build(stack);
+    const policies = r.filter((x) => x.type === "aws:iam/rolePolicy:RolePolicy");
+    const byName = (name: string) => JSON.parse(String(policies.find((p) => p.name === name)?.inputs.policy)) as { Statement: Record<string, unknown>[] };
+    const fnPolicy = byName("restore-drill-validation-policy");
+    expect(fnPolicy.Statement.map((s) => [s.Sid, s.Action, s.Resource])).toEqual([
+      ["DrillRecords", ["s3:PutObject"], ["arn:aws:s3:::restore-drill-records-bucket-1234/drills/*"]],
+      ["DrillMetrics", ["cloudwatch:PutMetricData"], ["*"]],
+      ["RestoreTestingReport", ["backup:DescribeRestoreJob", "backup:PutRestoreValidationResult"], ["*"]],
+      ["FindRestoredInstance", ["rds:DescribeDBInstances"], ["*"]],
+      ["MasterSecret", ["secretsmanager:GetSecretValue"], ["arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1"]],
+      ["MasterSecretKey", ["kms:Decrypt"], ["arn:aws:kms:eu-west-1:123456789012:key/abcd"]],
+    ]);
+    expect(fnPolicy.Statement[1]?.Condition).toEqual({ StringEquals: { "cloudwatch:namespace": "RunbookPlatform/RestoreDrill" } });
+    // No write to RDS at all, and nothing that deletes.
+    expect(JSON.stringify(fnPolicy)).not.toMatch(/rds:(Modify|Delete|Restore)|s3:Delete|\*:\*/);
+    const restorePolicy = byName("restore-drill-restore-testing-policy");
+    expect(restorePolicy.Statement.flatMap((s) => s.Action as string[])).toEqual([
+      "backup:DescribeRecoveryPoint",
+      "backup:GetRecoveryPointRestoreMetadata",
+      "rds:RestoreDBInstanceFromDBSnapshot",
+      "rds:AddTagsToResource",
+      "rds:DescribeDBInstances",
+      "rds:DescribeDBSnapshots",
+      "kms:CreateGrant",
+      "kms:DescribeKey",
+      "kms:Decrypt",
+      "kms:GenerateDataKey*",
+      "kms:ReEncrypt*",
+    ]);
+    const trust = (name: string) => JSON.parse(String(r.find((x) => x.type === "aws:iam/role:Role" && x.name === name)?.inputs.assumeRolePolicy)) as { Statement: { Principal: unknown }[] };
+    expect(trust("restore-drill-validation-role").Statement[0]?.Principal).toEqual({ Service: "lambda.amazonaws.com" });
+    expect(trust("restore-drill-restore-testing-role").Statement[0]?.Principal).toEqual({ Service: "backup.amazonaws.com" });
+    const runner = JSON.parse(String(one(r, "aws:iam/policy:Policy").inputs.policy)) as { Statement: { Sid: string; Action: string[]; Condition?: unknown }[] };
+    const tagged = { StringEquals: { "aws:ResourceTag/runbook-drill": "true", "aws:ResourceTag/runbook-drill-source": `runbook-${stack}-postgres` } };
+    expect(runner.Statement.find((s) => s.Sid === "ModifyDeleteTaggedDrills")).toMatchObject({ Action: ["rds:ModifyDBInstance", "rds:DeleteDBInstance"], Condition: tagged });
+    // Every statement that can delete or modify an instance carries the drill's tags.
+    for (const statement of runner.Statement.filter((s) => s.Action.some((a) => /rds:(Delete|Modify)/.test(a)))) expect(statement.Condition).toEqual(tagged);
+    expect(runner.Statement.find((s) => s.Sid === "Validate")).toMatchObject({ Action: ["lambda:InvokeFunction"], Resource: ["arn:aws:mock:::restore-drill-validation-function"] });
   });
 
   it("pages on a failed drill and on an RTO above the configured target", async () => {
@@ -186,18 +303,25 @@ describe("RestoreDrill component options", () => {
     expect(drillConfig("production").mode).toBe("pitr");
   });
 
-  it("falls back to SSE-S3 without a KMS key, and adds the live IntegrityCheck with a secret URL when asked", async () => {
-    const { registered: r } = await build("staging", {
-      source: { ...args("staging").source, kmsKeyArn: undefined },
-      liveDatabaseUrl: "postgresql://checker:pw@db:5432/runbook?sslmode=verify-full",
-    });
-    expect(one(r, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules).toEqual([
-      { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
-    ]);
+  it("adds the live IntegrityCheck when asked: through the validation function, credentials from the master secret, no password input", async () => {
+    const { registered: r } = await build("staging", { liveIntegrityCheck: true });
     const check = one(r, "pulumi-nodejs:dynamic/runbook-platform:IntegrityCheck");
     expect(check.name).toBe("restore-drill-live-integrity");
-    expect(check.inputs.window).toBe("2025-W03");
-    expect(check.inputs.databaseUrl).toMatchObject({ [`4dabf18193072939515e22adb298388d`]: SECRET_SIG });
+    const { __provider, ...inputs } = check.inputs;
+    expect(inputs).toEqual({
+      window: "2025-W03",
+      target: {
+        host: "runbook-staging-postgres.abc.eu-west-1.rds.amazonaws.com",
+        port: 5432,
+        database: "runbook",
+        user: "runbook_admin",
+        passwordSecretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1",
+        tls: "rds",
+      },
+      validationFunction: "runbook-staging-drill-validation",
+      aws: { region: "eu-west-1" },
+      checks: { expectedTables: drillConfig("staging").expectedTables, tolerancePercent: drillConfig("staging").rowCountTolerancePercent, concurrency: 2, statementTimeoutMs: 300_000 },
+    });
   });
 
   it("uses the current ISO week when no window is given", async () => {

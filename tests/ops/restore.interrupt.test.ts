@@ -77,17 +77,17 @@ describe("an interrupted drill deletes its temporary database", () => {
   it.each([
     ["SIGINT", 130],
     ["SIGTERM", 143],
-  ] as const)("%s during the integrity checks: exit %i, the temporary database gone, the source and snapshot kept", async (signal, code) => {
+  ] as const)("%s during the validation: exit %i, the temporary database gone, the source and snapshot kept", async (signal, code) => {
     await dropLocalSnapshots(pg.url(), "app");
     const snapshot = await takeLocalSnapshot(pg.url(), "app");
     const drill = startDrill();
-    await drill.reached("integrity:start");
+    await drill.reached("validate:start");
     expect(await databaseNames(pg)).toContain(TEMPORARY);
     drill.child.kill(signal);
     expect(await drill.exited).toBe(code);
     expect(drill.lines.filter((line) => line.startsWith("cleanup:"))).toEqual(["cleanup:start", "cleanup:done"]);
-    // The integrity step may still finish (failing against the dropped database); no later step starts.
-    expect(drill.lines.slice(drill.lines.indexOf("integrity:start") + 1).filter((line) => line.endsWith(":start"))).toEqual(["cleanup:start"]);
+    // The validation may still finish (failing against the dropped database); no later step starts.
+    expect(drill.lines.slice(drill.lines.indexOf("validate:start") + 1).filter((line) => line.endsWith(":start"))).toEqual(["cleanup:start"]);
     expect(await databaseNames(pg)).toEqual(["app", snapshot, "postgres"]);
   });
 

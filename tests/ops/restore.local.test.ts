@@ -3,13 +3,15 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  DrillError,
   dropLocalSnapshots,
   isoWeek,
   localBackend,
+  localTarget,
   runDrill,
   runDrillSpec,
+  sourceHash,
   takeLocalSnapshot,
+  validate,
   type DrillSpec,
   type RestoreBackend,
 } from "../../ops/restore";
@@ -30,8 +32,8 @@ function drillOptions(backend: RestoreBackend, temporaryId = "drill_tmp") {
     mode: "snapshot" as const,
     window: "2025-W03",
     temporaryId,
-    integrity: { expectedTables: [...SAMPLE_TABLES], domainChecks: SAMPLE_DOMAIN_CHECKS, reference: { connection: pg.url("app") } },
-    handleSignals: false,
+    validator: validate,
+    checks: { expectedTables: [...SAMPLE_TABLES], domainChecks: SAMPLE_DOMAIN_CHECKS, referenceTarget: localTarget(pg.url("app")) },
   };
 }
 
@@ -61,13 +63,15 @@ describe("isoWeek", () => {
 });
 
 describe("local backend, for real", () => {
-  it("no snapshot: a clear error, nothing restored, the source untouched", async () => {
+  it("no snapshot: a failed drill (a result, not an exception), nothing restored, the source untouched", async () => {
     const before = [await databases(), await sourceState()];
-    const error = (await runDrill(drillOptions(localBackend({ adminUrl: pg.url(), sourceDatabase: "app" }))).catch((e: unknown) => e)) as DrillError;
-    expect(error).toBeInstanceOf(DrillError);
-    expect(error.message).toBe(
-      `restore drill of 127.0.0.1:${pg.port}/app failed: no snapshot of "app" found (databases named app__snap_<time>); take one first (takeLocalSnapshot); nothing was restored`,
-    );
+    const record = await runDrill(drillOptions(localBackend({ adminUrl: pg.url(), sourceDatabase: "app" })));
+    expect(record).toMatchObject({
+      passed: false,
+      rtoSeconds: undefined,
+      cleanedUp: true,
+      integritySummary: 'drill failed: no snapshot of "app" found (databases named app__snap_<time>); take one first (takeLocalSnapshot)',
+    });
     expect([await databases(), await sourceState()]).toEqual(before);
   });
 
@@ -104,7 +108,7 @@ describe("local backend, for real", () => {
       ["readiness: migrations applied", "pass"],
     ]);
     expect(record.results.find((r) => r.check === "rows: users vs reference")?.status).toBe("pass");
-    expect(steps).toEqual(["find:start", "find:done", "restore:start", "restore:done", "available:start", "available:done", "readiness:start", "readiness:done", "integrity:start", "integrity:done", "cleanup:start", "cleanup:done"]);
+    expect(steps).toEqual(["sweep:start", "sweep:done", "find:start", "find:done", "restore:start", "restore:done", "available:start", "available:done", "validate:start", "validate:done", "cleanup:start", "cleanup:done"]);
     expect(await databases()).toEqual(["app", "app__snap_20250113030000000", "app__snap_20250115030000000", "postgres"]);
     expect(await sourceState()).toBe(before);
   });
@@ -122,19 +126,31 @@ describe("local backend, for real", () => {
     expect(await databases()).toEqual(["app", snapshot, "postgres"]);
   });
 
-  it("a failure after the restore (wrong password for the checks) still drops the temporary database and leaves the source alone", async () => {
+  it("a failure after the restore (wrong password for the checks) is a failed drill that still drops the temporary database", async () => {
     const before = await sourceState();
     const real = localBackend({ adminUrl: pg.url(), sourceDatabase: "app" });
     const wrongPassword: RestoreBackend = {
       ...real,
-      waitAvailable: () => Promise.resolve(),
-      connection: async (db) => ({ connectionString: pg.url(db.identifier).replace(pg.password, "wrong") }),
+      target: async (db) => ({ ...(await real.target(db)), password: "wrong" }),
     };
-    const error = (await runDrill({ ...drillOptions(wrongPassword), readinessTimeoutMs: 1 }).catch((e: unknown) => e)) as DrillError;
-    expect(error.message).toMatch(/readiness: cannot connect to the restored database after 1 attempts in 0 s: password authentication failed for user "postgres"; temporary database drill_tmp deleted$/);
-    expect(error.message).not.toContain(pg.password);
+    const record = await runDrill(drillOptions(wrongPassword));
+    expect(record.passed).toBe(false);
+    expect(record.integritySummary).toMatch(/^readiness: cannot connect to 127\.0\.0\.1:\d+\/drill_tmp after 1 attempt: password authentication failed for user "postgres"$/);
+    expect(JSON.stringify(record)).not.toContain(pg.password);
+    expect(record.notes).toContain("temporary database drill_tmp deleted");
     expect(await databases()).not.toContain("drill_tmp");
     expect(await sourceState()).toBe(before);
+  });
+
+  it("sweeps a leftover of this source (any window) before restoring, and leaves other databases alone", async () => {
+    const hash = sourceHash(`127.0.0.1:${pg.port}/app`);
+    await pg.createDatabase(`drill_2025w02_${hash}`);
+    await pg.createDatabase("drill_2025w02_ffffff");
+    const record = await runDrill(drillOptions(localBackend({ adminUrl: pg.url(), sourceDatabase: "app" })));
+    expect(record.notes[0]).toBe(`deleted 1 temporary database an earlier run left behind: drill_2025w02_${hash}`);
+    expect(await databases()).not.toContain(`drill_2025w02_${hash}`);
+    expect(await databases()).toContain("drill_2025w02_ffffff");
+    await query(pg.url(), "DROP DATABASE drill_2025w02_ffffff");
   });
 
   it("refuses to use the source or a snapshot as the temporary database", async () => {
@@ -151,14 +167,16 @@ describe("local backend, for real", () => {
       mode: "snapshot",
       temporaryPrefix: "drill",
       backend: { kind: "local", adminUrl: pg.url(), sourceDatabase: "app" },
-      integrity: { expectedTables: [...SAMPLE_TABLES], tolerancePercent: 0 },
+      checks: { expectedTables: [...SAMPLE_TABLES], tolerancePercent: 0 },
       publish: { directory },
     };
     await dropLocalSnapshots(pg.url(), "app");
     await takeLocalSnapshot(pg.url(), "app");
-    const record = await runDrillSpec(spec, { handleSignals: false });
+    const record = await runDrillSpec(spec);
     expect(record.passed).toBe(true);
-    expect(record.temporaryId).toMatch(/^drill_2025w03_[0-9a-f]{6}$/);
+    // Deterministic: the same source and window always give the same name (a crashed run's leftover is found).
+    expect(record.temporaryId).toBe(`drill_2025w03_${sourceHash(`127.0.0.1:${pg.port}/app`)}`);
+    expect(record.results.find((r) => r.check === "rows: users vs reference")?.status).toBe("pass");
     const files = await readdir(directory);
     expect(files).toHaveLength(1);
     const text = await readFile(path.join(directory, files[0] as string), "utf8");

@@ -31,7 +31,7 @@ async function main(): Promise<void> {
       temporaryPrefix: "drill",
       backend: { kind: "local", sourceDatabase: "app" },
       adminUrl: pulumi.secret("postgresql://unused"),
-      integrity: { expectedTables: [], tolerancePercent: 0 },
+      checks: { expectedTables: [] },
       publish: {},
     });
     await new Promise((resolve) => drill.urn.apply(resolve));
@@ -39,10 +39,7 @@ async function main(): Promise<void> {
     const check = new IntegrityCheck("check", {
       window: "2025-W01",
       databaseUrl: pulumi.secret("postgresql://unused"),
-      expectedTables: [],
-      domainChecks: [],
-      concurrency: 2,
-      statementTimeoutMs: 10_000,
+      checks: { expectedTables: [] },
     });
     await new Promise((resolve) => check.urn.apply(resolve));
   }

@@ -194,7 +194,9 @@ const image = z.strictObject({
   repository: pattern(IMAGE_REPOSITORY, "an image repository without tag, such as 123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api"),
   ref: pattern(IMAGE_BY_DIGEST, "an image pinned by digest, such as <repository>@sha256:<64 hex digits> (a tag is not an artifact)")
     .optional(),
-  promoteFromStack: pattern(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "a stack reference such as acme/runbook-platform/staging").optional(),
+  verifiedBy: pattern(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "the stack whose smoke checks must have passed with image.ref, such as acme/runbook-platform/staging").optional(),
+  rollback: bool().optional(),
+  smokeRecords: bool().optional(),
 });
 
 const alarms = z.strictObject({
@@ -348,22 +350,28 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
   }
   problems.push(...topologyChecks(stack, c));
   if (image) {
-    if (stack === "staging" && !image.ref) {
+    if (!image.ref) {
       problems.push({
         path: "image.ref",
         got: undefined,
-        expected: "the artifact staging runs, pinned by digest (<repository>@sha256:...): production promotes exactly this",
+        expected:
+          stack === "staging"
+            ? "the artifact staging runs, pinned by digest (<repository>@sha256:...): production promotes exactly this"
+            : "the artifact this stack runs, pinned by digest (<repository>@sha256:...); npm run promote writes it",
       });
     }
     if (image.ref && !image.ref.startsWith(`${image.repository}@`)) {
       problems.push({ path: "image.ref", got: image.ref, expected: `an image from image.repository (${image.repository})` });
     }
-    if (production && !image.ref && !image.promoteFromStack) {
+    if (production && !image.verifiedBy && !image.rollback) {
       problems.push({
-        path: "image.promoteFromStack",
+        path: "image.verifiedBy",
         got: undefined,
-        expected: `the staging stack to promote from (such as ${c.organization ?? "<organization>"}/${PROJECT}/staging), or image.ref pinned by digest`,
+        expected: `the stack whose smoke checks must have passed with image.ref (such as ${c.organization ?? "<organization>"}/${PROJECT}/staging), or image.rollback: true for a deliberate rollback`,
       });
+    }
+    if (production && image.smokeRecords) {
+      problems.push({ path: "image.smokeRecords", got: true, expected: "unset in production (staging keeps the smoke records production's preview checks)" });
     }
   }
   if (!production && backup?.copyTo) {

@@ -7,7 +7,7 @@ import { Storage } from "./components/storage";
 import { Cache } from "./components/cache";
 import { Frontend } from "./components/frontend";
 import { Services } from "./components/services";
-import { ARTIFACT_OUTPUT, artifactRef } from "./components/promotion";
+import { ARTIFACT_OUTPUT, artifactRef, PromotionRecords, VERIFIED_OUTPUT } from "./components/promotion";
 import { Alarms, cacheMemberClusterIds } from "./components/alarms";
 import { Repository } from "./components/repository";
 import { RestoreDrill } from "./components/restoreDrill";
@@ -26,9 +26,13 @@ export = async () => {
     config.cluster.mode === "existing"
       ? await lookupCluster({ stack: config.stack, region: config.region, name: config.cluster.name as string, dataSubnetIds: config.network.dataSubnetIds })
       : undefined;
-  // "Promote same artifact to production": staging pins its image; production runs staging's. Resolved
-  // first, so an artifact that is not pinned by digest stops the run before anything else is registered.
+  // "Promote same artifact to production": each stack runs the artifact its stack file pins; production's
+  // must be one staging passed its smoke checks with. Checked first, so a bad artifact stops the run
+  // before anything else is registered.
   const image = await artifactRef(config.image);
+  const promotionRecords = config.image.smokeRecords
+    ? new PromotionRecords("promotion-records", { stack: config.stack, repository: config.image.repository, tags })
+    : undefined;
 
   const cluster = new Cluster("cluster", {
     stack: config.stack,
@@ -160,6 +164,9 @@ export = async () => {
 
   return {
     ...(repository ? { protectedBranch: repository.protectedBranch } : {}),
+    ...(promotionRecords
+      ? { promotionRecordsBucket: promotionRecords.bucketName, [VERIFIED_OUTPUT]: promotionRecords.verifiedImageRefs }
+      : {}),
     ...(restoreDrill
       ? {
           restoreDrillRecordsBucket: restoreDrill.recordsBucketName,
@@ -207,7 +214,7 @@ export = async () => {
     apiUrl: services.apiUrl,
     servicesNamespace: services.namespace,
     appRoleArn: services.roleArn,
-    // Production's StackReference reads this: the artifact this stack runs.
+    // The artifact this stack runs; `npm run promote` reads staging's.
     [ARTIFACT_OUTPUT]: services.image,
     pageTopicArn: alarms.pageTopicArn,
     healthPageTopicArn: alarms.healthPageTopicArn,

@@ -1,16 +1,41 @@
 import * as pulumi from "@pulumi/pulumi";
+import * as s3 from "@pulumi/aws/s3";
+import { getObjectsOutput } from "@pulumi/aws/s3/getObjects";
 import { IMAGE_BY_DIGEST } from "../config";
+import type { StackName } from "../runbook";
+import { physicalName } from "./naming";
+import { forceDestroy, stateful } from "./protection";
+import { tlsOnlyPolicy } from "./storage";
 
-/** The stack output through which staging hands its artifact to production. */
+/**
+ * "Promote same artifact to production", as a reviewed change: production runs the artifact its
+ * own stack file pins (`image.ref`, written by `npm run promote`), and its preview refuses an
+ * artifact that staging has not run and passed its smoke checks with. Staging keeps the smoke
+ * workflow's records and exports the artifacts they name; nothing else moves production's image.
+ */
+
+/** The stack output that names the artifact a stack runs. */
 export const ARTIFACT_OUTPUT = "imageRef";
+/** The stack output listing the artifacts that passed staging's smoke checks, sorted. */
+export const VERIFIED_OUTPUT = "verifiedImageRefs";
+/** Where the staging smoke workflow writes one object per artifact that passed: `<prefix><64 hex>.json`. */
+export const SMOKE_RECORD_PREFIX = "smoke/passed/sha256-";
 
 export interface ArtifactSource {
   /** The repository every artifact must come from, without tag or digest. */
   repository: string;
-  /** An explicit artifact pinned by digest; when set, no stack is referenced. */
+  /** The artifact this stack runs, pinned by digest (`<repository>@sha256:<64 hex>`). */
   ref?: string;
-  /** The stack whose `imageRef` output is promoted (`<org>/<project>/<stack>`). */
-  promoteFromStack?: string;
+  /**
+   * The stack (`<org>/<project>/<stack>`) whose `verifiedImageRefs` output must list `ref`: the
+   * preview refuses an artifact that stack has not run and passed its smoke checks with.
+   */
+  verifiedBy?: string;
+  /**
+   * A deliberate rollback to an artifact the verifying stack no longer lists: skips the check.
+   * @default false
+   */
+  rollback?: boolean;
 }
 
 /**
@@ -19,7 +44,7 @@ export interface ArtifactSource {
  */
 export function requireDigestPinned(ref: unknown, source: string, repository: string): string {
   if (typeof ref !== "string" || ref === "") {
-    throw new Error(`${source} has no artifact; run \`pulumi up\` on that stack first, or set image.ref to <repository>@sha256:<digest>.`);
+    throw new Error(`${source} has no artifact; set it to <repository>@sha256:<digest> (npm run promote writes it).`);
   }
   if (!IMAGE_BY_DIGEST.test(ref)) {
     throw new Error(`${source} is "${ref}", which is not pinned by digest; promote only <repository>@sha256:<64 hex digits> (a tag can be moved, so it is not the artifact staging tested).`);
@@ -31,19 +56,91 @@ export function requireDigestPinned(ref: unknown, source: string, repository: st
 }
 
 /**
- * "Promote same artifact to production": the image this stack runs. An explicit `ref` wins (staging
- * always, production only as a deliberate override); otherwise the exact artifact the
- * `promoteFromStack` stack exports. That value is only known at run time, so it is awaited and
- * checked here: a bad artifact fails the program before any workload is registered with it.
+ * Throws unless `ref` is among the artifacts the verifying stack lists (unless `rollback`). The
+ * message names the stack, the artifact and both ways forward.
+ */
+export function requireVerified(ref: string, verified: unknown, from: string, rollback: boolean): void {
+  if (rollback) return;
+  const list = Array.isArray(verified) ? verified.filter((v): v is string => typeof v === "string") : [];
+  if (!list.includes(ref)) {
+    throw new Error(
+      `image.ref is "${ref}", which stack ${from} has not run and passed its smoke checks with (its ${VERIFIED_OUTPUT} lists ${list.length} artifact${list.length === 1 ? "" : "s"}); ` +
+        "promote an artifact staging verified (npm run promote), or set image.rollback: true for a deliberate rollback.",
+    );
+  }
+}
+
+/**
+ * The artifact this stack runs: always its own `image.ref`. With `verifiedBy`, the verifying stack's
+ * `verifiedImageRefs` output is read (a StackReference) and must list it; that value is only known
+ * at run time, so it is awaited and checked here, before any workload is registered.
  */
 export async function artifactRef(source: ArtifactSource, opts?: pulumi.CustomResourceOptions): Promise<pulumi.Output<string>> {
-  if (source.ref) return pulumi.output(requireDigestPinned(source.ref, "image.ref", source.repository));
-  if (!source.promoteFromStack) {
-    throw new Error("image: set image.ref (<repository>@sha256:<digest>) or image.promoteFromStack (the stack to promote from).");
+  const ref = requireDigestPinned(source.ref, "image.ref", source.repository);
+  if (source.verifiedBy && !source.rollback) {
+    const from = source.verifiedBy;
+    const stack = new pulumi.StackReference(from, { name: from }, opts);
+    const details = await stack.getOutputDetails(VERIFIED_OUTPUT);
+    requireVerified(ref, details.value ?? details.secretValue, from, false);
   }
-  const from = source.promoteFromStack;
-  const stack = new pulumi.StackReference(from, { name: from }, opts);
-  const details = await stack.getOutputDetails(ARTIFACT_OUTPUT);
-  const ref = requireDigestPinned(details.value ?? details.secretValue, `the ${ARTIFACT_OUTPUT} output of stack ${from}`, source.repository);
-  return details.secretValue === undefined ? pulumi.output(ref) : pulumi.secret(ref);
+  return pulumi.output(ref);
+}
+
+/** The artifact a smoke record's object key names, or undefined for a key of another form. */
+export function refFromRecordKey(key: string, repository: string): string | undefined {
+  const match = new RegExp(`^${SMOKE_RECORD_PREFIX}([a-f0-9]{64})\\.json$`).exec(key);
+  return match ? `${repository}@sha256:${match[1]}` : undefined;
+}
+
+export interface PromotionRecordsArgs {
+  /** Stack the records belong to; part of the bucket's name. */
+  stack: StackName;
+  /** The image repository; a record's key carries only the digest. */
+  repository: string;
+  /** Tags for every taggable child. */
+  tags: Record<string, string>;
+}
+
+/**
+ * The staging smoke workflow's records: a private, TLS-only bucket it writes
+ * `smoke/passed/sha256-<hex>.json` to after the checks pass with that artifact, and the list of
+ * artifacts those records name (read at each `pulumi up`), which the stack exports as
+ * `verifiedImageRefs` for production's preview to check.
+ */
+export class PromotionRecords extends pulumi.ComponentResource {
+  public readonly bucketName: pulumi.Output<string>;
+  /** Artifacts that passed the smoke checks, `<repository>@sha256:<hex>`, sorted. */
+  public readonly verifiedImageRefs: pulumi.Output<string[]>;
+
+  constructor(name: string, args: PromotionRecordsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("runbook-platform:delivery:PromotionRecords", name, {}, opts);
+    const { stack, tags, repository } = args;
+    const bucket = new s3.Bucket(
+      `${name}-bucket`,
+      { bucketPrefix: `${physicalName(stack, "promotion-records", "s3")}-`, forceDestroy: forceDestroy(stack), tags },
+      stateful(stack, "bucket", this),
+    );
+    const publicAccessBlock = new s3.BucketPublicAccessBlock(
+      `${name}-public-access-block`,
+      { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      { parent: this },
+    );
+    new s3.BucketOwnershipControls(`${name}-ownership`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this });
+    new s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+      { parent: this },
+    );
+    new s3.BucketPolicy(`${name}-tls-only`, { bucket: bucket.id, policy: bucket.arn.apply(tlsOnlyPolicy) }, { parent: this, dependsOn: [publicAccessBlock] });
+
+    const listed = getObjectsOutput({ bucket: bucket.bucket, prefix: SMOKE_RECORD_PREFIX }, { parent: this });
+    this.bucketName = bucket.bucket;
+    this.verifiedImageRefs = listed.keys.apply((keys) =>
+      keys
+        .map((key) => refFromRecordKey(key, repository))
+        .filter((ref): ref is string => ref !== undefined)
+        .sort(),
+    );
+    this.registerOutputs({ bucketName: this.bucketName, verifiedImageRefs: this.verifiedImageRefs });
+  }
 }

@@ -53,8 +53,9 @@ describe("config: the stack files are valid", () => {
     expect([staging.services.apiReplicas, production.services.apiReplicas]).toEqual([1, 3]);
     expect([staging.repository.requiredApprovals, production.repository.requiredApprovals]).toEqual([1, 2]);
     expect(staging.image.ref).toMatch(/@sha256:[a-f0-9]{64}$/);
-    expect(production.image.ref).toBeUndefined();
-    expect(production.image.promoteFromStack).toBe("acme/runbook-platform/staging");
+    expect(production.image.ref).toMatch(/@sha256:[a-f0-9]{64}$/);
+    expect(production.image.verifiedBy).toBe("acme/runbook-platform/staging");
+    expect([staging.image.smokeRecords, production.image.smokeRecords]).toEqual([true, undefined]);
     expect(staging.backup.copyTo).toBeUndefined();
     expect(production.backup.copyTo).toEqual({ region: "eu-central-1", retentionDays: 35 });
   });
@@ -95,7 +96,9 @@ describe("config: bad input names the key, what it got and what it expects", () 
     ["image by tag in production", "production", "image.ref", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api:latest", `${PROJECT}:image.ref: got "123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api:latest"; expected an image pinned by digest`],
     ["image from another repository", "staging", "image.ref", `123456789012.dkr.ecr.eu-west-1.amazonaws.com/other@sha256:${DIGEST}`, "expected an image from image.repository"],
     ["staging without an artifact", "staging", "image.ref", undefined, `${PROJECT}:image.ref: got nothing (the key is missing); expected the artifact staging runs, pinned by digest`],
-    ["production with neither artifact nor promotion source", "production", "image.promoteFromStack", undefined, `${PROJECT}:image.promoteFromStack: got nothing (the key is missing)`],
+    ["production without an artifact", "production", "image.ref", undefined, `${PROJECT}:image.ref: got nothing (the key is missing); expected the artifact this stack runs, pinned by digest (<repository>@sha256:...); npm run promote writes it`],
+    ["production without a verifying stack", "production", "image.verifiedBy", undefined, `${PROJECT}:image.verifiedBy: got nothing (the key is missing); expected the stack whose smoke checks must have passed with image.ref`],
+    ["smoke records kept in production", "production", "image.smokeRecords", true, `${PROJECT}:image.smokeRecords: got true; expected unset in production`],
     ["one API replica in production", "production", "services.apiReplicas", 1, `${PROJECT}:services.apiReplicas: got 1; expected at least 2 in production`],
     ["worker scaled to zero in production", "production", "services.workerReplicas", 0, `${PROJECT}:services.workerReplicas: got 0; expected at least 1 in production`],
     ["single-node cache in production", "production", "cache.nodeCount", 1, `${PROJECT}:cache.nodeCount: got 1; expected at least 2 in production`],

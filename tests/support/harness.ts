@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ARTIFACT_OUTPUT } from "../../components/promotion";
+import { ARTIFACT_OUTPUT, SMOKE_RECORD_PREFIX, VERIFIED_OUTPUT } from "../../components/promotion";
 import { PROJECT } from "../../config";
 import { readSettingsFile, readStackFile as readStackFileAt } from "../../stackFiles";
 import { type AwsWorld, clusterResourceState, defaultWorld, lookupInvoke } from "./awsWorld";
@@ -87,10 +87,18 @@ export interface RunOptions {
   stackFile?: string;
   /** Secret settings, keyed without the project prefix (`kubeconfig`, `githubToken`, ...). */
   secrets?: Record<string, string>;
-  /** Outputs the mocked StackReference returns, keyed by referenced stack name. */
+  /**
+   * Outputs the mocked StackReference returns, keyed by referenced stack name.
+   * @default staging as it stands once its smoke checks passed with the artifact Pulumi.staging.yaml pins
+   */
   stackReferences?: Record<string, Record<string, unknown>>;
   /** The AWS account the lookups (getCluster, getSubnets...) read; default: defaultWorld(). */
   world?: AwsWorld;
+  /**
+   * Object keys the staging smoke workflow has written to the promotion-records bucket.
+   * @default one record: the artifact Pulumi.staging.yaml pins passed
+   */
+  smokeRecordKeys?: string[];
 }
 
 /** Raised when the program fails; carries what was registered before the failure. */
@@ -104,7 +112,10 @@ export class ProgramError extends Error {
   }
 }
 
-/** The artifact staging exports by default; production promotes it through a StackReference. */
+/**
+ * The artifact Pulumi.staging.yaml pins. Offline (the preview, the tests) staging is taken to have
+ * run it and passed its smoke checks: that is its smoke record and its `verifiedImageRefs` output.
+ */
 export function stagingArtifact(): string {
   const staging = readStackFile("staging");
   return (staging[`${PROJECT}:image`] as { ref: string }).ref;
@@ -392,16 +403,18 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
   const region = config["aws:region"] ?? "eu-west-1";
   const organization = config[`${PROJECT}:organization`] ?? "organization";
   const stackReferences = options.stackReferences ?? {
-    [`${organization}/${PROJECT}/staging`]: { [ARTIFACT_OUTPUT]: stagingArtifact() },
+    [`${organization}/${PROJECT}/staging`]: { [ARTIFACT_OUTPUT]: stagingArtifact(), [VERIFIED_OUTPUT]: [stagingArtifact()] },
   };
   const world = options.world ?? defaultWorld(ACCOUNT_ID, region);
+  const smokeRecordKeys = options.smokeRecordKeys ?? [`${SMOKE_RECORD_PREFIX}${stagingArtifact().split("@sha256:")[1]}.json`];
   const resources: RecordedResource[] = [];
   const namesByUrn = new Map<string, string>();
 
   await pulumi.runtime.setMocks(
     {
       newResource: ({ type, name, inputs }) => mockState(type, name, inputs as Record<string, unknown>, region, stackReferences),
-      call: ({ token, inputs }) => mockCall(token, inputs as Record<string, unknown>, region, world),
+      call: ({ token, inputs }) =>
+        token === "aws:s3/getObjects:getObjects" ? { keys: smokeRecordKeys, id: String(inputs.bucket) } : mockCall(token, inputs as Record<string, unknown>, region, world),
     },
     PROJECT,
     stack,

@@ -9,6 +9,7 @@ import {
   STACKS,
   type StackName,
 } from "./runbook";
+import { IMAGE_BY_DIGEST } from "./ops/promotion/artifact";
 
 /**
  * The only reader of `pulumi.Config`. Every setting is validated here, before index.ts registers a
@@ -21,8 +22,6 @@ const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
-/** An image pinned by digest (`<repository>@sha256:<64 hex>`): the only form of an artifact. */
-export const IMAGE_BY_DIGEST = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+@sha256:[a-f0-9]{64}$/;
 const IMAGE_REPOSITORY = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/;
 const K8S_QUANTITY_CPU = /^\d+(\.\d+)?m?$/;
 const K8S_QUANTITY_MEMORY = /^\d+(Ki|Mi|Gi)$/;
@@ -233,6 +232,7 @@ const delivery = z.strictObject({
   previewPullRequests: bool(),
   paths: z.array(z.string().min(1)).min(1, "at least one path filter, such as components/**"),
   driftCron: z.string().regex(CRON_5, 'a five-field UTC cron expression such as "0 */4 * * *"'),
+  weeklyDrillUpdate: bool().optional(),
   awsRoleArn: arn("iam", /role\/.+/, "the IAM role Pulumi Deployments assumes by OIDC").optional(),
 });
 
@@ -373,6 +373,13 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
     if (production && image.smokeRecords) {
       problems.push({ path: "image.smokeRecords", got: true, expected: "unset in production (staging keeps the smoke records production's preview checks)" });
     }
+  }
+  if (production && c.delivery?.weeklyDrillUpdate) {
+    problems.push({
+      path: "delivery.weeklyDrillUpdate",
+      got: true,
+      expected: "unset in production (a scheduled `pulumi up` would deploy whatever main holds; production's weekly drill is AWS Backup restore testing)",
+    });
   }
   if (!production && backup?.copyTo) {
     problems.push({ path: "backup.copyTo", got: backup.copyTo, expected: "unset outside production (cross-region copies are a production safeguard)" });

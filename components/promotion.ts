@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as s3 from "@pulumi/aws/s3";
 import { getObjectsOutput } from "@pulumi/aws/s3/getObjects";
-import { IMAGE_BY_DIGEST } from "../config";
+import { refFromRecordKey, requireDigestPinned, requireVerified, SMOKE_RECORD_PREFIX, VERIFIED_OUTPUT } from "../ops/promotion/artifact";
 import type { StackName } from "../runbook";
 import { physicalName } from "./naming";
 import { forceDestroy, stateful } from "./protection";
@@ -13,13 +13,6 @@ import { tlsOnlyPolicy } from "./storage";
  * artifact that staging has not run and passed its smoke checks with. Staging keeps the smoke
  * workflow's records and exports the artifacts they name; nothing else moves production's image.
  */
-
-/** The stack output that names the artifact a stack runs. */
-export const ARTIFACT_OUTPUT = "imageRef";
-/** The stack output listing the artifacts that passed staging's smoke checks, sorted. */
-export const VERIFIED_OUTPUT = "verifiedImageRefs";
-/** Where the staging smoke workflow writes one object per artifact that passed: `<prefix><64 hex>.json`. */
-export const SMOKE_RECORD_PREFIX = "smoke/passed/sha256-";
 
 export interface ArtifactSource {
   /** The repository every artifact must come from, without tag or digest. */
@@ -39,38 +32,6 @@ export interface ArtifactSource {
 }
 
 /**
- * Returns `ref` when it names one immutable artifact from `repository` (`<repository>@sha256:<64 hex>`);
- * throws a fixable error naming `source` otherwise. A tag can be moved: it is not an artifact.
- */
-export function requireDigestPinned(ref: unknown, source: string, repository: string): string {
-  if (typeof ref !== "string" || ref === "") {
-    throw new Error(`${source} has no artifact; set it to <repository>@sha256:<digest> (npm run promote writes it).`);
-  }
-  if (!IMAGE_BY_DIGEST.test(ref)) {
-    throw new Error(`${source} is "${ref}", which is not pinned by digest; promote only <repository>@sha256:<64 hex digits> (a tag can be moved, so it is not the artifact staging tested).`);
-  }
-  if (!ref.startsWith(`${repository}@`)) {
-    throw new Error(`${source} is "${ref}", which is not from image.repository (${repository}); fix image.repository or the artifact.`);
-  }
-  return ref;
-}
-
-/**
- * Throws unless `ref` is among the artifacts the verifying stack lists (unless `rollback`). The
- * message names the stack, the artifact and both ways forward.
- */
-export function requireVerified(ref: string, verified: unknown, from: string, rollback: boolean): void {
-  if (rollback) return;
-  const list = Array.isArray(verified) ? verified.filter((v): v is string => typeof v === "string") : [];
-  if (!list.includes(ref)) {
-    throw new Error(
-      `image.ref is "${ref}", which stack ${from} has not run and passed its smoke checks with (its ${VERIFIED_OUTPUT} lists ${list.length} artifact${list.length === 1 ? "" : "s"}); ` +
-        "promote an artifact staging verified (npm run promote), or set image.rollback: true for a deliberate rollback.",
-    );
-  }
-}
-
-/**
  * The artifact this stack runs: always its own `image.ref`. With `verifiedBy`, the verifying stack's
  * `verifiedImageRefs` output is read (a StackReference) and must list it; that value is only known
  * at run time, so it is awaited and checked here, before any workload is registered.
@@ -84,12 +45,6 @@ export async function artifactRef(source: ArtifactSource, opts?: pulumi.CustomRe
     requireVerified(ref, details.value ?? details.secretValue, from, false);
   }
   return pulumi.output(ref);
-}
-
-/** The artifact a smoke record's object key names, or undefined for a key of another form. */
-export function refFromRecordKey(key: string, repository: string): string | undefined {
-  const match = new RegExp(`^${SMOKE_RECORD_PREFIX}([a-f0-9]{64})\\.json$`).exec(key);
-  return match ? `${repository}@sha256:${match[1]}` : undefined;
 }
 
 export interface PromotionRecordsArgs {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { Delivery } from "../components/delivery";
+import { Delivery } from "./delivery";
 import { parseConfig, PROJECT } from "../config";
 import { POLICY_PACK_NAME } from "../policies/all";
 import { RESTORE_DRILL_CRON, STACKS, type StackName } from "../runbook";

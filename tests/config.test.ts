@@ -98,6 +98,7 @@ describe("config: bad input names the key, what it got and what it expects", () 
     ["staging without an artifact", "staging", "image.ref", undefined, `${PROJECT}:image.ref: got nothing (the key is missing); expected the artifact staging runs, pinned by digest`],
     ["production without an artifact", "production", "image.ref", undefined, `${PROJECT}:image.ref: got nothing (the key is missing); expected the artifact this stack runs, pinned by digest (<repository>@sha256:...); npm run promote writes it`],
     ["production without a verifying stack", "production", "image.verifiedBy", undefined, `${PROJECT}:image.verifiedBy: got nothing (the key is missing); expected the stack whose smoke checks must have passed with image.ref`],
+    ["a scheduled update in production", "production", "delivery.weeklyDrillUpdate", true, `${PROJECT}:delivery.weeklyDrillUpdate: got true; expected unset in production (a scheduled \`pulumi up\` would deploy whatever main holds`],
     ["smoke records kept in production", "production", "image.smokeRecords", true, `${PROJECT}:image.smokeRecords: got true; expected unset in production`],
     ["one API replica in production", "production", "services.apiReplicas", 1, `${PROJECT}:services.apiReplicas: got 1; expected at least 2 in production`],
     ["worker scaled to zero in production", "production", "services.workerReplicas", 0, `${PROJECT}:services.workerReplicas: got 0; expected at least 1 in production`],

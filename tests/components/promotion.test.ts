@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { refFromRecordKey, requireDigestPinned, SMOKE_RECORD_PREFIX } from "../../components/promotion";
+import { refFromRecordKey, requireDigestPinned, SMOKE_RECORD_PREFIX } from "../../ops/promotion/artifact";
 import { ofType, one, type ProgramResult, ProgramError, readStackFile, runProgram, stagingArtifact } from "../support/harness";
 
 const REPOSITORY = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api";

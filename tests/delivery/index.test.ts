@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Delivery, validateDeliveryArgs, type DeliveryArgs } from "../../components/delivery";
+import { Delivery, validateDeliveryArgs, type DeliveryArgs } from "../../delivery/delivery";
 import { PROJECT } from "../../config";
 import { POLICY_PACK_NAME } from "../../policies/all";
 import { RESTORE_DRILL_CRON } from "../../runbook";
@@ -81,10 +81,14 @@ describe("the delivery program", () => {
     expect(vcs.paths).toContain("Pulumi.production.yaml");
   });
 
-  it("runs `pulumi up` weekly on both stacks at the runbook's drill time", () => {
+  it("runs `pulumi up` weekly at the runbook's drill time on staging only: no schedule deploys to production", () => {
     expect(ofType("pulumiservice:index:DeploymentSchedule").map((r) => r.inputs)).toEqual([
       { organization: "acme", project: PROJECT, stack: "staging", pulumiOperation: "update", scheduleCron: RESTORE_DRILL_CRON },
-      { organization: "acme", project: PROJECT, stack: "production", pulumiOperation: "update", scheduleCron: RESTORE_DRILL_CRON },
+    ]);
+    expect(registered.filter((r) => r.inputs.stack === "production" && r.type.startsWith("pulumiservice:")).map((r) => r.type).sort()).toEqual([
+      "pulumiservice:index:DeploymentSettings",
+      "pulumiservice:index:DriftSchedule",
+      "pulumiservice:index:StackTag",
     ]);
   });
 

@@ -4,6 +4,7 @@ import { validateWorkflow } from "@action-validator/core";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { PROJECT } from "../../config";
+import { SMOKE_RECORD_PREFIX } from "../../ops/promotion/artifact";
 import { STACKS } from "../../runbook";
 import { readStackFile } from "../support/harness";
 
@@ -61,5 +62,25 @@ describe("GitHub Actions workflows", () => {
       expect(checks.length, `${stack}: repository.requiredChecks`).toBeGreaterThan(0);
       for (const check of checks) expect(jobNames, `${stack}: ${check}`).toContain(check);
     }
+  });
+});
+
+describe("staging-smoke records what passed, for production's preview", () => {
+  const smoke = workflow("staging-smoke.yml");
+  const all = steps(smoke);
+  const index = (name: string) => all.findIndex((s) => (s as { name?: string }).name === name);
+
+  it("writes the record only after the checks pass, under the key the staging program lists", () => {
+    const record = all[index("Record the artifact that passed")] as Step & { if?: string };
+    expect(index("npm run ops:staging-smoke")).toBeLessThan(index("Record the artifact that passed"));
+    expect(record.if).toBe("success() && env.IMAGE_REF != ''");
+    expect(record.run).toContain(`key="${SMOKE_RECORD_PREFIX}$hex.json"`);
+    expect(smoke.permissions?.["id-token"]).toBe("write");
+  });
+
+  it("re-exports staging's verified list only for a new record, so a redeploy cannot loop", () => {
+    const update = all[index("Export the new record (staging update)")] as Step & { if?: string };
+    expect(update.if).toBe("steps.record.outputs.new == 'true'");
+    expect(update.run).toBe('pulumi deployment run update --stack "$STAGING_STACK"');
   });
 });

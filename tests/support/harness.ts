@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { ARTIFACT_OUTPUT, SMOKE_RECORD_PREFIX, VERIFIED_OUTPUT } from "../../components/promotion";
+import { ARTIFACT_OUTPUT, SMOKE_RECORD_PREFIX, VERIFIED_OUTPUT } from "../../ops/promotion/artifact";
 import { PROJECT } from "../../config";
 import { readSettingsFile, readStackFile as readStackFileAt } from "../../stackFiles";
 import { type AwsWorld, clusterResourceState, defaultWorld, lookupInvoke } from "./awsWorld";

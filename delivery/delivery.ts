@@ -22,8 +22,15 @@ export interface DeliveryStack {
    * @example ["components/**", "Pulumi.staging.yaml"]
    */
   paths: string[];
-  /** Five-field UTC cron of drift detection (`pulumi refresh --preview-only`). */
+  /** Five-field UTC cron of drift detection (`pulumi refresh --preview-only`); never remediates. */
   driftCron: string;
+  /**
+   * A weekly `pulumi update` at `restoreDrillCron`, whose ISO-week window re-runs the restore drill.
+   * It deploys whatever main holds, so only a stack that deploys every push anyway may have it: config
+   * refuses it in production, where the weekly drill is AWS Backup restore testing.
+   * @default false
+   */
+  weeklyDrillUpdate?: boolean;
   /** IAM role the deployment assumes by OIDC; without it, the deployment has no AWS credentials. */
   awsRoleArn?: string;
 }
@@ -37,7 +44,7 @@ export interface DeliveryArgs {
   repository: string;
   /** The branch deployments build from. @default "main" */
   branch?: string;
-  /** Five-field UTC cron of the weekly `pulumi up` that runs the restore drill (runbook.ts RESTORE_DRILL_CRON). */
+  /** Five-field UTC cron of the weekly `pulumi up` that runs the restore drill where `weeklyDrillUpdate` (runbook.ts RESTORE_DRILL_CRON). */
   restoreDrillCron: string;
   /** The CrossGuard pack the PolicyGroup enforces, as published (`pulumi policy publish policies`). */
   policyPack: { name: string; versionTag?: string };
@@ -61,7 +68,8 @@ export function validateDeliveryArgs(args: DeliveryArgs): void {
  * "Pulumi Deployments on merge" and the weekly drill, configured from outside the stacks it deploys
  * (a stack never configures its own deployments): per stack its `environment` tag, DeploymentSettings
  * (push to main, pull-request previews, path filters, OIDC to AWS), a weekly `pulumi up` that runs
- * the restore drill, and drift detection; one PolicyGroup enforcing the CrossGuard pack on every stack.
+ * the restore drill where the stack opts in (never production: no schedule deploys there), and
+ * detect-only drift detection; one PolicyGroup enforcing the CrossGuard pack on every stack.
  */
 export class Delivery extends pulumi.ComponentResource {
   /** Stacks whose deployments this configures. */
@@ -101,8 +109,10 @@ export class Delivery extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      // "Weekly restore test": a full `pulumi up`; the drill resource's ISO-week window replaces it once a week.
-      new DeploymentSchedule(`${name}-${s.stack}-restore-drill`, { ...target, pulumiOperation: "update", scheduleCron: args.restoreDrillCron }, { parent: this, dependsOn: [settings] });
+      if (s.weeklyDrillUpdate ?? false) {
+        // "Weekly restore test": a full `pulumi up`; the drill resource's ISO-week window replaces it once a week.
+        new DeploymentSchedule(`${name}-${s.stack}-restore-drill`, { ...target, pulumiOperation: "update", scheduleCron: args.restoreDrillCron }, { parent: this, dependsOn: [settings] });
+      }
       new DriftSchedule(`${name}-${s.stack}-drift`, { ...target, scheduleCron: s.driftCron, autoRemediate: false }, { parent: this, dependsOn: [settings] });
     }
 

@@ -1,10 +1,8 @@
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { Delivery } from "./delivery";
 import { parseConfig, PROJECT } from "../config";
 import { POLICY_PACK_NAME } from "../policies/all";
 import { RESTORE_DRILL_CRON, STACKS, type StackName } from "../runbook";
+import { readStackFile } from "../stackFiles";
 
 /**
  * The delivery program (`pulumi -C delivery up`): Pulumi advises configuring a stack's Deployments
@@ -12,14 +10,11 @@ import { RESTORE_DRILL_CRON, STACKS, type StackName } from "../runbook";
  * platform's stack files (the same validation as the program) and needs no config of its own.
  */
 
-const ROOT = path.resolve(__dirname, "..");
-
 /** A platform stack's validated settings, read from its stack file. */
 function platformSettings(stack: StackName): ReturnType<typeof parseConfig> {
-  const doc = parseYaml(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
   const prefix = `${PROJECT}:`;
   const raw = Object.fromEntries(
-    Object.entries(doc.config ?? {})
+    Object.entries(readStackFile(stack))
       .filter(([key]) => key.startsWith(prefix))
       .map(([key, value]) => [key.slice(prefix.length), value]),
   );

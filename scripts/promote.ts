@@ -2,8 +2,9 @@ import { execFile } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { Command, CommanderError, Option } from "commander";
+import { Option } from "commander";
 import { isMap, parseDocument } from "yaml";
+import { CliError, createCommand, runAsProcess, type CliIo } from "../ops/lib/cli";
 import { ARTIFACT_OUTPUT, requireDigestPinned, VERIFIED_OUTPUT } from "../ops/promotion/artifact";
 
 /**
@@ -19,16 +20,6 @@ import { ARTIFACT_OUTPUT, requireDigestPinned, VERIFIED_OUTPUT } from "../ops/pr
 
 const PROJECT = "runbook-platform";
 const IMAGE_KEY = `${PROJECT}:image`;
-
-/** A failure with the exit code of the contract. */
-class PromoteError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2 | 3,
-  ) {
-    super(message);
-  }
-}
 
 interface PromoteResult {
   file: string;
@@ -57,9 +48,9 @@ async function readStackOutputs(stack: string): Promise<StackOutputs> {
   } catch (error) {
     const failure = error as NodeJS.ErrnoException & { stderr?: string };
     if (failure.code === "ENOENT") {
-      throw new PromoteError("the Pulumi CLI is not on PATH; pass --digest <repository>@sha256:<64 hex> (the artifact staging runs) to promote offline.", 2);
+      throw new CliError("the Pulumi CLI is not on PATH; pass --digest <repository>@sha256:<64 hex> (the artifact staging runs) to promote offline.", 2);
     }
-    throw new PromoteError(`could not read the outputs of stack ${stack} (pulumi stack output): ${(failure.stderr ?? failure.message).trim()}`, 3);
+    throw new CliError(`could not read the outputs of stack ${stack} (pulumi stack output): ${(failure.stderr ?? failure.message).trim()}`, 3);
   }
 }
 
@@ -70,27 +61,27 @@ interface PromoteOptions {
   rollback: boolean;
 }
 
-/** Checks the artifact and writes it into the stack file; throws PromoteError with the contract's exit code. */
+/** Checks the artifact and writes it into the stack file; throws CliError with the contract's exit code. */
 async function promote(options: PromoteOptions): Promise<PromoteResult> {
   const { file, rollback } = options;
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    throw new PromoteError(`${file}: no such stack file; run from the repository root or pass --file.`, 2);
+    throw new CliError(`${file}: no such stack file; run from the repository root or pass --file.`, 2);
   }
   const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new PromoteError(`${file}: not valid YAML: ${doc.errors[0]?.message ?? ""}`, 2);
+  if (doc.errors.length > 0) throw new CliError(`${file}: not valid YAML: ${doc.errors[0]?.message ?? ""}`, 2);
   const image = doc.getIn(["config", IMAGE_KEY]);
-  if (!isMap(image)) throw new PromoteError(`${file}: no ${IMAGE_KEY} section; add one with repository and verifiedBy.`, 2);
+  if (!isMap(image)) throw new CliError(`${file}: no ${IMAGE_KEY} section; add one with repository and verifiedBy.`, 2);
   const repository = image.get("repository");
-  if (typeof repository !== "string") throw new PromoteError(`${file}: ${IMAGE_KEY}.repository is not set.`, 2);
+  if (typeof repository !== "string") throw new CliError(`${file}: ${IMAGE_KEY}.repository is not set.`, 2);
   const previous = image.get("ref");
   const from = options.from ?? (image.get("verifiedBy") as string | undefined);
 
   let outputs: StackOutputs | undefined;
   if (options.digest === undefined) {
-    if (from === undefined) throw new PromoteError(`${file}: ${IMAGE_KEY}.verifiedBy is not set; pass --from <org>/${PROJECT}/staging, or --digest.`, 2);
+    if (from === undefined) throw new CliError(`${file}: ${IMAGE_KEY}.verifiedBy is not set; pass --from <org>/${PROJECT}/staging, or --digest.`, 2);
     outputs = await readStackOutputs(from);
   }
   const ref = pinned(options.digest ?? outputs?.imageRef, options.digest === undefined ? `the ${ARTIFACT_OUTPUT} output of stack ${from}` : "--digest", repository);
@@ -98,7 +89,7 @@ async function promote(options: PromoteOptions): Promise<PromoteResult> {
   if (outputs && !rollback) {
     const list = Array.isArray(outputs.verifiedImageRefs) ? outputs.verifiedImageRefs : [];
     if (!list.includes(ref)) {
-      throw new PromoteError(
+      throw new CliError(
         `${ref} has not passed staging's smoke checks: stack ${from}'s ${VERIFIED_OUTPUT} does not list it. Run the staging-smoke workflow on it first, or pass --rollback for a deliberate rollback.`,
         1,
       );
@@ -121,65 +112,49 @@ function pinned(ref: unknown, source: string, repository: string): string {
   try {
     return requireDigestPinned(ref, source, repository);
   } catch (error) {
-    throw new PromoteError(error instanceof Error ? error.message : String(error), 2);
+    throw new CliError(error instanceof Error ? error.message : String(error), 2);
   }
 }
 
 const short = (ref: string) => ref.split("@sha256:")[1]?.slice(0, 12) ?? ref;
 
-async function main(argv: readonly string[]): Promise<number> {
-  const program = new Command()
-    .name("npm run promote --")
-    .description("Write the artifact staging runs (and passed its smoke checks with) into Pulumi.production.yaml, for a pull request.")
+interface CommandOptions {
+  digest?: string;
+  from?: string;
+  rollback: boolean;
+  file: string;
+  json: boolean;
+}
+
+async function run(opts: CommandOptions, io: CliIo): Promise<number> {
+  const say = (line: string) => io.stdout(`${line}\n`);
+  const result = await promote({ file: opts.file, digest: opts.digest, from: opts.from, rollback: opts.rollback });
+  if (opts.json) {
+    say(JSON.stringify(result, null, 2));
+    return 0;
+  }
+  const name = path.basename(result.file);
+  if (!result.changed) {
+    say(`${name} already pins ${result.ref}; nothing to change.`);
+    return 0;
+  }
+  say(`${name}: image.ref ${result.previous ?? "(unset)"}`);
+  say(`${" ".repeat(name.length)}       -> ${result.ref}${result.rollback ? "  (rollback: true)" : ""}`);
+  say(
+    result.verified === true
+      ? `Staging (${result.source}) passed its smoke checks with it.`
+      : "Not checked against staging's smoke records here: production's preview checks it (pulumi preview --stack production).",
+  );
+  say(`Next: git switch -c promote-${short(result.ref)} && git commit -am "promote ${short(result.ref)} to production" && open a pull request.`);
+  return 0;
+}
+
+if (require.main === module) {
+  const program = createCommand("promote", "Write the artifact staging runs (and passed its smoke checks with) into Pulumi.production.yaml, for a pull request.")
     .option("--digest <ref>", "the artifact, <repository>@sha256:<64 hex>; without it, staging's imageRef output is read with the Pulumi CLI")
     .option("--from <stack>", "the stack to promote from (default: image.verifiedBy of the stack file)")
     .option("--rollback", "a deliberate rollback to an artifact staging no longer lists: sets image.rollback: true", false)
     .addOption(new Option("--file <path>", "the stack file to change").default(path.resolve(__dirname, "..", "Pulumi.production.yaml"), "Pulumi.production.yaml"))
-    .option("--json", "print the result as one JSON document", false)
-    .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
-  let opts: { digest?: string; from?: string; rollback: boolean; file: string; json: boolean };
-  try {
-    opts = program.parse(argv, { from: "user" }).opts();
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
-  const say = (line: string) => process.stdout.write(`${line}\n`);
-  try {
-    const result = await promote({ file: opts.file, digest: opts.digest, from: opts.from, rollback: opts.rollback });
-    if (opts.json) {
-      say(JSON.stringify({ ok: true, ...result }));
-      return 0;
-    }
-    const name = path.basename(result.file);
-    if (!result.changed) {
-      say(`${name} already pins ${result.ref}; nothing to change.`);
-      return 0;
-    }
-    say(`${name}: image.ref ${result.previous ?? "(unset)"}`);
-    say(`${" ".repeat(name.length)}       -> ${result.ref}${result.rollback ? "  (rollback: true)" : ""}`);
-    say(
-      result.verified === true
-        ? `Staging (${result.source}) passed its smoke checks with it.`
-        : "Not checked against staging's smoke records here: production's preview checks it (pulumi preview --stack production).",
-    );
-    say(`Next: git switch -c promote-${short(result.ref)} && git commit -am "promote ${short(result.ref)} to production" && open a pull request.`);
-    return 0;
-  } catch (error) {
-    if (!(error instanceof PromoteError)) throw error;
-    if (opts.json) say(JSON.stringify({ ok: false, error: error.message, exitCode: error.exitCode }));
-    else process.stderr.write(`promote: ${error.message}\n`);
-    return error.exitCode;
-  }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.stdout.write("", () => process.exit(code)),
-    (error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      process.exit(3);
-    },
-  );
+    .option("--json", "print the result as one JSON document", false);
+  runAsProcess<CommandOptions>(program, run);
 }

@@ -96,10 +96,10 @@ describe("npm run promote", () => {
 
   it("prints one JSON document with --json, in success and in failure", () => {
     const ok = promote(["--digest", digest("ef"), "--json"], { withPulumi: false });
-    expect(JSON.parse(ok.stdout)).toEqual({ ok: true, file: ok.file, previous: stagingArtifact(), ref: digest("ef"), changed: true, rollback: false, source: "--digest", verified: "unchecked" });
+    expect(JSON.parse(ok.stdout)).toEqual({ file: ok.file, previous: stagingArtifact(), ref: digest("ef"), changed: true, rollback: false, source: "--digest", verified: "unchecked" });
     const bad = promote(["--digest", `${REPOSITORY}:v1.2.3`, "--json"], { withPulumi: false });
     expect(bad.status).toBe(2);
-    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, exitCode: 2, error: expect.stringContaining("which is not pinned by digest") });
+    expect(JSON.parse(bad.stdout)).toEqual({ command: "promote", exitCode: 2, error: expect.stringContaining("which is not pinned by digest") });
   });
 
   it("says nothing changed when production already pins the artifact", () => {

@@ -1,6 +1,6 @@
 import { validateResourceOfType } from "@pulumi/policy";
 import { BranchProtection } from "@pulumi/github/branchProtection";
-import { PROTECTED_BRANCH } from "../../../ops/github/protectionSpec";
+import { PROTECTED_BRANCH } from "../../lib/runbook";
 import { configOf, isProductionStack, PRODUCTION_ENVIRONMENTS_SCHEMA, type RunbookResourcePolicy, type RunbookStackPolicy } from "../../lib/policy";
 
 const RUNBOOK_LINE = "Branch Protection Setup: 2. Configure protections for `main`";

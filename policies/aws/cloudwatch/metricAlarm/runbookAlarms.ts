@@ -2,7 +2,7 @@ import type { PolicyResource } from "@pulumi/policy";
 import { CompositeAlarm } from "@pulumi/aws/cloudwatch/compositeAlarm";
 import { MetricAlarm } from "@pulumi/aws/cloudwatch/metricAlarm";
 import { Topic } from "@pulumi/aws/sns/topic";
-import { RUNBOOK_ALARMS, type AlarmRoute, type RunbookAlarm } from "../../../../runbook";
+import { RUNBOOK_ALARMS, type AlarmRoute, type RunbookAlarm } from "../../../lib/runbook";
 import type { RunbookStackPolicy } from "../../../lib/policy";
 
 /** A topic's route from its name (`runbook-<stack>-page`, `runbook-<stack>-ticket`, `...-page-us-east-1`). */

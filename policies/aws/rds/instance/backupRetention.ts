@@ -1,6 +1,6 @@
 import { validateResourceOfType } from "@pulumi/policy";
 import { Instance } from "@pulumi/aws/rds/instance";
-import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, STACKS } from "../../../../runbook";
+import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, STACKS } from "../../../lib/runbook";
 import { configOf, environmentOf, type RunbookResourcePolicy } from "../../../lib/policy";
 
 const RUNBOOK_LINE = "Backup and restore drill: 2. Keep PITR enabled (if provider supports it)";

@@ -1,6 +1,6 @@
 import { validateResourceOfType } from "@pulumi/policy";
 import { Deployment } from "@pulumi/kubernetes/apps/v1/deployment";
-import { HEALTH_PATHS } from "../../../../../runbook";
+import { HEALTH_PATHS } from "../../../../lib/runbook";
 import type { RunbookResourcePolicy } from "../../../../lib/policy";
 import { appContainers } from "./containers";
 

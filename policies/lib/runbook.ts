@@ -89,14 +89,14 @@ export const RUNBOOK_ALARMS = [
     "key": "worker-job-failures",
     "runbookLine": "worker job failures for 2 consecutive runs",
     "route": "page",
-    "statistic": "Minimum",
-    "periodSeconds": 300,
-    "evaluationPeriods": 2,
-    "datapointsToAlarm": 2,
+    "statistic": "Maximum",
+    "periodSeconds": 60,
+    "evaluationPeriods": 1,
+    "datapointsToAlarm": 1,
     "comparison": "GreaterThanOrEqualToThreshold",
-    "threshold": 1,
-    "treatMissingData": "missing",
-    "missingDataReason": "one datapoint per run: periods without a run neither break nor reset the streak"
+    "threshold": 2,
+    "treatMissingData": "ignore",
+    "missingDataReason": "runs come at the job's own schedule: between runs the alarm keeps its state until the next run reports its streak"
   },
   {
     "key": "worker-lag",

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -100,27 +100,50 @@ describe("npm run migrate:sqlite-to-postgres (ops/cutover/cli.ts)", () => {
   });
 });
 
-/** A bash line run exactly as the README writes it, from `cwd`. */
-function shell(line: string, cwd: string): Run {
-  const result = spawnSync("bash", ["-c", line], { cwd, encoding: "utf8", env: { ...process.env, DATABASE_URL: "" } });
+/** A bash line run from `cwd`, with DATABASE_URL set as the README's procedure expects. */
+function shell(line: string, cwd: string, databaseUrl = ""): Run {
+  const result = spawnSync("bash", ["-c", line], { cwd, encoding: "utf8", env: { ...process.env, DATABASE_URL: databaseUrl } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The README's cutover procedure: step 3's command and step 4's jq lines, as written there. */
+async function procedure(): Promise<{ step3: string; jq: string[] }> {
+  const readme = await readFile(path.join(ROOT, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("### The cutover procedure"), readme.indexOf("## Alerts and on-call"));
+  const spans = [...section.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
+  const step3 = spans.find((c) => c.startsWith("npm run -s migrate:sqlite-to-postgres"));
+  const jq = spans.filter((c) => c.startsWith("jq "));
+  if (!step3 || jq.length < 2) throw new Error("README's cutover procedure lost its step 3 command or step 4 jq lines");
+  return { step3, jq };
+}
+
+/** Step 3 for this test's files: the README's line with the paths replaced, run from the repository root. */
+async function runStep3(dir: string, sqliteFile: string, databaseUrl: string): Promise<Run> {
+  const { step3 } = await procedure();
+  await writeFile(path.join(dir, "cutover-checks.yaml"), '- name: users carried over\n  source: SELECT count(*) FROM "User"\n  target: SELECT count(*) FROM "User"\n');
+  const line = step3
+    .replace("--sqlite=backend/prisma/dev.db", `--sqlite=${sqliteFile} --snapshot-dir=${path.join(dir, "cutover-snapshots")}`)
+    .replace("--domain-checks=cutover-checks.yaml", `--domain-checks=${path.join(dir, "cutover-checks.yaml")}`)
+    .replace("> cutover-report.json", `> ${path.join(dir, "cutover-report.json")}`);
+  return shell(line, ROOT, databaseUrl);
+}
+
 describe("the README's cutover steps 3-5, verbatim, on failing runs", () => {
-  it("a rolled-back run: one JSON document through npm -s, jq reads it, the printed sha256sum line verifies the snapshot", async () => {
+  it("a rolled-back run: one JSON document through npm -s, step 4's jq lines read it, the printed sha256sum line verifies the snapshot", async () => {
     const target = await pg.createDatabase("cutover_cli_failing");
     await applyPostgresSchema(target);
     await query(target, `INSERT INTO "Tag" (name) VALUES ('already here')`);
     const dir = path.join(work, "failing");
     await mkdir(dir, { recursive: true });
-    const step3 = shell(`npm run -s migrate:sqlite-to-postgres -- --sqlite=${sqlite} --database-url='${target}' --snapshot-dir=${path.join(dir, "cutover-snapshots")} --json > ${dir}/cutover-report.json; echo "exit $?"`, ROOT);
+    const step3 = await runStep3(dir, sqlite, target);
     expect(step3.stdout).toBe("exit 1\n");
     const report = JSON.parse(await readFile(path.join(dir, "cutover-report.json"), "utf8")) as { passed: boolean; exitCode: number; snapshot: { verifyCommand: string } };
     expect(report).toMatchObject({ passed: false, exitCode: 1 });
 
-    const step4 = shell(`jq '.passed, .committed' cutover-report.json && jq -r '.results[] | select(.status=="fail") | "\\(.check): \\(.detail)"' cutover-report.json`, dir);
-    expect(step4.code).toBe(0);
-    expect(step4.stdout).toBe("false\nfalse\ntarget empty: Tag already hold rows; refusing to mix data. Pass --truncate to replace them (inside the same transaction)\n");
+    const [summary, failed] = await Promise.all((await procedure()).jq.map(async (line) => shell(line, dir)));
+    expect(summary?.code).toBe(0);
+    expect(summary?.stdout.startsWith("false\nfalse\n{")).toBe(true);
+    expect(failed).toEqual({ code: 0, stdout: "target empty: Tag already hold rows; refusing to mix data. Pass --truncate to replace them (inside the same transaction)\n", stderr: "" });
 
     // Step 5: the line the tool printed, run from anywhere.
     expect(report.snapshot.verifyCommand).toMatch(/^cd \/.+\/cutover-snapshots && sha256sum -c dev\.db\.\d{8}T\d{6}\.\d{3}Z\.sha256$/);
@@ -129,14 +152,14 @@ describe("the README's cutover steps 3-5, verbatim, on failing runs", () => {
     expect(verify.stdout).toMatch(/^dev\.db\.\d{8}T\d{6}\.\d{3}Z: OK\n$/);
   });
 
-  it("a refused run (exit 2, no such file) is one JSON document too", async () => {
+  it("a refused run (exit 2, no such file) is one JSON document in the report's shape too", async () => {
     const dir = path.join(work, "refused");
     await mkdir(dir, { recursive: true });
-    const step3 = shell(`npm run -s migrate:sqlite-to-postgres -- --sqlite=backend/prisma/dev.db --database-url='${url}' --json > ${dir}/cutover-report.json; echo "exit $?"`, ROOT);
+    const step3 = await runStep3(dir, "backend/prisma/dev.db", url);
     expect(step3.stdout).toBe("exit 2\n");
-    const step4 = shell(`jq '.passed, .committed' cutover-report.json && jq -r '.results[] | select(.status=="fail") | "\\(.check): \\(.detail)"' cutover-report.json`, dir);
-    expect(step4.code).toBe(0);
-    expect(step4.stdout).toBe("false\nfalse\nusage: --sqlite backend/prisma/dev.db: no such file; pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)\n");
+    const [summary, failed] = (await procedure()).jq.map((line) => shell(line, dir));
+    expect(summary).toEqual({ code: 0, stdout: "false\nfalse\nnull\n", stderr: "" });
+    expect(failed?.stdout).toBe("input: --sqlite backend/prisma/dev.db: no such file; pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)\n");
   });
 
   it("keeps the snapshot directory (a copy of production data) out of git", async () => {

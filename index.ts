@@ -12,6 +12,7 @@ import { ARTIFACT_OUTPUT, VERIFIED_OUTPUT } from "./ops/promotion/artifact";
 import { Alarms, cacheMemberClusterIds } from "./components/alarms";
 import { Repository } from "./components/repository";
 import { RestoreDrill } from "./components/restoreDrill";
+import { drillValidationSecurityGroup } from "./components/drillValidation";
 import { defaultTags, physicalName } from "./components/naming";
 import * as awsProviderSettings from "@pulumi/aws/config";
 
@@ -54,7 +55,17 @@ export = async () => {
     ...config.cluster.addons,
     tags,
   });
-  const network = new Network("network", { stack: config.stack, vpcId: cluster.vpcId, clusterSecurityGroupId: cluster.securityGroupId, tags });
+  // The restore drill's validation function gets its group first, so the database's group can admit it.
+  const drillValidationSg = config.drill.enabled
+    ? drillValidationSecurityGroup("database-restore-drill-validation-sg", { stack: config.stack, vpcId: cluster.vpcId, tags })
+    : undefined;
+  const network = new Network("network", {
+    stack: config.stack,
+    vpcId: cluster.vpcId,
+    clusterSecurityGroupId: cluster.securityGroupId,
+    ...(drillValidationSg ? { databaseClientSecurityGroupIds: [drillValidationSg.id] } : {}),
+    tags,
+  });
   const database = new Database("database", {
     stack: config.stack,
     ...config.database,
@@ -117,7 +128,7 @@ export = async () => {
   // and the deploy-time drill, replaced each ISO week; a failed drill or a missed RTO pages.
   // The drill's AWS calls use the stack's AWS provider settings, so they act in the stack's account.
   const assumeRole = awsProviderSettings.assumeRoles?.[0];
-  const restoreDrill = config.drill.enabled
+  const restoreDrill = drillValidationSg
     ? new RestoreDrill(
         "database-restore-drill",
         {
@@ -134,7 +145,6 @@ export = async () => {
             arn: database.arn,
             address: database.address,
             port: database.port,
-            vpcId: cluster.vpcId,
             subnetGroupName: database.subnetGroupName,
             subnetIds: database.subnetIds,
             securityGroupId: database.securityGroupId,
@@ -149,6 +159,7 @@ export = async () => {
           expectedTables: config.drill.expectedTables,
           rowCountTolerancePercent: config.drill.rowCountTolerancePercent,
           recordRetentionDays: config.drill.recordRetentionDays,
+          validationSecurityGroupId: drillValidationSg.id,
           pageTopicArn: alarms.pageTopicArn,
           tags,
         },

@@ -29,11 +29,14 @@ export interface DrillValidationArgs {
   stack: StackName;
   /** The stack's region (the secret's key is used through Secrets Manager there). */
   region: string;
-  /** The VPC of the database. */
-  vpcId: pulumi.Input<string>;
   /** The database's subnets (its DB subnet group's). */
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-  /** The database's security group: it is given an ingress rule from the function's group. */
+  /**
+   * The function's security group (drillValidationSecurityGroup), created before the database's so
+   * that the database's group can admit it (Network `databaseClientSecurityGroupIds`).
+   */
+  securityGroupId: pulumi.Input<string>;
+  /** The database's security group: the function's egress to PostgreSQL goes there. */
   databaseSecurityGroupId: pulumi.Input<string>;
   /** PostgreSQL port of the database. */
   databasePort: pulumi.Input<number>;
@@ -98,6 +101,23 @@ export function buildValidationBundle(root = path.resolve(__dirname, "..")): Val
   return built;
 }
 
+/**
+ * The validation function's security group, with no rules inline: DrillValidation adds its egress
+ * as separate rules, and the database's group admits it. Created before the data tier's groups.
+ */
+export function drillValidationSecurityGroup(name: string, args: { stack: StackName; vpcId: pulumi.Input<string>; tags: Record<string, string> }, opts?: pulumi.CustomResourceOptions): ec2.SecurityGroup {
+  return new ec2.SecurityGroup(
+    name,
+    {
+      name: physicalName(args.stack, "drill-validation", "ec2"),
+      description: "Restore drill validation function: PostgreSQL to the database, HTTPS to AWS APIs",
+      vpcId: args.vpcId,
+      tags: args.tags,
+    },
+    opts,
+  );
+}
+
 /** The function role's permissions: write records and metrics, report restore tests, read the master secret. */
 export function validationFunctionPolicy(a: { recordsBucketArn: string; masterUserSecretArn: string; kmsKeyArn: string; region: string }): iam.PolicyDocument {
   return {
@@ -145,31 +165,29 @@ export class DrillValidation extends pulumi.ComponentResource {
     const { stack, tags } = args;
     const functionName = physicalName(stack, "drill-validation", "lambda");
 
-    const securityGroup = new ec2.SecurityGroup(
-      `${name}-sg`,
+    // Its own rules only, as separate resources (the group itself has none inline, so they do not fight).
+    new vpc.SecurityGroupEgressRule(
+      `${name}-egress-database`,
       {
-        name: physicalName(stack, "drill-validation", "ec2"),
-        description: "Restore drill validation function: PostgreSQL to the database, HTTPS to AWS APIs",
-        vpcId: args.vpcId,
-        egress: [
-          { protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: [args.databaseSecurityGroupId], description: "PostgreSQL to the database (and its restores)" },
-          // AWS APIs (S3, CloudWatch, AWS Backup, RDS, Secrets Manager) through NAT or VPC endpoints.
-          { protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], description: "HTTPS to AWS APIs" },
-        ],
+        securityGroupId: args.securityGroupId,
+        referencedSecurityGroupId: args.databaseSecurityGroupId,
+        ipProtocol: "tcp",
+        fromPort: args.databasePort,
+        toPort: args.databasePort,
+        description: "PostgreSQL to the database and its restores (they carry its security group)",
         tags,
       },
       { parent: this },
     );
-    // Restored instances get the source's security groups, so this one rule admits the function to both.
-    new vpc.SecurityGroupIngressRule(
-      `${name}-database-ingress`,
+    new vpc.SecurityGroupEgressRule(
+      `${name}-egress-https`,
       {
-        securityGroupId: args.databaseSecurityGroupId,
-        referencedSecurityGroupId: securityGroup.id,
+        securityGroupId: args.securityGroupId,
+        cidrIpv4: "0.0.0.0/0",
         ipProtocol: "tcp",
-        fromPort: args.databasePort,
-        toPort: args.databasePort,
-        description: "PostgreSQL from the restore drill validation function",
+        fromPort: 443,
+        toPort: 443,
+        description: "HTTPS to AWS APIs (S3, CloudWatch, AWS Backup, RDS, Secrets Manager) through NAT or VPC endpoints",
         tags,
       },
       { parent: this },
@@ -222,7 +240,7 @@ export class DrillValidation extends pulumi.ComponentResource {
         role: role.arn,
         timeout: VALIDATION_TIMEOUT_SECONDS,
         memorySize: VALIDATION_MEMORY_MB,
-        vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: [securityGroup.id] },
+        vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: [args.securityGroupId] },
         loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
         environment: {
           variables: {
@@ -258,7 +276,7 @@ export class DrillValidation extends pulumi.ComponentResource {
 
     this.functionName = fn.name;
     this.functionArn = fn.arn;
-    this.securityGroupId = securityGroup.id;
+    this.securityGroupId = pulumi.output(args.securityGroupId);
     this.roleArn = role.arn;
     this.restoreJobRuleArn = rule.arn;
     this.registerOutputs({

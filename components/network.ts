@@ -17,6 +17,11 @@ export interface NetworkArgs {
    * using the node's network interfaces carry it). The only source PostgreSQL and Redis admit.
    */
   clusterSecurityGroupId: pulumi.Input<string>;
+  /**
+   * Other security groups PostgreSQL admits: the restore drill's validation function, which checks
+   * restored instances that carry this same group. @default none
+   */
+  databaseClientSecurityGroupIds?: pulumi.Input<string>[];
   /** Tags for every taggable child. */
   tags: Record<string, string>;
 }
@@ -34,7 +39,7 @@ export class Network extends pulumi.ComponentResource {
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("runbook-platform:network:Network", name, {}, opts);
     const { stack, tags } = args;
-    const dataStoreSecurityGroup = (role: string, port: number, engine: string) =>
+    const dataStoreSecurityGroup = (role: string, port: number, engine: string, clients: pulumi.Input<string>[] = []) =>
       new ec2.SecurityGroup(
         `${name}-${role}`,
         {
@@ -42,12 +47,15 @@ export class Network extends pulumi.ComponentResource {
           description: `${engine} from the cluster only`,
           // No egress: the data stores only answer; a stateful security group lets replies out.
           egress: [],
-          ingress: [{ protocol: "tcp", fromPort: port, toPort: port, securityGroups: [args.clusterSecurityGroupId], description: `${engine} from the cluster's security group (API and worker)` }],
+          ingress: [
+            { protocol: "tcp", fromPort: port, toPort: port, securityGroups: [args.clusterSecurityGroupId], description: `${engine} from the cluster's security group (API and worker)` },
+            ...(clients.length > 0 ? [{ protocol: "tcp", fromPort: port, toPort: port, securityGroups: clients, description: `${engine} from the restore drill's validation function` }] : []),
+          ],
           tags: { ...tags, Name: physicalName(stack, role, "ec2") },
         },
         { parent: this },
       );
-    this.databaseSecurityGroupId = dataStoreSecurityGroup("database", POSTGRES_PORT, "PostgreSQL").id;
+    this.databaseSecurityGroupId = dataStoreSecurityGroup("database", POSTGRES_PORT, "PostgreSQL", args.databaseClientSecurityGroupIds).id;
     this.cacheSecurityGroupId = dataStoreSecurityGroup("cache", REDIS_PORT, "Redis").id;
 
     this.registerOutputs({

@@ -25,8 +25,6 @@ export interface DrillSource {
   /** Private DNS name and port of the source (the live integrity check connects there). */
   address: pulumi.Input<string>;
   port: pulumi.Input<number>;
-  /** The source's VPC: the validation function's security group is created in it. */
-  vpcId: pulumi.Input<string>;
   /** The source's DB subnet group and its subnets: temporary instances and the validation function go there. */
   subnetGroupName: pulumi.Input<string>;
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
@@ -61,6 +59,8 @@ export interface RestoreDrillArgs {
   rowCountTolerancePercent: number;
   /** Drill records expire after this many days (config drill.recordRetentionDays). */
   recordRetentionDays: number;
+  /** The validation function's security group (drillValidationSecurityGroup), which the database admits. */
+  validationSecurityGroupId: pulumi.Input<string>;
   /** SNS topic the drill alarms page; from the Alarms component. */
   pageTopicArn: pulumi.Input<string>;
   /**
@@ -215,8 +215,8 @@ export class RestoreDrill extends pulumi.ComponentResource {
       {
         stack,
         region: args.aws.region,
-        vpcId: source.vpcId,
         subnetIds: source.subnetIds,
+        securityGroupId: args.validationSecurityGroupId,
         databaseSecurityGroupId: source.securityGroupId,
         databasePort: source.port,
         masterUserSecretArn: source.masterUserSecretArn,

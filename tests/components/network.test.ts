@@ -28,7 +28,13 @@ describe.each(["staging", "production"] as const)("the data tier's security grou
     expect(group.inputs).toMatchObject({
       vpcId: result().outputs.vpcId,
       description: `${engine} from the cluster only`,
-      ingress: [{ protocol: "tcp", fromPort: port, toPort: port, securityGroups: [result().outputs.clusterSecurityGroupId], description: `${engine} from the cluster's security group (API and worker)` }],
+      ingress: [
+        { protocol: "tcp", fromPort: port, toPort: port, securityGroups: [result().outputs.clusterSecurityGroupId], description: `${engine} from the cluster's security group (API and worker)` },
+        // PostgreSQL also admits the restore drill's validation function (its own group, by reference).
+        ...(name === "network-database"
+          ? [{ protocol: "tcp", fromPort: port, toPort: port, securityGroups: (one(result(), "aws:lambda/function:Function").inputs.vpcConfig as { securityGroupIds: string[] }).securityGroupIds, description: "PostgreSQL from the restore drill's validation function" }]
+          : []),
+      ],
       egress: [],
       tags: { Name: `runbook-${stack}-${name.replace("network-", "")}` },
     });

@@ -9,6 +9,10 @@ import { Command, CommanderError, type OptionValues } from "commander";
  *     runAsProcess(program, async (opts, io) => { ...; return exitCode; });
  */
 
+// The AWS SDK releases pinned in package.json run on Node >= 20.19; their notice that releases from
+// January 2027 need Node 22 is said once, in the README ("Runtime"), not on every run of a command.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 /** The exit codes of every command; the README's "Exit codes" table and each `--help` print them. */
 export const EXIT_CODES = [
   { code: 0, meaning: "success: every check passed, or the command did what it says" },
@@ -96,6 +100,7 @@ export function reportFailure(command: string, error: unknown, json: boolean, io
   const failure = describeFailure(error);
   if (failure.exitCode === 0) return 0;
   if (!failure.usage) io.stderr(`${command}: ${failure.message}\n`);
+  if (process.env.RUNBOOK_DEBUG && error instanceof Error && error.stack) io.stderr(`${error.stack}\n`);
   if (json) io.stdout(`${JSON.stringify({ command, exitCode: failure.exitCode, error: failure.message }, null, 2)}\n`);
   return failure.exitCode;
 }

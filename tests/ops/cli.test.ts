@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CliError, createCommand, runCommand, wantsJson, type CliIo } from "../../ops/lib/cli";
+import { CliError, createCommand, EXIT_CODES, runCommand, wantsJson, type CliIo } from "../../ops/lib/cli";
 import { ROOT } from "../support/harness";
 
 /** Collects what a command writes, stdout and stderr apart. */
@@ -63,6 +63,12 @@ describe("the shared command runner (ops/lib/cli.ts)", () => {
     expect(JSON.parse(thrown.stdout())).toEqual({ command: "demo", exitCode: 2, error: "no DATABASE_URL" });
   });
 
+  it("is the README's exit-code table, row for row", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const block = /<!-- exit-codes:start -->\n([\s\S]*?)\n<!-- exit-codes:end -->/.exec(readme)?.[1];
+    expect(block).toBe(["| code | meaning |", "|---|---|", ...EXIT_CODES.map((e) => `| ${e.code} | ${e.meaning} |`)].join("\n"));
+  });
+
   it("reads --json only before a --", () => {
     expect(wantsJson(["--stack", "dev", "--json"])).toBe(true);
     expect(wantsJson(["--", "--json"])).toBe(false);
@@ -96,14 +102,12 @@ async function limited<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[
   return results;
 }
 
-/** The commands the README documents: npm scripts but the test suite. */
-const allScripts = Object.keys((JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts).filter((s) => s !== "test");
-/** Those that already build on the shared runner. */
-const scripts = ["start", "bench", "config:table", "ops:staging-smoke", "ops:incident-check", "ops:configure-branch-protection", "drill:local"];
+/** Every command the README documents: each npm script but the test suite. */
+const scripts = Object.keys((JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts).filter((s) => s !== "test");
 
 describe("every command, through npm", () => {
   it("lists the commands", () => {
-    expect(allScripts).toEqual(expect.arrayContaining(scripts));
+    expect(scripts).toEqual(expect.arrayContaining(["start", "bench", "config:table", "ops:staging-smoke", "ops:incident-check", "ops:configure-branch-protection", "ops:db:validate-integrity", "migrate:sqlite-to-postgres", "drill:local", "alarms:replay", "promote"]));
   });
 
   it("--help prints every flag and the exit codes, exit 0; a mistyped --hlep exits 2 with a did-you-mean", async () => {

@@ -181,7 +181,8 @@ describe(".github/workflows/staging-smoke.yml", () => {
     };
     expect(Object.keys(workflow.on)).toEqual(["workflow_dispatch", "repository_dispatch"]);
     expect(workflow.on.repository_dispatch?.types).toEqual(["staging-deployed"]);
-    expect(workflow.permissions).toEqual({ contents: "read" });
+    // id-token: AWS credentials by OIDC for the smoke record production's preview checks (README, Same-artifact promotion).
+    expect(workflow.permissions).toEqual({ contents: "read", "id-token": "write" });
     const runs = workflow.jobs.smoke.steps.map((s) => s.run ?? "");
     const ci = runs.findIndex((r) => r.trim() === "npm ci");
     const smoke = runs.findIndex((r) => r.includes('npm run --silent ops:staging-smoke -- --base-url="$STAGING_BASE_URL"'));

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { cidrsOverlap } from "./components/cluster/layout";
+import { replicaProblems } from "./components/services/workloads";
 import {
   MAX_BACKUP_RETENTION_DAYS,
   MIN_BACKUP_RETENTION_DAYS,
@@ -69,7 +70,7 @@ const iamRoleArn = (what: string) => arn("iam", /role\/.+/, what);
  */
 const cluster = z.strictObject({
   mode: z.enum(["create", "existing"], '"create" (a new VPC and EKS cluster) or "existing" (an EKS cluster looked up by name)'),
-  name: pattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, "an EKS cluster name (existing: required; create: default runbook-<stack>)").optional(),
+  name: pattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, "an EKS cluster name (existing: required; create: default runbook-<stack>-eks)").optional(),
   version: pattern(/^1\.(2[89]|3\d)$/, 'create only: an EKS Kubernetes version such as "1.33"').optional(),
   publicAccessCidrs: z.array(cidr()).describe("create only: CIDRs allowed to the public API endpoint; [] keeps the endpoint private").optional(),
   nodeGroup: z
@@ -318,19 +319,7 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
     }
   }
   if (services) {
-    if (services.apiMaxReplicas < services.apiReplicas) {
-      problems.push({
-        path: "services.apiMaxReplicas",
-        got: services.apiMaxReplicas,
-        expected: `at least services.apiReplicas (${services.apiReplicas})`,
-      });
-    }
-    if (production && services.apiReplicas < 2) {
-      problems.push({ path: "services.apiReplicas", got: services.apiReplicas, expected: "at least 2 in production (one pod is not highly available)" });
-    }
-    if (production && services.workerReplicas < 1) {
-      problems.push({ path: "services.workerReplicas", got: services.workerReplicas, expected: "at least 1 in production (the worker never scales to zero)" });
-    }
+    for (const { key, got, expected } of replicaProblems({ stack, ...services })) problems.push({ path: `services.${key}`, got, expected });
   }
   if (frontend) {
     if (Boolean(frontend.domain) !== Boolean(frontend.certificateArn)) {

@@ -197,6 +197,7 @@ export = async () => {
     oidcIssuer: cluster.oidcIssuer,
     vpcId: cluster.vpcId,
     vpcCidr: cluster.vpcCidr,
+    privateSubnetIds: cluster.privateSubnetIds,
     dataSubnetIds: cluster.dataSubnetIds,
     publicSubnetIds: cluster.publicSubnetIds,
     databaseSecurityGroupId: network.databaseSecurityGroupId,

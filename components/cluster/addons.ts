@@ -4,6 +4,7 @@ import { Release } from "@pulumi/kubernetes/helm/v3/release";
 import type { Provider } from "@pulumi/kubernetes/provider";
 import type { StackName } from "../../runbook";
 import { physicalName } from "../naming";
+import { named } from "../protection";
 import { irsaTrustPolicy } from "../services/workloads";
 import { LOAD_BALANCER_CONTROLLER_POLICY } from "./loadBalancerControllerPolicy";
 
@@ -78,12 +79,12 @@ export class Addons extends pulumi.ComponentResource {
             .apply(([providerArn, issuer]) => irsaTrustPolicy(providerArn, issuer, ADDON_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT)),
           tags: args.tags,
         },
-        { parent: this },
+        named(this),
       );
       const policy = new iam.Policy(
         `${name}-lb-controller`,
         { name: physicalName(args.stack, "lb-controller", "iam"), description: "The AWS Load Balancer Controller's documented policy", policy: JSON.stringify(LOAD_BALANCER_CONTROLLER_POLICY), tags: args.tags },
-        { parent: this },
+        named(this),
       );
       const attachment = new iam.RolePolicyAttachment(`${name}-lb-controller`, { role: role.name, policyArn: policy.arn }, { parent: this });
       release(

@@ -5,6 +5,7 @@ import * as iam from "@pulumi/aws/iam";
 import * as kms from "@pulumi/aws/kms";
 import type { StackName } from "../../runbook";
 import { physicalName } from "../naming";
+import { KMS_DELETION_WINDOW_DAYS, named, stateful } from "../protection";
 
 /** The managed node group's size and machines. */
 export interface NodeGroupSettings {
@@ -32,7 +33,7 @@ export interface EksArgs {
    * @default 90
    */
   logRetentionDays?: number;
-  /** Production protects the cluster and its secrets key from `pulumi destroy`. */
+  /** Production protects the cluster from `pulumi destroy` (and turns on EKS deletion protection). */
   protect: boolean;
   tags: Record<string, string>;
 }
@@ -73,17 +74,17 @@ export function createEks(parent: pulumi.Resource, name: string, args: EksArgs):
   const opts = { parent };
   const secretsKey = new kms.Key(
     `${name}-secrets-key`,
-    { description: `Envelope encryption of ${clusterName}'s Kubernetes Secrets`, enableKeyRotation: true, deletionWindowInDays: 30, tags },
-    // A destroyed key makes every Secret in etcd unreadable: keep it even when the stack goes.
-    { parent, protect: args.protect, retainOnDelete: true },
+    { description: `Envelope encryption of ${clusterName}'s Kubernetes Secrets`, enableKeyRotation: true, deletionWindowInDays: KMS_DELETION_WINDOW_DAYS, tags },
+    // A destroyed key makes every Secret in etcd unreadable: kept even when the stack goes.
+    stateful(stack, "key", parent),
   );
-  const clusterRole = new iam.Role(`${name}-role`, { name: physicalName(stack, "eks-cluster", "iam"), assumeRolePolicy: assumedBy("eks.amazonaws.com"), tags }, opts);
+  const clusterRole = new iam.Role(`${name}-role`, { name: physicalName(stack, "eks-cluster", "iam"), assumeRolePolicy: assumedBy("eks.amazonaws.com"), tags }, named(parent));
   const clusterPolicy = new iam.RolePolicyAttachment(`${name}-role-policy`, { role: clusterRole.name, policyArn: managedPolicy("AmazonEKSClusterPolicy") }, opts);
   // Created first so EKS writes into a group whose retention the program owns.
   const logGroup = new cloudwatch.LogGroup(
     `${name}-control-plane-logs`,
     { name: `/aws/eks/${clusterName}/cluster`, retentionInDays: args.logRetentionDays ?? 90, tags },
-    opts,
+    named(parent),
   );
   const cluster = new eks.Cluster(
     `${name}-eks`,
@@ -105,7 +106,7 @@ export function createEks(parent: pulumi.Resource, name: string, args: EksArgs):
       deletionProtection: args.protect,
       tags,
     },
-    { parent, protect: args.protect, dependsOn: [clusterPolicy, logGroup] },
+    named(parent, { protect: args.protect, dependsOn: [clusterPolicy, logGroup] }),
   );
 
   const oidcIssuerUrl = cluster.identities.apply((identities) => identities[0]?.oidcs?.[0]?.issuer ?? "");
@@ -140,7 +141,7 @@ export function createEks(parent: pulumi.Resource, name: string, args: EksArgs):
     { clusterName: cluster.name, addonName: "kube-proxy", resolveConflictsOnCreate: "OVERWRITE", resolveConflictsOnUpdate: "PRESERVE", tags },
     opts,
   );
-  const nodeRole = new iam.Role(`${name}-node-role`, { name: physicalName(stack, "eks-node", "iam"), assumeRolePolicy: assumedBy("ec2.amazonaws.com"), tags }, opts);
+  const nodeRole = new iam.Role(`${name}-node-role`, { name: physicalName(stack, "eks-node", "iam"), assumeRolePolicy: assumedBy("ec2.amazonaws.com"), tags }, named(parent));
   const nodePolicies = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
     (policy) => new iam.RolePolicyAttachment(`${name}-node-${policy}`, { role: nodeRole.name, policyArn: managedPolicy(policy) }, opts),
   );

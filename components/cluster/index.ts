@@ -60,6 +60,11 @@ export class Cluster extends pulumi.ComponentResource {
   public readonly clusterName: pulumi.Output<string>;
   public readonly vpcId: pulumi.Output<string>;
   public readonly vpcCidr: pulumi.Output<string>;
+  /**
+   * The node subnets (private, with a NAT route): where in-VPC work that also calls AWS APIs runs
+   * (the restore drill's validation function), since the data-tier subnets may have no route out.
+   */
+  public readonly privateSubnetIds: pulumi.Output<string[]>;
   /** CIDRs of the node subnets: where kubelet probes come from. */
   public readonly nodeCidrs: pulumi.Output<string[]>;
   /** Subnets of PostgreSQL and Redis: isolated (create) or the VPC's private ones (existing). */
@@ -108,6 +113,7 @@ export class Cluster extends pulumi.ComponentResource {
       this.clusterName = built.name;
       this.vpcId = vpc.vpcId;
       this.vpcCidr = pulumi.output(settings.vpcCidr);
+      this.privateSubnetIds = pulumi.all(vpc.privateSubnetIds);
       this.nodeCidrs = pulumi.output(vpc.cidrs.private);
       this.dataSubnetIds = pulumi.all(vpc.isolatedSubnetIds);
       this.dataSubnetCidrs = pulumi.output(vpc.cidrs.isolated);
@@ -122,6 +128,7 @@ export class Cluster extends pulumi.ComponentResource {
       this.clusterName = pulumi.output(found.name);
       this.vpcId = pulumi.output(found.vpcId);
       this.vpcCidr = pulumi.output(found.vpcCidr);
+      this.privateSubnetIds = pulumi.output(found.nodeSubnetIds);
       this.nodeCidrs = pulumi.output(found.nodeCidrs);
       this.dataSubnetIds = pulumi.output(found.dataSubnetIds);
       this.dataSubnetCidrs = pulumi.output(found.dataSubnetCidrs);
@@ -148,6 +155,7 @@ export class Cluster extends pulumi.ComponentResource {
       clusterName: this.clusterName,
       vpcId: this.vpcId,
       vpcCidr: this.vpcCidr,
+      privateSubnetIds: this.privateSubnetIds,
       nodeCidrs: this.nodeCidrs,
       dataSubnetIds: this.dataSubnetIds,
       dataSubnetCidrs: this.dataSubnetCidrs,

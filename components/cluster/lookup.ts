@@ -24,7 +24,8 @@ export interface FoundCluster {
   securityGroupId: string;
   vpcId: string;
   vpcCidr: string;
-  /** CIDRs of the cluster's subnets, where nodes (and so kubelet probes) live. */
+  /** The cluster's subnets, where its nodes (and so kubelet probes) live. */
+  nodeSubnetIds: string[];
   nodeCidrs: string[];
   /** Private subnets of the VPC for the data tier: configured, or tagged `kubernetes.io/role/internal-elb`. */
   dataSubnetIds: string[];
@@ -99,6 +100,7 @@ export async function lookupCluster(args: LookupArgs): Promise<FoundCluster> {
     securityGroupId: cluster.vpcConfig.clusterSecurityGroupId,
     vpcId,
     vpcCidr: vpc.cidrBlock,
+    nodeSubnetIds: cluster.vpcConfig.subnetIds,
     nodeCidrs: nodeSubnets.map((subnet) => subnet.cidrBlock),
     dataSubnetIds,
     dataSubnetCidrs: dataSubnets.map((subnet) => subnet.cidrBlock),

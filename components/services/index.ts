@@ -17,6 +17,7 @@ import {
   ingressAnnotations,
   irsaTrustPolicy,
   podTemplate,
+  replicaProblems,
   ROLLING_UPDATE,
   selectorLabels,
   SERVICE_PORT,
@@ -91,15 +92,8 @@ export interface ServicesArgs {
 
 /** Throws a fixable message when the args cannot make a highly available, least-privilege service. */
 export function validateServicesArgs(args: Pick<ServicesArgs, "stack" | "apiReplicas" | "apiMaxReplicas" | "workerReplicas" | "runAsUser">): void {
-  if (args.stack === "production" && args.apiReplicas < 2) {
-    throw new Error(`Services: apiReplicas is ${args.apiReplicas}; production needs at least 2 (one pod is not highly available).`);
-  }
-  if (args.stack === "production" && args.workerReplicas < 1) {
-    throw new Error(`Services: workerReplicas is ${args.workerReplicas}; the worker never scales to zero in production.`);
-  }
-  if (args.apiMaxReplicas < args.apiReplicas) {
-    throw new Error(`Services: apiMaxReplicas (${args.apiMaxReplicas}) is below apiReplicas (${args.apiReplicas}).`);
-  }
+  const [problem] = replicaProblems(args);
+  if (problem) throw new Error(`Services: ${problem.key} is ${problem.got}; expected ${problem.expected}.`);
   if ((args.runAsUser ?? 1000) === 0) throw new Error("Services: runAsUser is 0 (root); use a non-root uid.");
 }
 

@@ -16,6 +16,31 @@ export interface ContainerResources {
 
 export type Workload = "api" | "worker";
 
+/** What the replica rules read; config.ts (per key) and the Services component (up front) share them. */
+export interface ReplicaSettings {
+  stack: string;
+  apiReplicas: number;
+  apiMaxReplicas: number;
+  workerReplicas: number;
+}
+
+/** A replica setting that breaks a rule: the key under `services`, the value and the form expected. */
+export interface ReplicaProblem {
+  key: "apiReplicas" | "apiMaxReplicas" | "workerReplicas";
+  got: number;
+  expected: string;
+}
+
+/** The replica rules: the autoscaler's bounds in order, and high availability in production. */
+export function replicaProblems(s: ReplicaSettings): ReplicaProblem[] {
+  const production = s.stack === "production";
+  return [
+    ...(s.apiMaxReplicas < s.apiReplicas ? [{ key: "apiMaxReplicas" as const, got: s.apiMaxReplicas, expected: `at least services.apiReplicas (${s.apiReplicas})` }] : []),
+    ...(production && s.apiReplicas < 2 ? [{ key: "apiReplicas" as const, got: s.apiReplicas, expected: "at least 2 in production (one pod is not highly available)" }] : []),
+    ...(production && s.workerReplicas < 1 ? [{ key: "workerReplicas" as const, got: s.workerReplicas, expected: "at least 1 in production (the worker never scales to zero)" }] : []),
+  ];
+}
+
 /** The container port's name; probes, the Service and the Ingress refer to it by name. */
 export const HTTP_PORT_NAME = "http";
 /** The Service's port; the Ingress forwards to it. */

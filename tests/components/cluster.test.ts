@@ -120,6 +120,9 @@ describe("cluster.mode create (staging)", () => {
     });
     expect(dependsOn(eks, "encryptionConfig", key)).toBe(true);
     expect(key.inputs.enableKeyRotation).toBe(true);
+    // Staging can be destroyed, but never its Secrets' key: it is kept in the account.
+    expect([eks.options, key.options]).toEqual([expect.objectContaining({ deleteBeforeReplace: true }), { retainOnDelete: true }]);
+    expect(eks.options.protect).toBeUndefined();
     for (const zone of ["a", "b"]) expect(dependsOn(eks, "vpcConfig", subnet(`cluster-private-${zone}`))).toBe(true);
     expect(one(result, "aws:cloudwatch/logGroup:LogGroup", "cluster-control-plane-logs").inputs).toMatchObject({ name: "/aws/eks/runbook-staging/cluster", retentionInDays: 90 });
   });
@@ -138,6 +141,12 @@ describe("cluster.mode create (staging)", () => {
     expect(JSON.parse(addons.find((a) => a.inputs.addonName === "vpc-cni")?.inputs.configurationValues as string)).toEqual({ enableNetworkPolicy: "true" });
     expect(one(result, "aws:eks/accessEntry:AccessEntry").inputs).toMatchObject({ principalArn: DEPLOY_ROLE, type: "STANDARD" });
     expect(one(result, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation").inputs).toMatchObject({ policyArn: CLUSTER_ADMIN_POLICY_ARN, accessScope: { type: "cluster" } });
+  });
+
+  it("exports the node subnets apart from the data tier's (in-VPC work that calls AWS APIs needs the NAT route)", () => {
+    const privateIds = result.outputs.privateSubnetIds as string[];
+    expect(privateIds).toHaveLength(2);
+    expect(privateIds.filter((id) => (result.outputs.dataSubnetIds as string[]).includes(id))).toEqual([]);
   });
 
   it("names every child after the component", () => {
@@ -159,6 +168,8 @@ describe("cluster.mode create: what differs in production", () => {
     const eks = one(result, "aws:eks/cluster:Cluster");
     expect(eks.inputs.vpcConfig).toMatchObject({ endpointPrivateAccess: true, endpointPublicAccess: false });
     expect(eks.inputs.deletionProtection).toBe(true);
+    expect(eks.options).toMatchObject({ protect: true, deleteBeforeReplace: true });
+    expect(one(result, "aws:kms/key:Key", "cluster-secrets-key").options).toEqual({ protect: true, retainOnDelete: true });
   });
 });
 
@@ -182,6 +193,7 @@ describe("cluster.mode existing (production)", () => {
       vpcCidr: "10.50.0.0/16",
       clusterSecurityGroupId: cluster?.clusterSecurityGroupId,
       dataSubnetIds: internal,
+      privateSubnetIds: cluster?.subnetIds,
       oidcIssuer: cluster?.oidcIssuer.replace("https://", ""),
       oidcProviderArn: `arn:aws:iam::${ACCOUNT_ID}:oidc-provider/${cluster?.oidcIssuer.replace("https://", "")}`,
     });

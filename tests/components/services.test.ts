@@ -64,9 +64,9 @@ describe("validateServicesArgs and requireSecureRedisUrl", () => {
     expect(() => validateServicesArgs({ ...validArgs, stack: "staging", apiReplicas: 1, workerReplicas: 0 })).not.toThrow();
   });
   it("refuses one API pod or no worker in production, and a maximum below the minimum", () => {
-    expect(() => validateServicesArgs({ ...validArgs, apiReplicas: 1 })).toThrow("Services: apiReplicas is 1; production needs at least 2");
-    expect(() => validateServicesArgs({ ...validArgs, workerReplicas: 0 })).toThrow("Services: workerReplicas is 0; the worker never scales to zero in production");
-    expect(() => validateServicesArgs({ ...validArgs, apiMaxReplicas: 1 })).toThrow("Services: apiMaxReplicas (1) is below apiReplicas (2)");
+    expect(() => validateServicesArgs({ ...validArgs, apiReplicas: 1 })).toThrow("Services: apiReplicas is 1; expected at least 2 in production (one pod is not highly available).");
+    expect(() => validateServicesArgs({ ...validArgs, workerReplicas: 0 })).toThrow("Services: workerReplicas is 0; expected at least 1 in production (the worker never scales to zero).");
+    expect(() => validateServicesArgs({ ...validArgs, apiMaxReplicas: 1 })).toThrow("Services: apiMaxReplicas is 1; expected at least services.apiReplicas (2).");
   });
   it("refuses root", () => {
     expect(() => validateServicesArgs({ ...validArgs, runAsUser: 0 })).toThrow("Services: runAsUser is 0 (root)");

@@ -452,10 +452,12 @@ export class ConfigError extends Error {
     readonly problems: readonly Problem[],
   ) {
     const stack = stackName;
+    // One line per key: a key whose form is wrong is not also reported by a rule that reads it.
+    const lines = problems.filter((p, i) => problems.findIndex((q) => q.path === p.path) === i);
     super(
       [
-        `Invalid configuration for stack "${stack}" (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was registered.`,
-        ...problems.map((p) => `  - ${PROJECT}:${p.path}: got ${describe(p.got)}; expected ${p.expected}`),
+        `Invalid configuration for stack "${stack}" (${lines.length} problem${lines.length === 1 ? "" : "s"}); nothing was registered.`,
+        ...lines.map((p) => `  - ${PROJECT}:${p.path}: got ${describe(p.got)}; expected ${p.expected}`),
         `Fix each key in Pulumi.${stack}.yaml (or: pulumi config set --path <key> <value>); the README's config table lists every key.`,
       ].join("\n"),
     );
@@ -490,9 +492,38 @@ function toProblems(issue: z.core.$ZodIssue): Problem[] {
   return [{ path: issuePath(issue), got: issue.input, expected: issueExpected(issue) }];
 }
 
+/** The schema node at a dotted path of the settings, through optional and default wrappers. */
+function schemaAt(path: readonly PropertyKey[]): z.ZodType | undefined {
+  let node: z.ZodType | undefined = configSchema;
+  for (const key of path) {
+    while (node instanceof z.ZodOptional || node instanceof z.ZodDefault) node = node.unwrap() as z.ZodType;
+    if (node instanceof z.ZodObject) node = (node.shape as Record<string, z.ZodType>)[String(key)];
+    else if (node instanceof z.ZodArray) node = node.element as z.ZodType;
+    else return undefined;
+  }
+  while (node instanceof z.ZodOptional || node instanceof z.ZodDefault) node = node.unwrap() as z.ZodType;
+  return node;
+}
+
+/** The form a key expects, said in YAML terms: never zod's own wording, which names types YAML users do not write. */
 function issueExpected(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_type" && issue.expected === "object") {
     return "a section of settings (a YAML mapping; the README's config table lists its keys)";
+  }
+  if (issue.code === "invalid_type" && issue.expected === "array") {
+    const list = schemaAt(issue.path);
+    const element = list instanceof z.ZodArray ? (list.element as z.ZodType).description : undefined;
+    return `a list${element ? ` (each item ${element})` : ""}, not a single value: one "- item" per line under the key, even for one item`;
+  }
+  const quoted = typeof issue.input === "string" ? issue.input.trim() : undefined;
+  const quotedNumber = quoted !== undefined && quoted !== "" && Number.isFinite(Number(quoted));
+  const quotedBoolean = quoted === "true" || quoted === "false";
+  if (issue.code === "invalid_type" && ((issue.expected === "number" && quotedNumber) || (issue.expected === "boolean" && quotedBoolean))) {
+    const what = issue.expected === "number" ? "a number" : "a boolean";
+    return `${issue.message}, without quotes: the quoted "${issue.input}" is a string where ${what} belongs`;
+  }
+  if (issue.code === "invalid_type" && issue.expected === "string" && (typeof issue.input === "number" || typeof issue.input === "boolean")) {
+    return `${issue.message}, in quotes: YAML reads ${String(issue.input)} unquoted as a ${typeof issue.input}`;
   }
   return issue.message;
 }

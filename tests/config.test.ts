@@ -142,6 +142,15 @@ describe("config: bad input names the key, what it got and what it expects", () 
     ]);
   });
 
+  it.each([
+    ["a quoted number", "database.allocatedStorageGb", "50", `${PROJECT}:database.allocatedStorageGb: got "50"; expected gigabytes from 20 to 65536, without quotes: the quoted "50" is a string where a number belongs`],
+    ["a quoted boolean", "database.multiAz", "false", `${PROJECT}:database.multiAz: got "false"; expected true or false, without quotes: the quoted "false" is a string where a boolean belongs`],
+    ["an unquoted version", "database.engineVersion", 16, `${PROJECT}:database.engineVersion: got 16; expected a PostgreSQL major version from "13" to "17", in quotes: YAML reads 16 unquoted as a number`],
+    ["a single value where a list belongs", "alarms.ticketEmails", "a@example.com", `${PROJECT}:alarms.ticketEmails: got "a@example.com"; expected a list (each item an email address), not a single value: one "- item" per line under the key, even for one item`],
+  ])("says it in YAML terms: %s", (_label, key, value, expected) => {
+    expect(problemsOf("staging", withSetting("staging", key, value))).toEqual([`  - ${expected}`]);
+  });
+
   it("lists every bad key in one error, with the fix", () => {
     const raw = withSetting("staging", "database.backupRetentionDays", 0);
     (raw.network as Record<string, unknown>).vpcCidr = "not-a-cidr";
@@ -208,6 +217,13 @@ describe("config: errors stop the program before any resource is registered", ()
     const { message } = failure as ProgramError;
     expect(message).toContain(`${PROJECT}:kubeConfig: got a value (not shown: it may be a secret); expected no such key`);
     expect(message).not.toContain("s3cret-token");
+  });
+
+  it("reports a single page address where a list belongs once, not also as a missing address", async () => {
+    const failure = (await runProgram({ stack: "staging", config: { alarms: { pageEmails: "oncall@example.com" } } }).catch((error: unknown) => error)) as ProgramError;
+    expect(failure.message.split("\n").filter((line) => line.startsWith("  - "))).toEqual([
+      `  - ${PROJECT}:alarms.pageEmails: got "oncall@example.com"; expected a list (each item an email address), not a single value: one "- item" per line under the key, even for one item`,
+    ]);
   });
 
   it("accepts the secret on-call endpoint instead of page emails", async () => {

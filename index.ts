@@ -146,7 +146,9 @@ export = async () => {
             address: database.address,
             port: database.port,
             subnetGroupName: database.subnetGroupName,
-            subnetIds: database.subnetIds,
+            // The validation function calls AWS APIs too: the node subnets have a NAT route, the isolated
+            // data-tier subnets of a created VPC have none. Same VPC, so it still reaches the database.
+            subnetIds: cluster.privateSubnetIds,
             securityGroupId: database.securityGroupId,
             databaseName: database.databaseName,
             masterUsername: config.database.masterUsername,

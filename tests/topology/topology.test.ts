@@ -246,6 +246,21 @@ describe("cluster.mode create (staging): the ALB's subnets are public", () => {
   });
 });
 
+describe("cluster.mode create (staging): in-VPC work reaches AWS APIs", () => {
+  it("runs the drill's validation function in subnets of the cluster's VPC routed through a NAT gateway", () => {
+    const graph = graphs.staging;
+    const fn = one(graph.result, "aws:lambda/function:Function");
+    const subnets = graph.referenced(fn, "vpcConfig", T.subnet);
+    expect(subnets.length).toBeGreaterThanOrEqual(2);
+    const associations = ofType(graph.result, T.association);
+    for (const subnet of subnets) {
+      expect(graph.referenced(subnet, "vpcId", T.vpc)[0]?.urn).toBe(graph.clusterVpc());
+      const tables = associations.filter((a) => graph.referenced(a, "subnetId", T.subnet).some((s) => s.urn === subnet.urn)).flatMap((a) => graph.referenced(a, "routeTableId", T.routeTable));
+      expect(tables.flatMap((t) => graph.referenced(t, "routes", "aws:ec2/natGateway:NatGateway")).length, `${subnet.name} routes out through NAT`).toBe(1);
+    }
+  });
+});
+
 describe("the checks can fail", () => {
   it("the NetworkPolicy evaluator denies the data tier once the egress policy is gone", () => {
     const result = graphs.staging.result;

@@ -186,7 +186,7 @@ const services = z.strictObject({
   workerResources: resources,
   ingress: z.strictObject({
     host: hostname(),
-    certificateArn: arn("acm", /certificate\/[0-9a-f-]{36}/, "an ACM certificate ARN in the stack's region"),
+    certificateArn: arn("acm", /certificate\/[0-9a-f-]{36}/, "an ACM certificate ARN in the stack's region").optional(),
   }),
 });
 
@@ -207,6 +207,13 @@ const alarms = z.strictObject({
     `one of CloudWatch's retention periods: ${LOG_RETENTION_DAYS.join(", ")}`,
   ),
 });
+
+/** With a zone, the program issues the certificates and writes the records of every hostname (components/dns.ts). */
+const dns = z
+  .strictObject({
+    zone: hostname().describe("a public Route 53 hosted zone such as example.com; unset: certificates from config, records by hand").optional(),
+  })
+  .default({});
 
 const drill = z.strictObject({
   enabled: bool(),
@@ -250,6 +257,7 @@ export const configSchema = z.strictObject({
   services,
   image,
   alarms,
+  dns,
   drill,
   repository,
   delivery,
@@ -282,7 +290,7 @@ export const SECRET_KEYS = ["kubeconfig", "githubToken", "pageHttpsEndpoint"] as
 function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
   const problems: Problem[] = [];
   const production = stack === "production";
-  const { database, cache, services, frontend, image, backup } = c;
+  const { database, cache, services, frontend, image, backup, dns } = c;
   if (database) {
     const minRetention = MIN_BACKUP_RETENTION_DAYS[stack];
     if (database.backupRetentionDays < minRetention) {
@@ -321,7 +329,8 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
   if (services) {
     for (const { key, got, expected } of replicaProblems({ stack, ...services })) problems.push({ path: `services.${key}`, got, expected });
   }
-  if (frontend) {
+  problems.push(...dnsChecks(dns?.zone, frontend, services));
+  if (frontend && !dns?.zone) {
     if (Boolean(frontend.domain) !== Boolean(frontend.certificateArn)) {
       problems.push({
         path: frontend.domain ? "frontend.certificateArn" : "frontend.domain",
@@ -426,6 +435,27 @@ function topologyChecks(stack: StackName, c: Partial<Settings>): Problem[] {
       problems.push({ path: "network.vpcCidr", got: network.vpcCidr, expected: `a range that does not overlap ${overlapping} of network.reservedCidrs (peered and on-premises networks must stay routable)` });
     }
   }
+  return problems;
+}
+
+/**
+ * "Every hostname resolves": with dns.zone the program issues both certificates and writes the
+ * records, so the hostnames must lie in the zone and the hand-made certificate ARNs must go;
+ * without it the API's certificate comes from config.
+ */
+function dnsChecks(zone: string | undefined, frontend: Settings["frontend"] | undefined, services: Settings["services"] | undefined): Problem[] {
+  const problems: Problem[] = [];
+  const inZone = (host: string) => zone !== undefined && (host === zone || host.endsWith(`.${zone}`));
+  if (zone === undefined) {
+    if (services && !services.ingress.certificateArn) {
+      problems.push({ path: "services.ingress.certificateArn", got: undefined, expected: "an ACM certificate ARN in the stack's region, or set dns.zone and the program issues it" });
+    }
+    return problems;
+  }
+  if (frontend?.domain && !inZone(frontend.domain)) problems.push({ path: "frontend.domain", got: frontend.domain, expected: `a name in dns.zone (${zone})` });
+  if (frontend?.certificateArn) problems.push({ path: "frontend.certificateArn", got: frontend.certificateArn, expected: "unset when dns.zone is set (the program issues the certificate)" });
+  if (services && !inZone(services.ingress.host)) problems.push({ path: "services.ingress.host", got: services.ingress.host, expected: `a name in dns.zone (${zone})` });
+  if (services?.ingress.certificateArn) problems.push({ path: "services.ingress.certificateArn", got: services.ingress.certificateArn, expected: "unset when dns.zone is set (the program issues the certificate)" });
   return problems;
 }
 

@@ -11,6 +11,8 @@ import { artifactRef, PromotionRecords } from "./components/promotion";
 import { ARTIFACT_OUTPUT, VERIFIED_OUTPUT } from "./ops/promotion/artifact";
 import { Alarms, cacheMemberClusterIds } from "./components/alarms";
 import { Repository } from "./components/repository";
+import { Certificates, Records } from "./components/dns";
+import { LogRouter } from "./components/logRouter";
 import { RestoreDrill } from "./components/restoreDrill";
 import { drillValidationSecurityGroup } from "./components/drillValidation";
 import { defaultTags, physicalName } from "./components/naming";
@@ -90,13 +92,32 @@ export = async () => {
     tags,
   });
 
-  const frontend = new Frontend("frontend", { stack: config.stack, ...config.frontend, tags });
+  // "Every hostname resolves": with dns.zone the program issues the certificates (here, before the
+  // distribution and the Ingress that use them) and writes the records (below, once both exist).
+  const certificates = config.dns.zone
+    ? new Certificates("dns-certificates", {
+        stack: config.stack,
+        region: config.region,
+        zone: config.dns.zone,
+        frontendDomain: config.frontend.domain,
+        apiHost: config.services.ingress.host,
+        tags,
+      })
+    : undefined;
+  const frontend = new Frontend("frontend", {
+    stack: config.stack,
+    ...config.frontend,
+    certificateArn: certificates?.frontendCertificateArn ?? config.frontend.certificateArn,
+    tags,
+  });
 
   const services = new Services("services", {
     stack: config.stack,
     region: config.region,
     provider: cluster.provider,
     ...config.services,
+    // config.ts requires services.ingress.certificateArn whenever dns.zone is unset.
+    ingress: { host: config.services.ingress.host, certificateArn: certificates?.apiCertificateArn ?? (config.services.ingress.certificateArn as string) },
     irsa: { oidcProviderArn: cluster.oidcProviderArn, oidcIssuer: cluster.oidcIssuer },
     ingressClassName: addons.ingressClassName,
     publicSubnetIds: cluster.publicSubnetIds,
@@ -123,6 +144,34 @@ export = async () => {
     cacheMemberClusterIds: cacheMemberClusterIds(cache.replicationGroupId, config.cache.nodeCount),
     tags,
   });
+
+  // "The logs reach the alarms": Fluent Bit ships each workload's container output to the log group
+  // its metric filters read (the container is named after its workload).
+  const logRouter = new LogRouter("log-router", {
+    stack: config.stack,
+    region: config.region,
+    provider: cluster.provider,
+    oidcProviderArn: cluster.oidcProviderArn,
+    oidcIssuer: cluster.oidcIssuer,
+    nodeCidrs: cluster.nodeCidrs,
+    routes: (["api", "worker"] as const).map((workload) => ({
+      key: workload,
+      namespace: services.namespace,
+      container: workload,
+      logGroupName: workload === "api" ? alarms.apiLogGroupName : alarms.workerLogGroupName,
+      logGroupArn: workload === "api" ? alarms.apiLogGroupArn : alarms.workerLogGroupArn,
+    })),
+    tags,
+  });
+
+  const records = certificates
+    ? new Records("dns-records", {
+        zoneId: certificates.zoneId,
+        region: config.region,
+        frontend: config.frontend.domain ? { domain: config.frontend.domain, distributionDomainName: frontend.distributionDomainName } : undefined,
+        api: { host: config.services.ingress.host, loadBalancerHostname: services.apiLoadBalancerHostname },
+      })
+    : undefined;
 
   // "Weekly restore test": AWS Backup restore testing every week, validated by the in-VPC function,
   // and the deploy-time drill, replaced each ISO week; a failed drill or a missed RTO pages.
@@ -240,6 +289,8 @@ export = async () => {
     incidentDashboardName: alarms.dashboardName,
     requestIdQueryName: alarms.requestIdQueryName,
     alarmNames: alarms.alarmNames,
+    logRoutes: logRouter.routes,
+    ...(records ? { dnsRecords: records.hostnames } : {}),
   };
 };
 

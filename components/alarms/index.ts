@@ -36,6 +36,9 @@ export class Alarms extends pulumi.ComponentResource {
   public readonly ticketTopicArn: pulumi.Output<string>;
   public readonly apiLogGroupName: pulumi.Output<string>;
   public readonly workerLogGroupName: pulumi.Output<string>;
+  /** ARNs of the API and worker log groups: the only groups the log router may write to. */
+  public readonly apiLogGroupArn: pulumi.Output<string>;
+  public readonly workerLogGroupArn: pulumi.Output<string>;
   public readonly healthCheckId: pulumi.Output<string>;
   public readonly dashboardName: pulumi.Output<string>;
   public readonly requestIdQueryName: pulumi.Output<string>;
@@ -248,6 +251,8 @@ export class Alarms extends pulumi.ComponentResource {
     this.ticketTopicArn = ticketTopic.arn;
     this.apiLogGroupName = logGroups.api.name;
     this.workerLogGroupName = logGroups.worker.name;
+    this.apiLogGroupArn = logGroups.api.arn;
+    this.workerLogGroupArn = logGroups.worker.arn;
     this.healthCheckId = healthCheck.id;
     this.dashboardName = dashboard.dashboardName;
     this.requestIdQueryName = query.name;
@@ -262,6 +267,8 @@ export class Alarms extends pulumi.ComponentResource {
       ticketTopicArn: this.ticketTopicArn,
       apiLogGroupName: this.apiLogGroupName,
       workerLogGroupName: this.workerLogGroupName,
+      apiLogGroupArn: this.apiLogGroupArn,
+      workerLogGroupArn: this.workerLogGroupArn,
       healthCheckId: this.healthCheckId,
       dashboardName: this.dashboardName,
       requestIdQueryName: this.requestIdQueryName,

@@ -52,7 +52,7 @@ export interface ServicesArgs {
   /** Requests and limits of each worker container. */
   workerResources: ContainerResources;
   /** Public host name of the API and its ACM certificate in the stack's region. */
-  ingress: { host: string; certificateArn: string };
+  ingress: { host: string; certificateArn: pulumi.Input<string> };
   /** The cluster's IAM OIDC provider, which IRSA trusts, and its issuer without https:// (from Cluster). */
   irsa: { oidcProviderArn: pulumi.Input<string>; oidcIssuer: pulumi.Input<string> };
   /** The IngressClass the cluster's load balancer controller serves (Addons.ingressClassName). */
@@ -127,6 +127,8 @@ export class Services extends pulumi.ComponentResource {
   /** For `kubectl rollout status` and rollbacks ("Check latest deploy and rollback if needed"). */
   public readonly apiDeploymentName: pulumi.Output<string>;
   public readonly workerDeploymentName: pulumi.Output<string>;
+  /** The ALB the load balancer controller made for the Ingress (its status hostname): the API host's alias target. */
+  public readonly apiLoadBalancerHostname: pulumi.Output<string>;
 
   constructor(name: string, args: ServicesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("runbook-platform:services:Services", name, {}, opts);
@@ -253,10 +255,10 @@ export class Services extends pulumi.ComponentResource {
       },
       nsOpts,
     );
-    new networking.Ingress(
+    const ingress = new networking.Ingress(
       `${name}-api-ingress`,
       {
-        metadata: { ...meta("api", "api"), annotations: pulumi.output(args.publicSubnetIds).apply((subnetIds) => ingressAnnotations(args.ingress.certificateArn, subnetIds)) },
+        metadata: { ...meta("api", "api"), annotations: pulumi.all([args.ingress.certificateArn, args.publicSubnetIds]).apply(([certificateArn, subnetIds]) => ingressAnnotations(certificateArn, subnetIds)) },
         spec: {
           ingressClassName: args.ingressClassName,
           rules: [
@@ -298,6 +300,7 @@ export class Services extends pulumi.ComponentResource {
     this.namespace = ns.metadata.name;
     this.roleArn = role.arn;
     this.apiUrl = pulumi.output(`https://${args.ingress.host}`);
+    this.apiLoadBalancerHostname = ingress.status.loadBalancer.ingress[0].hostname;
     this.apiDeploymentName = api.metadata.name;
     this.workerDeploymentName = worker.metadata.name;
 
@@ -306,6 +309,7 @@ export class Services extends pulumi.ComponentResource {
       roleArn: this.roleArn,
       image: this.image,
       apiUrl: this.apiUrl,
+      apiLoadBalancerHostname: this.apiLoadBalancerHostname,
       apiDeploymentName: this.apiDeploymentName,
       workerDeploymentName: this.workerDeploymentName,
     });

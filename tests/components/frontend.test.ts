@@ -231,8 +231,9 @@ describe("what differs between staging and production", () => {
   it("production: its domain on the us-east-1 certificate with TLSv1.2_2021, PriceClass_All, the WAF, 365 days of logs", async () => {
     const result = await runProgram({ stack: "production" });
     const distribution = one(result, "aws:cloudfront/distribution:Distribution");
+    // dns.zone is set: the certificate is the one the program issued and validated in us-east-1.
     expect(distribution.inputs.viewerCertificate).toEqual({
-      acmCertificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/66666666-7777-8888-9999-000000000000",
+      acmCertificateArn: one(result, "aws:acm/certificateValidation:CertificateValidation", "dns-certificates-frontend-validated").inputs.certificateArn,
       sslSupportMethod: "sni-only",
       minimumProtocolVersion: "TLSv1.2_2021",
     });
@@ -257,7 +258,7 @@ describe("bad frontend settings fail before anything is registered", () => {
   };
 
   it("a domain without a certificate", async () => {
-    const error = await refused("production", { certificateArn: null });
+    const error = await refused("staging", { domain: "app.staging.example.com" });
     expect(error.message).toContain("runbook-platform:frontend.certificateArn: got nothing (the key is missing); expected frontend.domain and frontend.certificateArn set together");
   });
   it("a certificate without a domain", async () => {
@@ -265,7 +266,7 @@ describe("bad frontend settings fail before anything is registered", () => {
     expect(error.message).toContain("runbook-platform:frontend.domain: got nothing (the key is missing); expected frontend.domain and frontend.certificateArn set together");
   });
   it("a certificate outside us-east-1", async () => {
-    const error = await refused("production", { certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/66666666-7777-8888-9999-000000000000" });
+    const error = await refused("staging", { domain: "app.staging.example.com", certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/66666666-7777-8888-9999-000000000000" });
     expect(error.message).toContain("expected a certificate in us-east-1 (CloudFront only uses certificates from us-east-1)");
   });
   it("a CSP without frame-ancestors", async () => {

@@ -36,7 +36,7 @@ interface ServicesSettings {
   workerReplicas: number;
   apiResources: Record<string, string>;
   workerResources: Record<string, string>;
-  ingress: { host: string; certificateArn: string };
+  ingress: { host: string; certificateArn?: string };
 }
 const settings = (stack: StackName) => JSON.parse(stackConfig(stack)["runbook-platform:services"] as string) as ServicesSettings;
 
@@ -133,7 +133,7 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
     expect(provider.name).toBe("cluster-k8s");
     const objects = result.resources.filter((r) => r.type.startsWith("kubernetes:"));
     expect(objects.every((r) => r.provider?.startsWith(`${provider.urn}::`))).toBe(true);
-    expect(kube("core/v1:Namespace").inputs.metadata).toEqual({
+    expect(kube("core/v1:Namespace", "services-namespace").inputs.metadata).toEqual({
       name: "runbook",
       labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/warn": "restricted" },
     });
@@ -160,7 +160,7 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
         },
       ],
     });
-    const serviceAccount = kube("core/v1:ServiceAccount");
+    const serviceAccount = kube("core/v1:ServiceAccount", "services-service-account");
     expect(serviceAccount.inputs.metadata).toMatchObject({
       name: "runbook-app",
       annotations: { "eks.amazonaws.com/role-arn": `arn:aws:iam::${ACCOUNT_ID}:role/runbook-${stack}-app-irsa`, "eks.amazonaws.com/sts-regional-endpoints": "true" },
@@ -186,7 +186,7 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
     expect(secret.inputs.stringData).toEqual({ DATABASE_URL: result.outputs.databaseUrl, REDIS_URL: result.outputs.redisUrl });
     expect(String(result.outputs.redisUrl)).toMatch(/^rediss:\/\/:[^@]+@/);
     expect(JSON.stringify(redactedInputs(secret))).not.toContain(String(result.outputs.redisUrl));
-    expect(kube("core/v1:ConfigMap").inputs.data).toEqual({
+    expect(kube("core/v1:ConfigMap", "services-config").inputs.data).toEqual({
       NODE_ENV: "production",
       APP_ENV: stack,
       PORT: String(config.port),
@@ -263,7 +263,9 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
       "alb.ingress.kubernetes.io/target-type": "ip",
       "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80},{"HTTPS":443}]',
       "alb.ingress.kubernetes.io/ssl-redirect": "443",
-      "alb.ingress.kubernetes.io/certificate-arn": config.ingress.certificateArn,
+      // From config, or (with dns.zone) the certificate the program issued for the host.
+      "alb.ingress.kubernetes.io/certificate-arn":
+        config.ingress.certificateArn ?? one(result, "aws:acm/certificateValidation:CertificateValidation", "dns-certificates-api-validated").inputs.certificateArn,
       "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
       "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
       "alb.ingress.kubernetes.io/healthcheck-path": "/health/ready",

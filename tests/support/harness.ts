@@ -262,6 +262,24 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
       Object.assign(state, { name: groupName, arn: `arn:aws:logs:${region}:${ACCOUNT_ID}:log-group:${groupName}` });
       return { id: groupName, state };
     }
+    case "aws:acm/certificate:Certificate": {
+      // ACM asks for one CNAME per name; the certificate lives in its own region.
+      const domainName = String(inputs.domainName);
+      const certRegion = (inputs.region as string | undefined) ?? region;
+      const certificateId = `${hash}-aaaa-bbbb-cccc-${shortHash(name, 12)}`;
+      Object.assign(state, {
+        arn: `arn:aws:acm:${certRegion}:${ACCOUNT_ID}:certificate/${certificateId}`,
+        region: certRegion,
+        domainValidationOptions: [
+          { domainName, resourceRecordName: `_${shortHash(domainName, 32)}.${domainName}.`, resourceRecordType: "CNAME", resourceRecordValue: `_${shortHash(`${domainName}-v`, 32)}.zfyfvmchrl.acm-validations.aws.` },
+        ],
+      });
+      return { id: state.arn as string, state };
+    }
+    case "aws:route53/record:Record": {
+      const fqdn = String(inputs.name).replace(/\.$/, "");
+      return { id: `${String(inputs.zoneId)}_${fqdn}_${String(inputs.type)}`, state: { ...state, fqdn } };
+    }
     case "aws:route53/healthCheck:HealthCheck":
       return { id: `${hash}-aaaa-bbbb-cccc-${shortHash(name, 12)}`, state };
     case "random:index/randomPassword:RandomPassword": {
@@ -281,6 +299,11 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
       if (type.startsWith("kubernetes:")) {
         const metadata = { ...(inputs.metadata as Record<string, unknown> | undefined) };
         metadata.name ??= `${name}-${hash.slice(0, 8)}`;
+        // The AWS Load Balancer Controller writes the ALB it made into the Ingress's status.
+        if (type === "kubernetes:networking.k8s.io/v1:Ingress") {
+          const hostname = `k8s-${String(metadata.namespace ?? "default").slice(0, 8)}-${String(metadata.name).slice(0, 8)}-${hash.slice(0, 10)}-1234567890.${region}.elb.amazonaws.com`;
+          return { id: `${metadata.namespace ?? "default"}/${metadata.name}`, state: { ...state, metadata, status: { loadBalancer: { ingress: [{ hostname }] } } } };
+        }
         return { id: `${metadata.namespace ?? "default"}/${metadata.name}`, state: { ...state, metadata } };
       }
       return { id, state };
@@ -307,6 +330,19 @@ function mockCall(token: string, inputs: Record<string, unknown>, region: string
       return { name: region, region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
     case "aws:index/getPartition:getPartition":
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    case "aws:route53/getZone:getZone": {
+      const zoneName = String(inputs.name);
+      const zoneId = `Z${shortHash(zoneName, 20).toUpperCase()}`;
+      return { id: zoneId, zoneId, name: zoneName, privateZone: false, arn: `arn:aws:route53:::hostedzone/${zoneId}`, nameServers: ["ns-1.awsdns-01.org"] };
+    }
+    case "aws:lb/getHostedZoneId:getHostedZoneId": {
+      // The ALBs' canonical hosted zones (Elastic Load Balancing endpoints and quotas).
+      const zones: Record<string, string> = { "eu-west-1": "Z32O12XQLNTSW2", "eu-central-1": "Z215JYRZR1TBD5", "us-east-1": "Z35SXDOTRQ7X7K" };
+      const zoneRegion = (inputs.region as string | undefined) ?? region;
+      const zoneId = zones[zoneRegion];
+      if (!zoneId) throw new Error(`no mocked ALB hosted zone for ${zoneRegion}`);
+      return { id: zoneId };
+    }
     case "aws:cloudfront/getCachePolicy:getCachePolicy":
     case "aws:cloudfront/getOriginRequestPolicy:getOriginRequestPolicy":
     case "aws:cloudfront/getResponseHeadersPolicy:getResponseHeadersPolicy": {

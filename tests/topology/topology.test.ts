@@ -166,9 +166,11 @@ describe.each(STACKS)("the %s stack closes", (stack) => {
   });
 
   describe("under the namespace's NetworkPolicies", () => {
-    const namespace = () => (one(result(), T.namespace).inputs.metadata as { name: string }).name;
+    const namespace = () => (one(result(), T.namespace, "services-namespace").inputs.metadata as { name: string }).name;
     const policies = (): NamespacedPolicy[] =>
-      ofType(result(), T.networkPolicy).map((p) => ({ namespace: (p.inputs.metadata as { namespace: string }).namespace, spec: p.inputs.spec as NetworkPolicySpec }));
+      ofType(result(), T.networkPolicy)
+        .filter((p) => p.parentName === "services")
+        .map((p) => ({ namespace: (p.inputs.metadata as { namespace: string }).namespace, spec: p.inputs.spec as NetworkPolicySpec }));
     const pods = () =>
       ofType(result(), T.deployment).map((d) => {
         const template = (d.inputs.spec as { template: { metadata: { labels: Record<string, string> }; spec: { containers: { ports: { name: string; containerPort: number }[] }[] } } }).template;

@@ -195,9 +195,6 @@ export = async () => {
             address: database.address,
             port: database.port,
             subnetGroupName: database.subnetGroupName,
-            // The validation function calls AWS APIs too: the node subnets have a NAT route, the isolated
-            // data-tier subnets of a created VPC have none. Same VPC, so it still reaches the database.
-            subnetIds: cluster.privateSubnetIds,
             securityGroupId: database.securityGroupId,
             databaseName: database.databaseName,
             masterUsername: config.database.masterUsername,
@@ -205,6 +202,9 @@ export = async () => {
             kmsKeyArn: database.kmsKeyArn,
             backupVaultArn: database.backupVaultArn,
           },
+          // The validation function calls AWS APIs too: the node subnets have a NAT route, the isolated
+          // data-tier subnets of a created VPC have none. Same VPC, so it still reaches the database.
+          functionSubnetIds: cluster.privateSubnetIds,
           mode: config.drill.mode,
           rtoTargetSeconds: config.drill.rtoTargetSeconds,
           expectedTables: config.drill.expectedTables,

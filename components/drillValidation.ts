@@ -15,7 +15,7 @@ import { physicalName } from "./naming";
 
 /**
  * The validation function: readiness and integrity checks (ops/restore/validation.ts) in a Lambda
- * inside the database's subnets, with its own security group that the database's security group
+ * inside the database's VPC (private subnets, behind NAT), with its own security group that the database's security group
  * admits on the PostgreSQL port. The RestoreDrill and IntegrityCheck providers invoke it (a deploy
  * runner reaches only AWS APIs), and AWS Backup restore testing triggers it through an EventBridge
  * rule on "Restore Job State Change". The code is bundled from ops/ with esbuild when the program
@@ -29,7 +29,11 @@ export interface DrillValidationArgs {
   stack: StackName;
   /** The stack's region (the secret's key is used through Secrets Manager there). */
   region: string;
-  /** The database's subnets (its DB subnet group's). */
+  /**
+   * Subnets in the database's VPC with a route to the AWS APIs the function calls (S3, CloudWatch,
+   * Secrets Manager, AWS Backup): the cluster's private subnets, behind NAT. The database's security
+   * group admits the function's group, so any subnet of the VPC reaches PostgreSQL.
+   */
   subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * The function's security group (drillValidationSecurityGroup), created before the database's so

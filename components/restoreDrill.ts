@@ -25,9 +25,8 @@ export interface DrillSource {
   /** Private DNS name and port of the source (the live integrity check connects there). */
   address: pulumi.Input<string>;
   port: pulumi.Input<number>;
-  /** The source's DB subnet group and its subnets: temporary instances and the validation function go there. */
+  /** The source's DB subnet group: temporary instances are restored into it. */
   subnetGroupName: pulumi.Input<string>;
-  subnetIds: pulumi.Input<pulumi.Input<string>[]>;
   /** The source's security group: temporary instances get it, and it admits the validation function. */
   securityGroupId: pulumi.Input<string>;
   /** Database name the readiness and integrity checks connect to. */
@@ -48,6 +47,12 @@ export interface RestoreDrillArgs {
    * aws:assumeRoles), so the deploy-time drill acts in the stack's account and region.
    */
   aws: AwsTarget;
+  /**
+   * Subnets of the validation function, in the database's VPC and with a route to the AWS APIs it
+   * calls (S3, CloudWatch, Secrets Manager, AWS Backup): the cluster's private subnets, behind NAT.
+   * Not the database's own subnets, which in `cluster.mode: create` are isolated (no route out).
+   */
+  functionSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
   source: DrillSource;
   /** "snapshot": latest automated snapshot; "pitr": latest restorable time. Changing it re-runs the drill. */
   mode: "snapshot" | "pitr";
@@ -215,7 +220,7 @@ export class RestoreDrill extends pulumi.ComponentResource {
       {
         stack,
         region: args.aws.region,
-        subnetIds: source.subnetIds,
+        subnetIds: args.functionSubnetIds,
         securityGroupId: args.validationSecurityGroupId,
         databaseSecurityGroupId: source.securityGroupId,
         databasePort: source.port,

@@ -139,8 +139,6 @@ export class Database extends pulumi.ComponentResource {
   public readonly backupVaultName: pulumi.Output<string>;
   /** ARN of the daily backup vault (restore testing selects its recovery points). */
   public readonly backupVaultArn: pulumi.Output<string>;
-  /** Subnets of the DB subnet group (the drill's validation function runs in them). */
-  public readonly subnetIds: pulumi.Output<string[]>;
   public readonly backupPlanId: pulumi.Output<string>;
   /** Cross-region copy vault, when `backup.copyTo` is set. */
   public readonly copyVaultArn: pulumi.Output<string | undefined>;
@@ -267,7 +265,6 @@ export class Database extends pulumi.ComponentResource {
     );
     this.backupVaultName = vault.name;
     this.backupVaultArn = vault.arn;
-    this.subnetIds = subnetGroup.subnetIds;
     this.backupPlanId = plan.id;
     this.copyVaultArn = copyVault ? copyVault.arn : pulumi.output(undefined);
 
@@ -288,7 +285,6 @@ export class Database extends pulumi.ComponentResource {
       connectionString: this.connectionString,
       backupVaultName: this.backupVaultName,
       backupVaultArn: this.backupVaultArn,
-      subnetIds: this.subnetIds,
       backupPlanId: this.backupPlanId,
       copyVaultArn: this.copyVaultArn,
     });

@@ -3,8 +3,9 @@ import { STACKS, type StackName } from "../../runbook";
 import { one, ofType, runProgram, type ProgramResult, type RecordedResource } from "../support/harness";
 
 /**
- * The drill's wires in the whole program, for both stacks: the validation function runs in the
- * cluster's node subnets (same VPC as the database, with a NAT route to AWS APIs) with a security group the database's security group admits, and the
+ * The drill's wires in the whole program, for both stacks: the validation function runs with a
+ * security group the database's security group admits (its subnets and their routes out are proven
+ * in tests/topology), and the
  * restored instances (both drills) get the database's security group, so the function reaches them.
  */
 
@@ -23,10 +24,8 @@ const byName = (result: ProgramResult, type: string, name: string): RecordedReso
 describe.each(STACKS)("the restore drill's wiring (%s)", (stack) => {
   const result = () => results[stack] as ProgramResult;
 
-  it("puts the validation function in the cluster's node subnets (NAT to AWS APIs), with a security group the database admits", () => {
+  it("gives the validation function a security group the database admits", () => {
     const fn = one(result(), "aws:lambda/function:Function").inputs as { vpcConfig: { subnetIds: string[]; securityGroupIds: string[] } };
-    expect(fn.vpcConfig.subnetIds).toEqual(result().outputs.privateSubnetIds);
-    expect(fn.vpcConfig.subnetIds.length).toBeGreaterThanOrEqual(2);
 
     const validationSg = byName(result(), "aws:ec2/securityGroup:SecurityGroup", "database-restore-drill-validation-sg");
     expect(one(result(), "aws:lambda/function:Function").propertyDependencies?.vpcConfig).toContain(validationSg.urn);

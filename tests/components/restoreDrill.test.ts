@@ -52,13 +52,13 @@ function args(stack: StackName, overrides: Partial<RestoreDrillArgs> = {}): Rest
   return {
     stack,
     aws: { region: "eu-west-1" },
+    functionSubnetIds: ["subnet-a", "subnet-b"],
     source: {
       identifier: `runbook-${stack}-postgres`,
       arn: `arn:aws:rds:eu-west-1:123456789012:db:runbook-${stack}-postgres`,
       address: `runbook-${stack}-postgres.abc.eu-west-1.rds.amazonaws.com`,
       port: 5432,
       subnetGroupName: `runbook-${stack}-db-subnets`,
-      subnetIds: ["subnet-a", "subnet-b"],
       securityGroupId: "sg-0123456789abcdef0",
       databaseName: "runbook",
       masterUsername: "runbook_admin",

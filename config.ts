@@ -488,7 +488,7 @@ export class ConfigError extends Error {
       [
         `Invalid configuration for stack "${stack}" (${lines.length} problem${lines.length === 1 ? "" : "s"}); nothing was registered.`,
         ...lines.map((p) => `  - ${PROJECT}:${p.path}: got ${describe(p.got)}; expected ${p.expected}`),
-        `Fix each key in Pulumi.${stack}.yaml (or: pulumi config set --path <key> <value>); the README's config table lists every key.`,
+        `Fix each key in the stack's settings, Pulumi.${stack}.yaml or the --config-file given (or: pulumi config set --path <key> <value>); the README's config table lists every key.`,
       ].join("\n"),
     );
     this.name = "ConfigError";
@@ -513,11 +513,14 @@ function issuePath(issue: z.core.$ZodIssue): string {
 function toProblems(issue: z.core.$ZodIssue): Problem[] {
   if (issue.code === "unrecognized_keys") {
     const section = issue.input as Record<string, unknown> | undefined;
-    return issue.keys.map((key) => ({
-      path: [...issue.path.map(String), key].join("."),
-      got: section?.[key],
-      expected: RETIRED_KEYS[[...issue.path.map(String), key].join(".")] ?? "no such key (check its spelling against the README's config table)",
-    }));
+    return issue.keys.map((key) => {
+      const path = [...issue.path.map(String), key].join(".");
+      const retired = RETIRED_KEYS[path];
+      // A retired key's value is shown (its form is known); a mistyped key's never: it may hold a secret.
+      return retired
+        ? { path, got: section?.[key], expected: retired }
+        : { path, got: NOT_SHOWN, expected: "no such key (check its spelling against the README's config table)" };
+    });
   }
   return [{ path: issuePath(issue), got: issue.input, expected: issueExpected(issue) }];
 }

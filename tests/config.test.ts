@@ -165,7 +165,14 @@ describe("config: bad input names the key, what it got and what it expects", () 
     expect(message).toContain(`${PROJECT}:database.backupRetentionDays: got 0`);
     expect(message).toContain(`${PROJECT}:network.vpcCidr: got "not-a-cidr"`);
     expect(message).toContain(`${PROJECT}:alarms.ticketEmails.0: got "nobody"`);
-    expect(message).toContain("Fix each key in Pulumi.staging.yaml");
+    expect(message).toContain("Fix each key in the stack's settings, Pulumi.staging.yaml or the --config-file given");
+  });
+
+  it("never prints the value of a mistyped key inside a section (it may hold a secret)", () => {
+    const raw = withSetting("staging", "database.masterPasswrd", "hunter2-secret");
+    expect(problemsOf("staging", raw)).toEqual([
+      `  - ${PROJECT}:database.masterPasswrd: got a value (not shown: it may be a secret); expected no such key (check its spelling against the README's config table)`,
+    ]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { RUNBOOK_POLICIES } from "../../policies/all";
 import { evaluatePolicies } from "../../policies/evaluate";
 import { runProgram } from "../../tests/support/harness";
 import { median, type BenchRow } from "./types";
@@ -21,7 +22,7 @@ export async function benchPolicies(): Promise<BenchRow[]> {
   }
   return [
     { name: "offline preview: program under mocks (production)", samples: program, unit: "ms" },
-    { name: "offline preview: 26 policies over the plan (production)", samples: policies, unit: "ms", baseline: "offline preview: program under mocks (production)" },
+    { name: `offline preview: ${RUNBOOK_POLICIES.length} policies over the plan (production)`, samples: policies, unit: "ms", baseline: "offline preview: program under mocks (production)" },
   ];
 }
 

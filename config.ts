@@ -3,12 +3,11 @@ import { z } from "zod";
 import { cidrsOverlap } from "./components/cluster/layout";
 import { replicaProblems } from "./components/services/workloads";
 import {
+  ENVIRONMENTS,
   MAX_BACKUP_RETENTION_DAYS,
   MIN_BACKUP_RETENTION_DAYS,
   PROJECT,
   REPLAY_SAFE_MAXMEMORY_POLICIES,
-  STACKS,
-  type StackName,
 } from "./runbook";
 import { IMAGE_BY_DIGEST } from "./ops/promotion/artifact";
 
@@ -160,7 +159,7 @@ const cache = z.strictObject({
   snapshotRetentionDays: int(0, 35, "days"),
   maxmemoryPolicy: z.enum(
     REPLAY_SAFE_MAXMEMORY_POLICIES,
-    '"noeviction" (replay-protection and rate-limit keys are never evicted) or "volatile-ttl"',
+    `${REPLAY_SAFE_MAXMEMORY_POLICIES.map((p) => `"${p}"`).join(" or ")}: replay-protection and rate-limit keys are never evicted (every one has a TTL, so volatile-* policies evict exactly them)`,
   ),
 });
 
@@ -244,10 +243,22 @@ const delivery = z.strictObject({
   awsRoleArn: arn("iam", /role\/.+/, "the IAM role Pulumi Deployments assumes by OIDC").optional(),
 });
 
+/** Pulumi's stack names: letters, digits, `-`, `_` and `.` (dev, staging-eu, prod). */
+const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
+
 /** Every project setting of a stack file, section by section. */
 export const configSchema = z.strictObject({
   organization: pattern(/^[A-Za-z0-9_.-]+$/, "your Pulumi organization name"),
   cluster,
+  environment: z
+    .enum(ENVIRONMENTS, `"staging" or "production": the environment whose rules, defaults and policies this stack follows`)
+    .describe("`staging` or `production`: the rules, defaults and policies this stack follows, whatever its name"),
+  namePrefix: pattern(/^[a-z][a-z0-9-]{0,18}[a-z0-9]$/, "a lower-case prefix of 2 to 20 letters, digits and dashes, such as acme")
+    .default("runbook")
+    .describe("the first part of every physical name (`<namePrefix>-<stack>-<role>`), log group and metric namespace"),
+  appName: pattern(DNS_LABEL, "your application's name, a lower-case DNS label such as acme-app")
+    .default("runbook-app")
+    .describe("your application's name: its Kubernetes service account and IRSA trust, a lower-case DNS label"),
   network,
   database,
   backup,
@@ -267,7 +278,8 @@ type Settings = z.infer<typeof configSchema>;
 
 /** The validated, typed settings of one stack. Secrets stay `Output`s. */
 export type PlatformConfig = Settings & {
-  stack: StackName;
+  /** The Pulumi stack's name (dev, staging-eu, prod, ...); `environment` says which rules it follows. */
+  stack: string;
   region: string;
   /** Kubeconfig for the target cluster (secret): overrides the one built from the cluster (aws eks get-token). */
   kubeconfig?: pulumi.Output<string>;
@@ -287,17 +299,18 @@ export const SECRET_KEYS = ["kubeconfig", "githubToken", "pageHttpsEndpoint"] as
  * top-level organization) and runs only when that section parsed, so a file with schema errors still
  * gets its per-stack problems in the same error: one `pulumi up` shows every key to fix.
  */
-function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
+function crossChecks(c: Partial<Settings>): Problem[] {
   const problems: Problem[] = [];
-  const production = stack === "production";
-  const { database, cache, services, frontend, image, backup, dns } = c;
+  const { environment, database, cache, services, frontend, image, backup, dns } = c;
+  // Without a valid environment the per-environment rules wait: the environment's own problem is reported.
+  const production = environment === "production";
   if (database) {
-    const minRetention = MIN_BACKUP_RETENTION_DAYS[stack];
+    const minRetention = environment ? MIN_BACKUP_RETENTION_DAYS[environment] : 0;
     if (database.backupRetentionDays < minRetention) {
       problems.push({
         path: "database.backupRetentionDays",
         got: database.backupRetentionDays,
-        expected: `at least ${minRetention} days in ${stack} (automated backups are what keep PITR on)`,
+        expected: `at least ${minRetention} days in ${environment} (automated backups are what keep PITR on)`,
       });
     }
     if (database.maxAllocatedStorageGb < database.allocatedStorageGb) {
@@ -326,8 +339,8 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
       problems.push({ path: "cache.nodeCount", got: cache.nodeCount, expected: "at least 2 in production (automatic failover and multi-AZ need a replica)" });
     }
   }
-  if (services) {
-    for (const { key, got, expected } of replicaProblems({ stack, ...services })) problems.push({ path: `services.${key}`, got, expected });
+  if (services && environment) {
+    for (const { key, got, expected } of replicaProblems({ environment, ...services })) problems.push({ path: `services.${key}`, got, expected });
   }
   problems.push(...dnsChecks(dns?.zone, frontend, services));
   if (frontend && !dns?.zone) {
@@ -346,14 +359,14 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
       });
     }
   }
-  problems.push(...topologyChecks(stack, c));
+  problems.push(...topologyChecks(c));
   if (image) {
     if (!image.ref) {
       problems.push({
         path: "image.ref",
         got: undefined,
         expected:
-          stack === "staging"
+          environment === "staging"
             ? "the artifact staging runs, pinned by digest (<repository>@sha256:...): production promotes exactly this"
             : "the artifact this stack runs, pinned by digest (<repository>@sha256:...); npm run promote writes it",
       });
@@ -379,7 +392,7 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
       expected: "unset in production (a scheduled `pulumi up` would deploy whatever main holds; production's weekly drill is AWS Backup restore testing)",
     });
   }
-  if (!production && backup?.copyTo) {
+  if (environment === "staging" && backup?.copyTo) {
     problems.push({ path: "backup.copyTo", got: backup.copyTo, expected: "unset outside production (cross-region copies are a production safeguard)" });
   }
   return problems;
@@ -389,8 +402,8 @@ function crossChecks(stack: StackName, c: Partial<Settings>): Problem[] {
  * The cluster and network rules: what each cluster mode needs, what it leaves unset, and a new VPC
  * that fits its subnet layout and overlaps no configured network.
  */
-function topologyChecks(stack: StackName, c: Partial<Settings>): Problem[] {
-  const { cluster, network, delivery } = c;
+function topologyChecks(c: Partial<Settings>): Problem[] {
+  const { environment, cluster, network, delivery } = c;
   if (!cluster) return [];
   const problems: Problem[] = [];
   const unset = (path: string, got: unknown, why: string) => problems.push({ path, got, expected: `unset with cluster.mode ${cluster.mode} (${why})` });
@@ -410,7 +423,7 @@ function topologyChecks(stack: StackName, c: Partial<Settings>): Problem[] {
     problems.push({ path: "cluster.publicAccessCidrs", got: undefined, expected: "the CIDRs allowed to the public API endpoint (your VPN's, your CI's), or [] for a private endpoint only" });
   } else {
     const open = cluster.publicAccessCidrs.find((range) => range.endsWith("/0"));
-    if (open && stack === "production") {
+    if (open && environment === "production") {
       problems.push({ path: "cluster.publicAccessCidrs", got: open, expected: "ranges narrower than /0 in production (the API endpoint is never open to the world), or [] for a private endpoint only" });
     }
   }
@@ -565,19 +578,16 @@ function issueExpected(issue: z.core.$ZodIssue): string {
  * Validates raw (already JSON-parsed) settings for a stack. Pure: the mock harness, the offline
  * preview and the tests call it without the Pulumi runtime.
  */
-export function parseConfig(stack: string, raw: Record<string, unknown>): Settings & { stack: StackName } {
-  if (!(STACKS as readonly string[]).includes(stack)) {
-    throw new ConfigError(stack, [
-      { path: "(stack)", got: stack, expected: `one of the runbook's stacks: ${STACKS.join(", ")}` },
-    ]);
+export function parseConfig(stack: string, raw: Record<string, unknown>): Settings & { stack: string } {
+  if (!STACK_NAME.test(stack)) {
+    throw new ConfigError(stack, [{ path: "(stack)", got: stack, expected: "a Pulumi stack name: letters, digits, -, _ and . (such as dev, staging-eu, prod)" }]);
   }
-  const stackName = stack as StackName;
   const result = configSchema.safeParse(raw, { reportInput: true });
   const problems = result.success
-    ? crossChecks(stackName, result.data)
-    : [...result.error.issues.flatMap(toProblems), ...crossChecks(stackName, validSections(raw))];
+    ? crossChecks(result.data)
+    : [...result.error.issues.flatMap(toProblems), ...crossChecks(validSections(raw))];
   if (!result.success || problems.length > 0) throw new ConfigError(stack, problems);
-  return { ...result.data, stack: stackName };
+  return { ...result.data, stack };
 }
 
 /** Reads and validates this stack's settings; throws a ConfigError before anything is registered. */

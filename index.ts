@@ -15,7 +15,7 @@ import { Certificates, Records } from "./components/dns";
 import { LogRouter } from "./components/logRouter";
 import { RestoreDrill } from "./components/restoreDrill";
 import { drillValidationSecurityGroup } from "./components/drillValidation";
-import { defaultTags, physicalName } from "./components/naming";
+import { defaultTags, physicalName, type StackIdentity } from "./components/naming";
 import * as awsProviderSettings from "@pulumi/aws/config";
 
 /**
@@ -24,30 +24,32 @@ import * as awsProviderSettings from "@pulumi/aws/config";
  */
 export = async () => {
   const config = loadConfig();
-  const tags = defaultTags(config.stack);
+  // The stack's name keeps physical names apart; its declared environment picks the rules.
+  const stack: StackIdentity = { name: config.stack, environment: config.environment, namePrefix: config.namePrefix };
+  const tags = defaultTags(stack);
   // An existing cluster is looked up before anything is registered: a name that finds nothing stops here.
   const found =
     config.cluster.mode === "existing"
-      ? await lookupCluster({ stack: config.stack, region: config.region, name: config.cluster.name as string, dataSubnetIds: config.network.dataSubnetIds })
+      ? await lookupCluster({ stack, region: config.region, name: config.cluster.name as string, dataSubnetIds: config.network.dataSubnetIds })
       : undefined;
   // "Promote same artifact to production": each stack runs the artifact its stack file pins; production's
   // must be one staging passed its smoke checks with. Checked first, so a bad artifact stops the run
   // before anything else is registered.
   const image = await artifactRef(config.image);
   const promotionRecords = config.image.smokeRecords
-    ? new PromotionRecords("promotion-records", { stack: config.stack, repository: config.image.repository, tags })
+    ? new PromotionRecords("promotion-records", { stack, repository: config.image.repository, tags })
     : undefined;
 
   const cluster = new Cluster("cluster", {
-    stack: config.stack,
+    stack,
     region: config.region,
     existing: found,
-    create: found ? undefined : newClusterSettings(config),
+    create: found ? undefined : newClusterSettings(config, stack),
     kubeconfig: config.kubeconfig,
     tags,
   });
   const addons = new Addons("cluster-addons", {
-    stack: config.stack,
+    stack,
     region: config.region,
     clusterName: cluster.clusterName,
     vpcId: cluster.vpcId,
@@ -59,33 +61,33 @@ export = async () => {
   });
   // The restore drill's validation function gets its group first, so the database's group can admit it.
   const drillValidationSg = config.drill.enabled
-    ? drillValidationSecurityGroup("database-restore-drill-validation-sg", { stack: config.stack, vpcId: cluster.vpcId, tags })
+    ? drillValidationSecurityGroup("database-restore-drill-validation-sg", { stack, vpcId: cluster.vpcId, tags })
     : undefined;
   const network = new Network("network", {
-    stack: config.stack,
+    stack,
     vpcId: cluster.vpcId,
     clusterSecurityGroupId: cluster.securityGroupId,
     ...(drillValidationSg ? { databaseClientSecurityGroupIds: [drillValidationSg.id] } : {}),
     tags,
   });
   const database = new Database("database", {
-    stack: config.stack,
+    stack,
     ...config.database,
     // "Keep PITR enabled" in every stack; production also keeps a final snapshot on deletion.
-    skipFinalSnapshot: config.stack !== "production",
+    skipFinalSnapshot: config.environment !== "production",
     subnetIds: cluster.dataSubnetIds,
     securityGroupId: network.databaseSecurityGroupId,
     backup: config.backup,
     tags,
   });
   const storage = new Storage("storage", {
-    stack: config.stack,
+    stack,
     ...config.storage,
     corsOrigins: config.frontend.domain ? [`https://${config.frontend.domain}`] : [],
     tags,
   });
   const cache = new Cache("cache", {
-    stack: config.stack,
+    stack,
     ...config.cache,
     subnetIds: cluster.dataSubnetIds,
     securityGroupId: network.cacheSecurityGroupId,
@@ -96,7 +98,7 @@ export = async () => {
   // distribution and the Ingress that use them) and writes the records (below, once both exist).
   const certificates = config.dns.zone
     ? new Certificates("dns-certificates", {
-        stack: config.stack,
+        stack,
         region: config.region,
         zone: config.dns.zone,
         frontendDomain: config.frontend.domain,
@@ -105,14 +107,15 @@ export = async () => {
       })
     : undefined;
   const frontend = new Frontend("frontend", {
-    stack: config.stack,
+    stack,
     ...config.frontend,
     certificateArn: certificates?.frontendCertificateArn ?? config.frontend.certificateArn,
     tags,
   });
 
   const services = new Services("services", {
-    stack: config.stack,
+    stack,
+    appName: config.appName,
     region: config.region,
     provider: cluster.provider,
     ...config.services,
@@ -133,7 +136,7 @@ export = async () => {
 
   // "Alerts and on-call thresholds": the six runbook alarms and what the incident steps check.
   const alarms = new Alarms("alarms", {
-    stack: config.stack,
+    stack,
     region: config.region,
     ...config.alarms,
     pageHttpsEndpoint: config.pageHttpsEndpoint,
@@ -148,7 +151,7 @@ export = async () => {
   // "The logs reach the alarms": Fluent Bit ships each workload's container output to the log group
   // its metric filters read (the container is named after its workload).
   const logRouter = new LogRouter("log-router", {
-    stack: config.stack,
+    stack,
     region: config.region,
     provider: cluster.provider,
     oidcProviderArn: cluster.oidcProviderArn,
@@ -181,7 +184,7 @@ export = async () => {
     ? new RestoreDrill(
         "database-restore-drill",
         {
-          stack: config.stack,
+          stack,
           aws: {
             region: config.region,
             ...(awsProviderSettings.profile ? { profile: awsProviderSettings.profile } : {}),
@@ -295,15 +298,15 @@ export = async () => {
 };
 
 /** `cluster.mode create`'s settings, complete (config.ts has refused a create stack missing any of them). */
-function newClusterSettings(config: PlatformConfig): NewClusterSettings {
+function newClusterSettings(config: PlatformConfig, stack: StackIdentity): NewClusterSettings {
   const { cluster, network, delivery } = config;
   return {
-    name: cluster.name ?? physicalName(config.stack, "eks", "eks"),
+    name: cluster.name ?? physicalName(stack, "eks", "eks"),
     version: cluster.version as string,
     vpcCidr: network.vpcCidr as string,
     availabilityZoneCount: network.availabilityZoneCount as number,
     // One NAT gateway per zone in production (a zone outage keeps the others' egress), one shared elsewhere.
-    natGatewayPerZone: config.stack === "production",
+    natGatewayPerZone: config.environment === "production",
     publicAccessCidrs: cluster.publicAccessCidrs ?? [],
     nodeGroup: cluster.nodeGroup as NewClusterSettings["nodeGroup"],
     // The deploy role (Pulumi Deployments) first: it runs every later `pulumi up`.

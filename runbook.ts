@@ -8,18 +8,32 @@ export const PROJECT = "runbook-platform";
 
 /**
  * "Shared cache: Redis (webhook replay protection + distributed rate limiting)": the maxmemory
- * policies that never evict a key without a TTL. `noeviction` (the default) refuses writes when
- * memory is full, so the replay guard fails closed; `volatile-ttl` evicts the keys nearest expiry.
+ * policies that never drop a replay-protection or rate-limit key. `noeviction` refuses writes when
+ * memory is full, so the replay guard fails closed. Not `volatile-ttl`: every replay and rate-limit
+ * key has a TTL, so it evicts exactly those keys first, reopening the replay window. The config
+ * schema, the Cache component, the policy `aws-elasticache-non-evicting` and the incident check
+ * all read this list.
  */
-export const REPLAY_SAFE_MAXMEMORY_POLICIES = ["noeviction", "volatile-ttl"] as const;
+export const REPLAY_SAFE_MAXMEMORY_POLICIES = ["noeviction"] as const;
 export type ReplaySafeMaxmemoryPolicy = (typeof REPLAY_SAFE_MAXMEMORY_POLICIES)[number];
 
-/** The stacks the runbook's promotion flow names: `dev` -> `staging` -> production. */
-export const STACKS = ["staging", "production"] as const;
+/**
+ * The environments of the runbook's promotion flow ("`dev` -> `staging`", then "Promote same
+ * artifact to production"). Each stack file declares one (`environment: staging`); it decides the
+ * per-environment rules, defaults and policies, whatever the stack is called (dev, staging-eu, prod).
+ */
+export const ENVIRONMENTS = ["staging", "production"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/**
+ * The stacks this repository ships a file for (Pulumi.staging.yaml, Pulumi.production.yaml), each of
+ * the environment of the same name. A team adds its own stacks under any name.
+ */
+export const STACKS = ["staging", "production"] as const satisfies readonly Environment[];
 export type StackName = (typeof STACKS)[number];
 
 /** "Keep PITR enabled": automated backups kept at least this many days (RDS allows 1-35). */
-export const MIN_BACKUP_RETENTION_DAYS: Record<StackName, number> = {
+export const MIN_BACKUP_RETENTION_DAYS: Record<Environment, number> = {
   staging: 7,
   production: 14,
 };

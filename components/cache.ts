@@ -2,7 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as elasticache from "@pulumi/aws/elasticache";
 import * as kms from "@pulumi/aws/kms";
 import { RandomPassword } from "@pulumi/random/randomPassword";
-import { REPLAY_SAFE_MAXMEMORY_POLICIES, type ReplaySafeMaxmemoryPolicy, type StackName } from "../runbook";
+import { REPLAY_SAFE_MAXMEMORY_POLICIES, type ReplaySafeMaxmemoryPolicy } from "../runbook";
+import type { StackIdentity } from "./naming";
 import { physicalName } from "./naming";
 import { REDIS_PORT } from "./network";
 import { KMS_DELETION_WINDOW_DAYS, named, stateful } from "./protection";
@@ -19,7 +20,7 @@ export const AUTH_TOKEN_LENGTH = 64;
 
 export interface CacheArgs {
   /** Stack the cache belongs to; part of every physical name. */
-  stack: StackName;
+  stack: StackIdentity;
   /** Cache engine. Changing it replaces the replication group. */
   engine: "valkey" | "redis";
   /** Engine version as major.minor. @example "8.0" */
@@ -67,7 +68,7 @@ export function validateCacheArgs(args: CacheArgs): void {
   if (!Number.isInteger(args.nodeCount) || args.nodeCount < 1 || args.nodeCount > 6) {
     throw new Error(`Cache: nodeCount is ${args.nodeCount}; a replication group has 1 to 6 nodes.`);
   }
-  if (args.stack === "production" && args.nodeCount < 2) {
+  if (args.stack.environment === "production" && args.nodeCount < 2) {
     throw new Error("Cache: production needs nodeCount of at least 2; automatic failover and multi-AZ need a replica.");
   }
   if (!Number.isInteger(args.snapshotRetentionDays) || args.snapshotRetentionDays < 0 || args.snapshotRetentionDays > 35) {
@@ -112,7 +113,7 @@ export class Cache extends pulumi.ComponentResource {
     const key = new kms.Key(
       `${name}-key`,
       {
-        description: `runbook-platform ${stack} cache: data at rest and snapshots`,
+        description: `runbook-platform ${stack.name} cache: data at rest and snapshots`,
         enableKeyRotation: true,
         deletionWindowInDays: KMS_DELETION_WINDOW_DAYS,
         tags,

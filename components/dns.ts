@@ -3,7 +3,7 @@ import * as acm from "@pulumi/aws/acm";
 import { getHostedZoneIdOutput } from "@pulumi/aws/lb/getHostedZoneId";
 import * as route53 from "@pulumi/aws/route53";
 import { getZoneOutput } from "@pulumi/aws/route53/getZone";
-import type { StackName } from "../runbook";
+import type { StackIdentity } from "./naming";
 
 /**
  * DNS and certificates for every hostname the stack serves, when the stack names a Route 53
@@ -25,7 +25,7 @@ export function inZone(host: string, zone: string): boolean {
 }
 
 export interface CertificatesArgs {
-  stack: StackName;
+  stack: StackIdentity;
   /** The stack's region: the API's certificate goes here, next to its load balancer. */
   region: string;
   /** The public Route 53 hosted zone, by name. @example "example.com" */

@@ -10,8 +10,7 @@ import * as vpc from "@pulumi/aws/vpc";
 import { VALIDATION_TIMEOUT_SECONDS } from "../ops/restore/limits";
 import type { ValidationChecks } from "../ops/restore/validation";
 import { DRILL_METRIC_NAMESPACE } from "../ops/restore/publish";
-import type { StackName } from "../runbook";
-import { physicalName } from "./naming";
+import { physicalName, type StackIdentity } from "./naming";
 
 /**
  * The validation function: readiness and integrity checks (ops/restore/validation.ts) in a Lambda
@@ -26,7 +25,7 @@ import { physicalName } from "./naming";
 export const VALIDATION_MEMORY_MB = 1769;
 
 export interface DrillValidationArgs {
-  stack: StackName;
+  stack: StackIdentity;
   /** The stack's region (the secret's key is used through Secrets Manager there). */
   region: string;
   /**
@@ -109,7 +108,7 @@ export function buildValidationBundle(root = path.resolve(__dirname, "..")): Val
  * The validation function's security group, with no rules inline: DrillValidation adds its egress
  * as separate rules, and the database's group admits it. Created before the data tier's groups.
  */
-export function drillValidationSecurityGroup(name: string, args: { stack: StackName; vpcId: pulumi.Input<string>; tags: Record<string, string> }, opts?: pulumi.CustomResourceOptions): ec2.SecurityGroup {
+export function drillValidationSecurityGroup(name: string, args: { stack: StackIdentity; vpcId: pulumi.Input<string>; tags: Record<string, string> }, opts?: pulumi.CustomResourceOptions): ec2.SecurityGroup {
   return new ec2.SecurityGroup(
     name,
     {

@@ -6,8 +6,7 @@ import * as core from "@pulumi/kubernetes/core/v1";
 import * as networking from "@pulumi/kubernetes/networking/v1";
 import * as rbac from "@pulumi/kubernetes/rbac/v1";
 import type * as k8s from "@pulumi/kubernetes/types/input";
-import type { StackName } from "../runbook";
-import { physicalName } from "./naming";
+import { physicalName, type StackIdentity } from "./naming";
 import { irsaTrustPolicy } from "./services/workloads";
 
 /**
@@ -41,7 +40,7 @@ export interface LogRoute {
 }
 
 export interface LogRouterArgs {
-  stack: StackName;
+  stack: StackIdentity;
   /** Region of the log groups (the stack's region). */
   region: string;
   /** The Kubernetes provider of the cluster the workloads run in. */
@@ -174,7 +173,7 @@ export class LogRouter extends pulumi.ComponentResource {
     const namespace = args.namespace ?? "log-router";
     const image = args.image ?? FLUENT_BIT_IMAGE;
     const k8sOpts = { parent: this, provider: args.provider };
-    const labels = { "app.kubernetes.io/name": "fluent-bit", "app.kubernetes.io/part-of": "runbook-platform", "app.kubernetes.io/instance": args.stack };
+    const labels = { "app.kubernetes.io/name": "fluent-bit", "app.kubernetes.io/part-of": "runbook-platform", "app.kubernetes.io/instance": args.stack.name };
 
     const routes = pulumi
       .all(args.routes.map((r) => pulumi.all([r.namespace, r.logGroupName]).apply(([ns, group]) => ({ key: r.key, namespace: ns, container: r.container, logGroupName: group }))))
@@ -217,7 +216,7 @@ export class LogRouter extends pulumi.ComponentResource {
       nsOpts,
     );
     // The kubernetes filter reads pod metadata from the API server.
-    const readerName = `runbook-${args.stack}-log-router-reader`;
+    const readerName = `${args.stack.namePrefix}-${args.stack.name}-log-router-reader`;
     const clusterRole = new rbac.ClusterRole(
       `${name}-reader`,
       { metadata: { name: readerName, labels }, rules: [{ apiGroups: [""], resources: ["pods", "namespaces"], verbs: ["get", "list", "watch"] }] },

@@ -1,4 +1,4 @@
-import type { StackName } from "../runbook";
+import { PROJECT, type Environment, type StackName } from "../runbook";
 
 /**
  * Physical names for AWS resources, within each service's length limit. Logical names are
@@ -34,16 +34,35 @@ export const NAME_LIMITS = {
 export type NamedService = keyof typeof NAME_LIMITS;
 
 /**
- * `runbook-<stack>-<role>`, lower-case, trimmed to the service's limit. Names that must fit are
+ * Which stack a component belongs to: its name (dev, staging-eu, prod) keeps two stacks in one
+ * account apart, its environment decides the per-environment rules (production protects, staging
+ * may be destroyed), and the name prefix (config `namePrefix`) starts every physical name.
+ */
+export interface StackIdentity {
+  /** The Pulumi stack's name. */
+  name: string;
+  /** The environment the stack file declares (`environment:`). */
+  environment: Environment;
+  /** The first part of physical names, log groups and metric namespaces, such as `runbook`. */
+  namePrefix: string;
+}
+
+/** The identity of a stack this repository ships (staging, production), with the prefix its stack file uses. */
+export function shippedStack(stack: StackName, namePrefix = "runbook"): StackIdentity {
+  return { name: stack, environment: stack, namePrefix };
+}
+
+/**
+ * `<namePrefix>-<stack>-<role>`, lower-case, trimmed to the service's limit. Names that must fit are
  * shortened from the role's end, never by dropping the stack (two stacks share one account).
  */
-export function physicalName(stack: StackName, role: string, service: NamedService): string {
-  const name = `runbook-${stack}-${role}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+/g, "-");
+export function physicalName(stack: StackIdentity, role: string, service: NamedService): string {
+  const name = `${stack.namePrefix}-${stack.name}-${role}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+/g, "-");
   const limit = NAME_LIMITS[service];
   return name.length <= limit ? name : name.slice(0, limit).replace(/-+$/, "");
 }
 
 /** Tags every taggable resource carries. */
-export function defaultTags(stack: StackName): Record<string, string> {
-  return { project: "runbook-platform", stack, "managed-by": "pulumi" };
+export function defaultTags(stack: StackIdentity): Record<string, string> {
+  return { project: PROJECT, stack: stack.name, environment: stack.environment, "managed-by": "pulumi" };
 }

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as ec2 from "@pulumi/aws/ec2";
-import type { StackName } from "../runbook";
-import { physicalName } from "./naming";
+import { physicalName, type StackIdentity } from "./naming";
 
 /** PostgreSQL's and Redis's ports, the only ones the data tier opens. */
 export const POSTGRES_PORT = 5432;
@@ -9,7 +8,7 @@ export const REDIS_PORT = 6379;
 
 export interface NetworkArgs {
   /** Stack the network belongs to; part of every physical name. */
-  stack: StackName;
+  stack: StackIdentity;
   /** The cluster's VPC, where the data tier lives. */
   vpcId: pulumi.Input<string>;
   /**

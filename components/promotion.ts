@@ -2,8 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as s3 from "@pulumi/aws/s3";
 import { getObjectsOutput } from "@pulumi/aws/s3/getObjects";
 import { refFromRecordKey, requireDigestPinned, requireVerified, SMOKE_RECORD_PREFIX, VERIFIED_OUTPUT } from "../ops/promotion/artifact";
-import type { StackName } from "../runbook";
-import { physicalName } from "./naming";
+import { physicalName, type StackIdentity } from "./naming";
 import { forceDestroy, stateful } from "./protection";
 import { tlsOnlyPolicy } from "./storage";
 
@@ -49,7 +48,7 @@ export async function artifactRef(source: ArtifactSource, opts?: pulumi.CustomRe
 
 export interface PromotionRecordsArgs {
   /** Stack the records belong to; part of the bucket's name. */
-  stack: StackName;
+  stack: StackIdentity;
   /** The image repository; a record's key carries only the digest. */
   repository: string;
   /** Tags for every taggable child. */

@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { StackName } from "../runbook";
+import type { StackIdentity } from "./naming";
 
 export { STATEFUL_TYPES } from "../policies/lib/stateful";
 
@@ -29,16 +29,16 @@ const RETAINED: ReadonlySet<StatefulKind> = new Set(["key", "vault", "records"])
 export const KMS_DELETION_WINDOW_DAYS = 30;
 
 /** Whether `pulumi destroy` may empty what a stack's buckets and vaults hold: staging only. */
-export function forceDestroy(stack: StackName): boolean {
-  return stack !== "production";
+export function forceDestroy(stack: StackIdentity): boolean {
+  return stack.environment !== "production";
 }
 
 /** Options of a stateful child: `protect` in production, `retainOnDelete` for keys, vaults and records. */
-export function stateful(stack: StackName, kind: StatefulKind, parent: pulumi.Resource, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
+export function stateful(stack: StackIdentity, kind: StatefulKind, parent: pulumi.Resource, opts: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions {
   return {
     ...opts,
     parent,
-    protect: stack === "production",
+    protect: stack.environment === "production",
     ...(RETAINED.has(kind) ? { retainOnDelete: true } : {}),
   };
 }

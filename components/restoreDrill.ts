@@ -9,9 +9,9 @@ import type { ValidationChecks } from "../ops/restore/validation";
 import { isoWeek, ISO_WEEK } from "../ops/restore/window";
 import { IntegrityCheck } from "../providers/integrityCheck";
 import { RestoreDrill as RestoreDrillResource } from "../providers/restoreDrill";
-import { RESTORE_DRILL_CADENCE, type StackName } from "../runbook";
+import { RESTORE_DRILL_CADENCE } from "../runbook";
 import { DrillValidation } from "./drillValidation";
-import { physicalName } from "./naming";
+import { physicalName, type StackIdentity } from "./naming";
 import { stateful } from "./protection";
 import { RestoreTesting } from "./restoreTesting";
 import { tlsOnlyPolicy } from "./storage";
@@ -41,7 +41,7 @@ export interface DrillSource {
 }
 
 export interface RestoreDrillArgs {
-  stack: StackName;
+  stack: StackIdentity;
   /**
    * Where the drill's AWS calls go: the stack's AWS provider settings (aws:region, aws:profile,
    * aws:assumeRoles), so the deploy-time drill acts in the stack's account and region.

@@ -1,8 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as backup from "@pulumi/aws/backup";
 import * as iam from "@pulumi/aws/iam";
-import type { StackName } from "../runbook";
-import { physicalName } from "./naming";
+import { physicalName, type StackIdentity } from "./naming";
 
 /**
  * AWS Backup restore testing as the native weekly drill ("Weekly restore test", RUNBOOK.md): every
@@ -16,7 +15,7 @@ import { physicalName } from "./naming";
 export const RESTORE_TESTING_SCHEDULE = "cron(0 4 ? * MON *)";
 
 export interface RestoreTestingArgs {
-  stack: StackName;
+  stack: StackIdentity;
   /** The database (RDS DB instance ARN) whose recovery points are restored. */
   databaseArn: pulumi.Input<string>;
   /** The vault holding its daily recovery points. */

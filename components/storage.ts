@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as s3 from "@pulumi/aws/s3";
-import type { StackName } from "../runbook";
+import type { StackIdentity } from "./naming";
 import { physicalName } from "./naming";
 import { forceDestroy, stateful } from "./protection";
 
@@ -15,7 +15,7 @@ export const CORS_MAX_AGE_SECONDS = 3600;
 
 export interface StorageArgs {
   /** Stack the bucket belongs to; part of its physical name. */
-  stack: StackName;
+  stack: StackIdentity;
   /**
    * Origins allowed to call the bucket from a browser: `https://` and a host, no path, no wildcard.
    * Empty means no CORS configuration at all (no browser origin is admitted).

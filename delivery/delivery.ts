@@ -9,8 +9,10 @@ import { parseRepository } from "../ops/github/protectionSpec";
 
 /** How Pulumi Deployments runs one stack of the platform. */
 export interface DeliveryStack {
-  /** Stack name, also its `environment` tag (the policy pack reads it to apply production rules). */
+  /** Stack name (dev, staging-eu, prod, ...). */
   stack: string;
+  /** The environment its stack file declares, set as its `environment` tag (the policy pack reads it to apply production rules). */
+  environment: string;
   /** Configure Deployments for this stack at all (settings and schedules). The PolicyGroup covers it either way. */
   enabled: boolean;
   /** Run `pulumi up` on every push to main that touches `paths`. */
@@ -86,7 +88,7 @@ export class Delivery extends pulumi.ComponentResource {
 
     for (const s of args.stacks) {
       const target = { organization, project, stack: s.stack };
-      new StackTag(`${name}-${s.stack}-environment`, { ...target, name: ENVIRONMENT_TAG, value: s.stack }, { parent: this });
+      new StackTag(`${name}-${s.stack}-environment`, { ...target, name: ENVIRONMENT_TAG, value: s.environment }, { parent: this });
       if (!s.enabled) continue;
       deployed.push(s.stack);
       const settings = new DeploymentSettings(

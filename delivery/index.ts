@@ -1,8 +1,8 @@
 import { Delivery } from "./delivery";
 import { parseConfig, PROJECT } from "../config";
 import { POLICY_PACK_NAME } from "../policies/all";
-import { RESTORE_DRILL_CRON, STACKS, type StackName } from "../runbook";
-import { readStackFile } from "../stackFiles";
+import { RESTORE_DRILL_CRON } from "../runbook";
+import { listStacks, projectSettings } from "../stackFiles";
 
 /**
  * The delivery program (`pulumi -C delivery up`): Pulumi advises configuring a stack's Deployments
@@ -11,18 +11,13 @@ import { readStackFile } from "../stackFiles";
  */
 
 /** A platform stack's validated settings, read from its stack file. */
-function platformSettings(stack: StackName): ReturnType<typeof parseConfig> {
-  const prefix = `${PROJECT}:`;
-  const raw = Object.fromEntries(
-    Object.entries(readStackFile(stack))
-      .filter(([key]) => key.startsWith(prefix))
-      .map(([key, value]) => [key.slice(prefix.length), value]),
-  );
-  return parseConfig(stack, raw);
+function platformSettings(stack: string): ReturnType<typeof parseConfig> {
+  return parseConfig(stack, projectSettings(stack));
 }
 
 export = async () => {
-  const settings = STACKS.map(platformSettings);
+  // Every stack file of the project (Pulumi.<stack>.yaml beside Pulumi.yaml), whatever its name.
+  const settings = listStacks().map(platformSettings);
   const organizations = [...new Set(settings.map((s) => s.organization))];
   const repositories = [...new Set(settings.map((s) => s.repository.fullName))];
   if (organizations.length !== 1 || repositories.length !== 1) {
@@ -34,7 +29,7 @@ export = async () => {
     repository: repositories[0] as string,
     restoreDrillCron: RESTORE_DRILL_CRON,
     policyPack: { name: POLICY_PACK_NAME },
-    stacks: settings.map((s) => ({ stack: s.stack, ...s.delivery })),
+    stacks: settings.map((s) => ({ stack: s.stack, environment: s.environment, ...s.delivery })),
   });
   return { deployedStacks: delivery.deployedStacks, policyGroupName: delivery.policyGroupName };
 };

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { CliError, createCommand, runAsProcess, type CliIo } from "../ops/lib/cli";
 import { PROTECTED_BRANCH } from "../ops/github/protectionSpec";
-import { HEALTH_PATHS, MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, RUNBOOK_ALARMS, STACKS } from "../runbook";
+import { ENVIRONMENTS, HEALTH_PATHS, MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, REPLAY_SAFE_MAXMEMORY_POLICIES, RUNBOOK_ALARMS } from "../runbook";
 
 /**
  * `npm run policies:sync`: writes the runbook numbers the policy pack reads into
@@ -26,11 +26,14 @@ export function renderPolicyNumbers(): string {
 /** Where an alarm goes: \`page\` wakes the on-call engineer, \`ticket\` opens a high-priority ticket. */
 export type AlarmRoute = "page" | "ticket";
 
-/** The runbook's stacks. */
-export const STACKS = ${literal(STACKS)} as const;
+/** The environments a stack file declares (\`environment:\`); a stack's \`environment\` tag names one. */
+export const ENVIRONMENTS = ${literal(ENVIRONMENTS)} as const;
 
-/** "Keep PITR enabled": automated backups kept at least this many days, per stack. */
-export const MIN_BACKUP_RETENTION_DAYS: Readonly<Record<(typeof STACKS)[number], number>> = ${literal(MIN_BACKUP_RETENTION_DAYS)};
+/** "Keep PITR enabled": automated backups kept at least this many days, per environment. */
+export const MIN_BACKUP_RETENTION_DAYS: Readonly<Record<(typeof ENVIRONMENTS)[number], number>> = ${literal(MIN_BACKUP_RETENTION_DAYS)};
+
+/** The maxmemory policies that never drop a replay-protection or rate-limit key. */
+export const REPLAY_SAFE_MAXMEMORY_POLICIES = ${literal(REPLAY_SAFE_MAXMEMORY_POLICIES)} as const;
 
 /** RDS keeps automated backups (and so PITR) for at most this many days. */
 export const MAX_BACKUP_RETENTION_DAYS = ${literal(MAX_BACKUP_RETENTION_DAYS)};

@@ -2,7 +2,7 @@ import { PROJECT } from "../config";
 import { CliError, createCommand, runAsProcess } from "../ops/lib/cli";
 import { plural } from "../ops/lib/report";
 import { listStacks } from "../stackFiles";
-import { ProgramError, redactedInputs, runProgram, type ProgramResult, type RecordedOptions, type RecordedResource } from "../tests/support/harness";
+import { ProgramError, redactedInputs, runProgram, stackConfig, type ProgramResult, type RecordedOptions, type RecordedResource } from "../tests/support/harness";
 
 /**
  * The offline preview (`npm start`): runs the real program for one stack under Pulumi's mock
@@ -83,9 +83,11 @@ export function countByType(resources: readonly RecordedResource[]): [string, nu
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
 }
 
-async function evaluatePolicies(result: ProgramResult): Promise<{ findings: PlanPolicyResult[]; evaluated: number }> {
+async function evaluatePolicies(result: ProgramResult, environment: string | undefined): Promise<{ findings: PlanPolicyResult[]; evaluated: number }> {
   const [{ evaluatePolicies: evaluate }, { RUNBOOK_POLICIES }] = await Promise.all([import("../policies/evaluate.js"), import("../policies/all.js")]);
-  return { findings: await evaluate(result.resources, { stack: result.stack }), evaluated: RUNBOOK_POLICIES.length };
+  // The stack's declared environment, the stack tag the delivery program sets for the policy pack.
+  const stackTags: Record<string, string> = environment === undefined ? {} : { environment };
+  return { findings: await evaluate(result.resources, { stack: result.stack, stackTags }), evaluated: RUNBOOK_POLICIES.length };
 }
 
 /**
@@ -140,7 +142,7 @@ async function preview(options: PreviewOptions): Promise<number> {
     // A bad setting or stack file is the user's to fix (exit 2, no stack trace); anything else is ours.
     throw error instanceof ProgramError ? error.cause : error;
   }
-  const { findings: policies, evaluated } = await evaluatePolicies(result);
+  const { findings: policies, evaluated } = await evaluatePolicies(result, stackConfig(stack, {}, configFile)[`${PROJECT}:environment`]);
   const plan = toPlan(result, policies);
   const mandatory = policies.filter((p) => p.level === "mandatory");
 

@@ -136,9 +136,24 @@ describe("config: bad input names the key, what it got and what it expects", () 
     expect(parseConfig("production", rawConfig("production")).network).toEqual({ reservedCidrs: [] });
   });
 
-  it("rejects a stack the runbook does not name", () => {
-    expect(problemsOf("dev", rawConfig("staging"))).toEqual([
-      `  - ${PROJECT}:(stack): got "dev"; expected one of the runbook's stacks: staging, production`,
+  it("takes any stack name: the stack file's environment picks the rules", () => {
+    expect(parseConfig("dev", rawConfig("staging"))).toMatchObject({ stack: "dev", environment: "staging", namePrefix: "runbook", appName: "runbook-app" });
+    expect(parseConfig("prod", rawConfig("production"))).toMatchObject({ stack: "prod", environment: "production" });
+    // A stack called "staging" that declares production is held to production's rules.
+    expect(problemsOf("staging", withSetting("staging", "environment", "production"))).toContain(
+      `  - ${PROJECT}:database.backupRetentionDays: got 7; expected at least 14 days in production (automated backups are what keep PITR on)`,
+    );
+    expect(problemsOf("staging eu", rawConfig("staging"))).toEqual([
+      `  - ${PROJECT}:(stack): got "staging eu"; expected a Pulumi stack name: letters, digits, -, _ and . (such as dev, staging-eu, prod)`,
+    ]);
+  });
+
+  it("requires the environment, and holds back the rules that depend on it until it is valid", () => {
+    expect(problemsOf("dev", withSetting("staging", "environment", undefined))).toEqual([
+      `  - ${PROJECT}:environment: got nothing (the key is missing); expected "staging" or "production": the environment whose rules, defaults and policies this stack follows`,
+    ]);
+    expect(problemsOf("prod", withSetting("production", "environment", "prod"))).toEqual([
+      `  - ${PROJECT}:environment: got "prod"; expected "staging" or "production": the environment whose rules, defaults and policies this stack follows`,
     ]);
   });
 
@@ -149,6 +164,12 @@ describe("config: bad input names the key, what it got and what it expects", () 
     ["a single value where a list belongs", "alarms.ticketEmails", "a@example.com", `${PROJECT}:alarms.ticketEmails: got "a@example.com"; expected a list (each item an email address), not a single value: one "- item" per line under the key, even for one item`],
   ])("says it in YAML terms: %s", (_label, key, value, expected) => {
     expect(problemsOf("staging", withSetting("staging", key, value))).toEqual([`  - ${expected}`]);
+  });
+
+  it("refuses volatile-ttl, which the policy pack refuses too", () => {
+    const problems = problemsOf("staging", withSetting("staging", "cache.maxmemoryPolicy", "volatile-ttl"));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(`${PROJECT}:cache.maxmemoryPolicy: got "volatile-ttl"; expected "noeviction": replay-protection and rate-limit keys are never evicted`);
   });
 
   it("lists every bad key in one error, with the fix", () => {

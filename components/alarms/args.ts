@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type * as cloudwatch from "@pulumi/aws/cloudwatch";
 import type * as inputs from "@pulumi/aws/types/input";
-import { HEALTH_PATHS, HEALTH_READY_MATCH, type StackName } from "../../runbook";
+import { HEALTH_PATHS, HEALTH_READY_MATCH } from "../../runbook";
+import type { StackIdentity } from "../naming";
 import type { AlarmQuery, MetricRef } from "./definitions";
 import type { LogSource } from "./logContract";
 
@@ -9,7 +10,7 @@ import type { LogSource } from "./logContract";
 
 export interface AlarmsArgs {
   /** Stack the alarms belong to; part of every physical name and of the metric namespace. */
-  stack: StackName;
+  stack: StackIdentity;
   /** The stack's AWS region (aws:region); the health alarm and its topic go to us-east-1 besides. */
   region: string;
   /** Email addresses subscribed to the page topic (each must confirm the subscription, once per topic). */
@@ -67,8 +68,8 @@ export function validateAlarmsArgs(args: AlarmsArgs): void {
 }
 
 /** Log groups the application's lines are shipped to. */
-export function logGroupName(stack: StackName, source: LogSource): string {
-  return `/runbook/${stack}/${source}`;
+export function logGroupName(stack: StackIdentity, source: LogSource): string {
+  return `/${stack.namePrefix}/${stack.name}/${source}`;
 }
 
 /**
@@ -80,8 +81,9 @@ export function cacheMemberClusterIds(replicationGroupId: pulumi.Input<string>, 
 }
 
 /** Namespace of the log-derived metrics; per stack, so two stacks in one account never mix. */
-export function metricNamespace(stack: StackName): string {
-  return `Runbook/${stack}`;
+export function metricNamespace(stack: StackIdentity): string {
+  const prefix = stack.namePrefix.charAt(0).toUpperCase() + stack.namePrefix.slice(1);
+  return `${prefix}/${stack.name}`;
 }
 
 export function slug(text: string): string {

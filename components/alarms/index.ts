@@ -61,7 +61,7 @@ export class Alarms extends pulumi.ComponentResource {
       new kms.Key(
         `${name}-${suffix}`,
         {
-          description: `runbook-platform ${stack}: alarm topics${logs ? " and application log groups" : ""} (${keyRegion})`,
+          description: `runbook-platform ${stack.name}: alarm topics${logs ? " and application log groups" : ""} (${keyRegion})`,
           enableKeyRotation: true,
           deletionWindowInDays: 30,
           policy: pulumi
@@ -87,9 +87,9 @@ export class Alarms extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-    const pageTopic = topic("page", `runbook ${stack}: page on-call`, key);
-    const ticketTopic = topic("ticket", `runbook ${stack}: high-priority ticket`, key);
-    const healthPageTopic = separateHealthRegion ? topic("page-us-east-1", `runbook ${stack}: page on-call`, healthKey, HEALTH_CHECK_METRICS_REGION) : pageTopic;
+    const pageTopic = topic("page", `${stack.namePrefix} ${stack.name}: page on-call`, key);
+    const ticketTopic = topic("ticket", `${stack.namePrefix} ${stack.name}: high-priority ticket`, key);
+    const healthPageTopic = separateHealthRegion ? topic("page-us-east-1", `${stack.namePrefix} ${stack.name}: page on-call`, healthKey, HEALTH_CHECK_METRICS_REGION) : pageTopic;
 
     const subscribe = (t: sns.Topic, role: string, emails: string[], https: pulumi.Input<string> | undefined, subRegion?: string) => {
       const where = subRegion ? { region: subRegion } : {};
@@ -239,7 +239,7 @@ export class Alarms extends pulumi.ComponentResource {
     const query = new cloudwatch.QueryDefinition(
       `${name}-request-id-query`,
       {
-        name: `runbook-${stack}/every-line-of-one-x-request-id`,
+        name: `${stack.namePrefix}-${stack.name}/every-line-of-one-x-request-id`,
         logGroupNames: [logGroups.api.name, logGroups.worker.name],
         queryString: REQUEST_ID_QUERY,
       },

@@ -2,8 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as iam from "@pulumi/aws/iam";
 import { Release } from "@pulumi/kubernetes/helm/v3/release";
 import type { Provider } from "@pulumi/kubernetes/provider";
-import type { StackName } from "../../runbook";
-import { physicalName } from "../naming";
+import { physicalName, type StackIdentity } from "../naming";
 import { named } from "../protection";
 import { irsaTrustPolicy } from "../services/workloads";
 import { LOAD_BALANCER_CONTROLLER_POLICY } from "./loadBalancerControllerPolicy";
@@ -36,7 +35,7 @@ function release(resourceName: string, chart: PinnedChart, values: pulumi.Input<
 const CONTROLLER_SERVICE_ACCOUNT = "aws-load-balancer-controller";
 
 export interface AddonsArgs {
-  stack: StackName;
+  stack: StackIdentity;
   region: string;
   clusterName: pulumi.Input<string>;
   /** The cluster's VPC; given to the controller so it never depends on the instance metadata service. */

@@ -3,8 +3,7 @@ import * as cloudwatch from "@pulumi/aws/cloudwatch";
 import * as eks from "@pulumi/aws/eks";
 import * as iam from "@pulumi/aws/iam";
 import * as kms from "@pulumi/aws/kms";
-import type { StackName } from "../../runbook";
-import { physicalName } from "../naming";
+import { physicalName, type StackIdentity } from "../naming";
 import { KMS_DELETION_WINDOW_DAYS, named, stateful } from "../protection";
 
 /** The managed node group's size and machines. */
@@ -16,7 +15,7 @@ export interface NodeGroupSettings {
 }
 
 export interface EksArgs {
-  stack: StackName;
+  stack: StackIdentity;
   /** The cluster's name (EKS names are unique per account and region). Changing it replaces the cluster. */
   clusterName: string;
   /** Kubernetes version, such as "1.33". */

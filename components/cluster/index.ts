@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Provider } from "@pulumi/kubernetes/provider";
-import type { StackName } from "../../runbook";
+import type { StackIdentity } from "../naming";
 import { createEks, type NodeGroupSettings } from "./eks";
 import { execKubeconfig, issuerHost } from "./kubeconfig";
 import type { FoundCluster } from "./lookup";
@@ -28,7 +28,7 @@ export interface NewClusterSettings {
 }
 
 export interface ClusterArgs {
-  stack: StackName;
+  stack: StackIdentity;
   /** The stack's region, for `aws eks get-token`. */
   region: string;
   /**
@@ -106,7 +106,7 @@ export class Cluster extends pulumi.ComponentResource {
         publicAccessCidrs: settings.publicAccessCidrs,
         nodeGroup: settings.nodeGroup,
         accessRoleArns: settings.accessRoleArns,
-        protect: args.stack === "production",
+        protect: args.stack.environment === "production",
         tags: args.tags,
       });
       ready = built.ready;

@@ -4,7 +4,7 @@ import { getSubnet } from "@pulumi/aws/ec2/getSubnet";
 import { getSubnets } from "@pulumi/aws/ec2/getSubnets";
 import { getVpc } from "@pulumi/aws/ec2/getVpc";
 import { ConfigError } from "../../config";
-import type { StackName } from "../../runbook";
+import type { StackIdentity } from "../naming";
 
 /** The subnet tag the AWS Load Balancer Controller reads for internal load balancers (and we for private subnets). */
 export const INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb";
@@ -35,7 +35,7 @@ export interface FoundCluster {
 }
 
 export interface LookupArgs {
-  stack: StackName;
+  stack: StackIdentity;
   region: string;
   /** `cluster.name`. */
   name: string;
@@ -57,7 +57,7 @@ function reason(error: unknown): string {
  */
 export async function lookupCluster(args: LookupArgs): Promise<FoundCluster> {
   const fail = (path: string, got: unknown, expected: string): never => {
-    throw new ConfigError(args.stack, [{ path, got, expected }]);
+    throw new ConfigError(args.stack.name, [{ path, got, expected }]);
   };
   const cluster = await getCluster({ name: args.name }).catch((error: unknown) =>
     fail("cluster.name", args.name, `the name of an EKS cluster in ${args.region} this account can read (aws eks list-clusters); the lookup said: ${reason(error)}`),

@@ -1,13 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as ec2 from "@pulumi/aws/ec2";
 import { getAvailabilityZonesOutput } from "@pulumi/aws/getAvailabilityZones";
-import type { StackName } from "../../runbook";
-import { physicalName } from "../naming";
+import { physicalName, type StackIdentity } from "../naming";
 import { type SubnetPlan, type SubnetTier, subnetLayout } from "./layout";
 import { INTERNAL_ELB_TAG, PUBLIC_ELB_TAG } from "./lookup";
 
 export interface VpcArgs {
-  stack: StackName;
+  stack: StackIdentity;
   /** The new VPC's range, a /16 or larger. Changing it replaces the VPC and everything in it. */
   vpcCidr: string;
   /** Zones spanned (2 or 3); each gets a public, a private and an isolated subnet. */

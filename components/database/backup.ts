@@ -3,7 +3,7 @@ import * as backup from "@pulumi/aws/backup";
 import * as iam from "@pulumi/aws/iam";
 import * as kms from "@pulumi/aws/kms";
 import type * as inputs from "@pulumi/aws/types/input";
-import type { StackName } from "../../runbook";
+import type { StackIdentity } from "../naming";
 import { physicalName } from "../naming";
 import { forceDestroy, KMS_DELETION_WINDOW_DAYS, named, stateful } from "../protection";
 
@@ -39,7 +39,7 @@ export interface DatabaseBackupArgs {
 }
 
 export interface BackupPlanInputs {
-  stack: StackName;
+  stack: StackIdentity;
   /** The instance's KMS key: the vault encrypts recovery points with it. */
   keyArn: pulumi.Input<string>;
   instanceArn: pulumi.Input<string>;
@@ -71,7 +71,7 @@ export function databaseBackup(name: string, parent: pulumi.Resource, args: Back
       `${name}-copy-key`,
       {
         region: copyTo.region,
-        description: `runbook-platform ${stack} PostgreSQL backup copies`,
+        description: `runbook-platform ${stack.name} PostgreSQL backup copies`,
         enableKeyRotation: true,
         deletionWindowInDays: KMS_DELETION_WINDOW_DAYS,
         tags,

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as kms from "@pulumi/aws/kms";
 import * as rds from "@pulumi/aws/rds";
-import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, type StackName } from "../../runbook";
+import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS } from "../../runbook";
+import type { StackIdentity } from "../naming";
 import { physicalName } from "../naming";
 import { POSTGRES_PORT } from "../network";
 import { KMS_DELETION_WINDOW_DAYS, named, stateful } from "../protection";
@@ -14,7 +15,7 @@ export const POSTGRES_LOG_EXPORTS = ["postgresql", "upgrade"] as const;
 
 export interface DatabaseArgs {
   /** Stack the database belongs to; part of every physical name and of the safeguards applied. */
-  stack: StackName;
+  stack: StackIdentity;
   /**
    * PostgreSQL major version; RDS picks the newest minor and `autoMinorVersionUpgrade` keeps it current.
    * Changing it is a major version upgrade and replaces the parameter group.
@@ -77,27 +78,27 @@ export function validateDatabaseArgs(args: DatabaseArgs): void {
   if (!/^1[3-7]$/.test(version)) {
     throw new Error(`Database: engineVersion "${version}" is not a PostgreSQL major version from 13 to 17; give the major only (such as "16").`);
   }
-  const minimum = MIN_BACKUP_RETENTION_DAYS[stack];
+  const minimum = MIN_BACKUP_RETENTION_DAYS[stack.environment];
   if (!Number.isInteger(args.backupRetentionDays) || args.backupRetentionDays < minimum || args.backupRetentionDays > MAX_BACKUP_RETENTION_DAYS) {
     throw new Error(
-      `Database: backupRetentionDays is ${args.backupRetentionDays}; ${stack} keeps automated backups (and so PITR) ${minimum} to ${MAX_BACKUP_RETENTION_DAYS} days.`,
+      `Database: backupRetentionDays is ${args.backupRetentionDays}; ${stack.environment} keeps automated backups (and so PITR) ${minimum} to ${MAX_BACKUP_RETENTION_DAYS} days.`,
     );
   }
   const insights = args.performanceInsightsRetentionDays;
   if (!(insights === 7 || (Number.isInteger(insights) && insights % 31 === 0 && insights > 0 && insights <= 731))) {
     throw new Error(`Database: performanceInsightsRetentionDays is ${insights}; use 7, or a multiple of 31 up to 731 (such as 31 or 93).`);
   }
-  if (stack === "production" && !args.deletionProtection) {
+  if (stack.environment === "production" && !args.deletionProtection) {
     throw new Error("Database: production needs deletionProtection: true; the runbook's data must not be one command away from deletion.");
   }
-  if (stack === "production" && args.skipFinalSnapshot) {
+  if (stack.environment === "production" && args.skipFinalSnapshot) {
     throw new Error("Database: production keeps a final snapshot; remove skipFinalSnapshot.");
   }
   if (args.maxAllocatedStorageGb < args.allocatedStorageGb) {
     throw new Error(`Database: maxAllocatedStorageGb (${args.maxAllocatedStorageGb}) is below allocatedStorageGb (${args.allocatedStorageGb}); raise it.`);
   }
-  if (args.backup.copyTo && stack !== "production") {
-    throw new Error(`Database: backup.copyTo is set in ${stack}; cross-region copies are a production safeguard, remove it here.`);
+  if (args.backup.copyTo && stack.environment !== "production") {
+    throw new Error(`Database: backup.copyTo is set in ${stack.environment}; cross-region copies are a production safeguard, remove it here.`);
   }
   for (const [setting, days] of [["backup.retentionDays", args.backup.retentionDays], ["backup.copyTo.retentionDays", args.backup.copyTo?.retentionDays]] as const) {
     if (days !== undefined && (!Number.isInteger(days) || days < 1)) {
@@ -154,7 +155,7 @@ export class Database extends pulumi.ComponentResource {
     const key = new kms.Key(
       `${name}-key`,
       {
-        description: `runbook-platform ${stack} PostgreSQL: storage, snapshots, Performance Insights, master secret`,
+        description: `runbook-platform ${stack.name} PostgreSQL: storage, snapshots, Performance Insights, master secret`,
         enableKeyRotation: true,
         deletionWindowInDays: KMS_DELETION_WINDOW_DAYS,
         tags,

@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import * as s3 from "@pulumi/aws/s3";
-import type { StackName } from "../../runbook";
+import type { StackIdentity } from "../naming";
 import { forceDestroy, stateful } from "../protection";
 
 /** A bucket nobody reaches directly: public access blocked, ACLs disabled, encrypted at rest. */
@@ -9,7 +9,7 @@ export function privateBucket(
   prefix: string,
   tags: Record<string, string>,
   parent: pulumi.Resource,
-  stack: StackName,
+  stack: StackIdentity,
 ): { bucket: s3.Bucket; publicAccessBlock: s3.BucketPublicAccessBlock } {
   // bucketPrefix: bucket names are global, so S3 gets a unique suffix (a prefix may be 37 characters).
   // Protection (components/protection.ts): protected in production, emptied by `pulumi destroy` in staging.

@@ -4,7 +4,7 @@ import { getCachePolicyOutput } from "@pulumi/aws/cloudfront/getCachePolicy";
 import { LogDelivery, LogDeliveryDestination, LogDeliverySource } from "@pulumi/aws/cloudwatch";
 import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import * as s3 from "@pulumi/aws/s3";
-import type { StackName } from "../../runbook";
+import type { StackIdentity } from "../naming";
 import { physicalName } from "../naming";
 import { denyInsecureTransport } from "../storage";
 import { privateBucket } from "./buckets";
@@ -27,7 +27,7 @@ const SITE_ORIGIN_ID = "site";
 
 export interface FrontendArgs {
   /** Stack the frontend belongs to; part of every physical name. */
-  stack: StackName;
+  stack: StackIdentity;
   /**
    * Custom domain served by the distribution; needs `certificateArn`. Unset: the
    * `*.cloudfront.net` domain and CloudFront's default certificate.

@@ -6,10 +6,9 @@ import * as core from "@pulumi/kubernetes/core/v1";
 import * as networking from "@pulumi/kubernetes/networking/v1";
 import * as policy from "@pulumi/kubernetes/policy/v1";
 import type { Provider } from "@pulumi/kubernetes/provider";
-import type { StackName } from "../../runbook";
 import { POSTGRES_PORT, REDIS_PORT } from "../network";
 import { NETWORK_POLICY_NAMES, networkPolicies } from "./networkPolicies";
-import { physicalName } from "../naming";
+import { physicalName, type StackIdentity } from "../naming";
 import {
   appPolicy,
   type ContainerResources,
@@ -27,12 +26,14 @@ import {
 
 export type { ContainerResources } from "./workloads";
 
-/** One name for the service account, Secret and ConfigMap both workloads share. */
-export const APP_NAME = "runbook-app";
-
 export interface ServicesArgs {
   /** Stack the services belong to; part of every physical name. */
-  stack: StackName;
+  stack: StackIdentity;
+  /**
+   * The application's name (config `appName`): one name for the service account, Secret and
+   * ConfigMap both workloads share, and the service account IRSA trusts. Changing it replaces them.
+   */
+  appName: string;
   /** The stack's AWS region, handed to the application as AWS_REGION. */
   region: string;
   /** The cluster's Kubernetes provider (Cluster.provider): every object goes to that cluster. */
@@ -92,7 +93,7 @@ export interface ServicesArgs {
 
 /** Throws a fixable message when the args cannot make a highly available, least-privilege service. */
 export function validateServicesArgs(args: Pick<ServicesArgs, "stack" | "apiReplicas" | "apiMaxReplicas" | "workerReplicas" | "runAsUser">): void {
-  const [problem] = replicaProblems(args);
+  const [problem] = replicaProblems({ environment: args.stack.environment, apiReplicas: args.apiReplicas, apiMaxReplicas: args.apiMaxReplicas, workerReplicas: args.workerReplicas });
   if (problem) throw new Error(`Services: ${problem.key} is ${problem.got}; expected ${problem.expected}.`);
   if ((args.runAsUser ?? 1000) === 0) throw new Error("Services: runAsUser is 0 (root); use a non-root uid.");
 }
@@ -133,7 +134,7 @@ export class Services extends pulumi.ComponentResource {
   constructor(name: string, args: ServicesArgs, opts?: pulumi.ComponentResourceOptions) {
     super("runbook-platform:services:Services", name, {}, opts);
     validateServicesArgs(args);
-    const { stack, namespace } = args;
+    const { stack, namespace, appName } = args;
     const cpuTargetPercent = args.cpuTargetPercent ?? 70;
     const runAsUser = args.runAsUser ?? 1000;
 
@@ -141,7 +142,7 @@ export class Services extends pulumi.ComponentResource {
     const meta = (objectName: string, workload?: Workload) => ({
       name: objectName,
       namespace,
-      labels: workload ? workloadLabels(workload, stack) : { "app.kubernetes.io/part-of": "runbook-platform", "app.kubernetes.io/instance": stack },
+      labels: workload ? workloadLabels(workload, stack.name) : { "app.kubernetes.io/part-of": "runbook-platform", "app.kubernetes.io/instance": stack.name },
     });
 
     const ns = new core.Namespace(
@@ -156,10 +157,10 @@ export class Services extends pulumi.ComponentResource {
       `${name}-irsa`,
       {
         name: physicalName(stack, "app-irsa", "iam"),
-        description: `API and worker pods (${namespace}/${APP_NAME}) through IRSA`,
+        description: `API and worker pods (${namespace}/${appName}) through IRSA`,
         assumeRolePolicy: pulumi
           .all([args.irsa.oidcProviderArn, args.irsa.oidcIssuer])
-          .apply(([providerArn, issuer]) => irsaTrustPolicy(providerArn, issuer, namespace, APP_NAME)),
+          .apply(([providerArn, issuer]) => irsaTrustPolicy(providerArn, issuer, namespace, appName)),
         maxSessionDuration: 3600,
         tags: args.tags,
       },
@@ -176,7 +177,7 @@ export class Services extends pulumi.ComponentResource {
     new core.ServiceAccount(
       `${name}-service-account`,
       {
-        metadata: { ...meta(APP_NAME), annotations: { "eks.amazonaws.com/role-arn": role.arn, "eks.amazonaws.com/sts-regional-endpoints": "true" } },
+        metadata: { ...meta(appName), annotations: { "eks.amazonaws.com/role-arn": role.arn, "eks.amazonaws.com/sts-regional-endpoints": "true" } },
         automountServiceAccountToken: false,
       },
       nsOpts,
@@ -184,7 +185,7 @@ export class Services extends pulumi.ComponentResource {
     new core.Secret(
       `${name}-secret`,
       {
-        metadata: meta(APP_NAME),
+        metadata: meta(appName),
         type: "Opaque",
         stringData: {
           DATABASE_URL: pulumi.secret(args.databaseUrl),
@@ -196,10 +197,10 @@ export class Services extends pulumi.ComponentResource {
     new core.ConfigMap(
       `${name}-config`,
       {
-        metadata: meta(APP_NAME),
+        metadata: meta(appName),
         data: {
           NODE_ENV: "production",
-          APP_ENV: stack,
+          APP_ENV: stack.environment,
           PORT: String(args.port),
           AWS_REGION: args.region,
           S3_BUCKET: args.uploadsBucketName,
@@ -230,15 +231,15 @@ export class Services extends pulumi.ComponentResource {
             strategy: ROLLING_UPDATE,
             template: podTemplate({
               workload,
-              stack,
+              stack: stack.name,
               image: this.image,
               port: args.port,
               resources,
-              serviceAccountName: APP_NAME,
-              configMapName: APP_NAME,
-              secretName: APP_NAME,
+              serviceAccountName: appName,
+              configMapName: appName,
+              secretName: appName,
               runAsUser,
-              zoneSpread: stack === "production" ? "DoNotSchedule" : "ScheduleAnyway",
+              zoneSpread: stack.environment === "production" ? "DoNotSchedule" : "ScheduleAnyway",
             }),
           },
         },

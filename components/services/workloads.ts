@@ -1,5 +1,5 @@
 import type * as k8s from "@pulumi/kubernetes/types/input";
-import { HEALTH_PATHS, WORKER_COMMAND } from "../../runbook";
+import { type Environment, HEALTH_PATHS, WORKER_COMMAND } from "../../runbook";
 
 /**
  * Pure builders for the API and worker workloads: what the pods look like, how they are probed
@@ -18,7 +18,8 @@ export type Workload = "api" | "worker";
 
 /** What the replica rules read; config.ts (per key) and the Services component (up front) share them. */
 export interface ReplicaSettings {
-  stack: string;
+  /** The environment whose rules apply (production: highly available). */
+  environment: Environment;
   apiReplicas: number;
   apiMaxReplicas: number;
   workerReplicas: number;
@@ -33,7 +34,7 @@ export interface ReplicaProblem {
 
 /** The replica rules: the autoscaler's bounds in order, and high availability in production. */
 export function replicaProblems(s: ReplicaSettings): ReplicaProblem[] {
-  const production = s.stack === "production";
+  const production = s.environment === "production";
   return [
     ...(s.apiMaxReplicas < s.apiReplicas ? [{ key: "apiMaxReplicas" as const, got: s.apiMaxReplicas, expected: `at least services.apiReplicas (${s.apiReplicas})` }] : []),
     ...(production && s.apiReplicas < 2 ? [{ key: "apiReplicas" as const, got: s.apiReplicas, expected: "at least 2 in production (one pod is not highly available)" }] : []),

@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { CACHE_MEMORY_PRESSURE_PERCENT } from "../../runbook";
+import { CACHE_MEMORY_PRESSURE_PERCENT, REPLAY_SAFE_MAXMEMORY_POLICIES } from "../../runbook";
 import type { CheckResult } from "../lib/report";
 import { describeNetworkError, redactUrl, withDeadline } from "./errors";
 
@@ -20,14 +20,13 @@ export function parseInfo(text: string): Record<string, string> {
 }
 
 export function policyCheck(policy: string): CheckResult {
-  if (policy === "noeviction") return { check: "redis eviction policy", status: "pass", detail: "noeviction: replay-protection and rate-limit keys are never evicted (writes fail when memory is full)" };
-  if (policy === "volatile-ttl") {
-    return { check: "redis eviction policy", status: "warn", detail: "volatile-ttl: under memory pressure the keys nearest expiry (replay-protection and rate-limit keys) are evicted first; watch evicted_keys" };
+  if ((REPLAY_SAFE_MAXMEMORY_POLICIES as readonly string[]).includes(policy)) {
+    return { check: "redis eviction policy", status: "pass", detail: `${policy}: replay-protection and rate-limit keys are never evicted (writes fail when memory is full)` };
   }
   return {
     check: "redis eviction policy",
     status: "fail",
-    detail: `maxmemory-policy is ${policy}: Redis may evict webhook replay-protection and rate-limit keys; set cache.maxmemoryPolicy to noeviction (or volatile-ttl) in the stack config`,
+    detail: `maxmemory-policy is ${policy}: Redis may evict webhook replay-protection and rate-limit keys; set cache.maxmemoryPolicy to ${REPLAY_SAFE_MAXMEMORY_POLICIES.join(" or ")} in the stack config`,
   };
 }
 

@@ -7,17 +7,22 @@
 /** Where an alarm goes: `page` wakes the on-call engineer, `ticket` opens a high-priority ticket. */
 export type AlarmRoute = "page" | "ticket";
 
-/** The runbook's stacks. */
-export const STACKS = [
+/** The environments a stack file declares (`environment:`); a stack's `environment` tag names one. */
+export const ENVIRONMENTS = [
   "staging",
   "production"
 ] as const;
 
-/** "Keep PITR enabled": automated backups kept at least this many days, per stack. */
-export const MIN_BACKUP_RETENTION_DAYS: Readonly<Record<(typeof STACKS)[number], number>> = {
+/** "Keep PITR enabled": automated backups kept at least this many days, per environment. */
+export const MIN_BACKUP_RETENTION_DAYS: Readonly<Record<(typeof ENVIRONMENTS)[number], number>> = {
   "staging": 7,
   "production": 14
 };
+
+/** The maxmemory policies that never drop a replay-protection or rate-limit key. */
+export const REPLAY_SAFE_MAXMEMORY_POLICIES = [
+  "noeviction"
+] as const;
 
 /** RDS keeps automated backups (and so PITR) for at most this many days. */
 export const MAX_BACKUP_RETENTION_DAYS = 35;

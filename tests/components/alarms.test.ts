@@ -12,6 +12,7 @@ import { LOG_EVENTS, LOG_FIELDS, METRIC_FILTERS, fieldsReadBy } from "../../comp
 import { cacheMemberClusterIds, validateAlarmsArgs, type AlarmsArgs } from "../../components/alarms";
 import { alarmKeyPolicy } from "../../components/alarms/keyPolicy";
 import { ofType, one, redactedInputs, runProgram, stackConfig, type ProgramResult, type RecordedResource } from "../support/harness";
+import { shippedStack } from "../../components/naming";
 
 const PAGER_URL = "https://events.pagerduty.com/integration/0123456789abcdef0123456789abcdef/enqueue";
 const METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm";
@@ -237,7 +238,7 @@ describe("log contract", () => {
 
 describe("validateAlarmsArgs", () => {
   const valid: AlarmsArgs = {
-    stack: "staging",
+    stack: shippedStack("staging"),
     region: "eu-west-1",
     pageEmails: ["oncall@example.com"],
     ticketEmails: ["tickets@example.com"],

@@ -11,6 +11,7 @@ import {
 import type { StackName } from "../../runbook";
 import { ACCOUNT_ID, one, ofType, runProgram, type ProgramResult } from "../support/harness";
 import { startRedis, type RedisServer } from "../support/redis";
+import { shippedStack } from "../../components/naming";
 
 const EXPECTED = {
   staging: { nodeType: "cache.t4g.small", numCacheClusters: 1, highlyAvailable: false, snapshotRetentionLimit: 1 },
@@ -19,7 +20,7 @@ const EXPECTED = {
 
 function baseArgs(stack: StackName): CacheArgs {
   return {
-    stack,
+    stack: shippedStack(stack),
     engine: "valkey",
     engineVersion: "8.0",
     nodeType: "cache.t4g.small",

@@ -10,6 +10,7 @@ import {
 } from "../../components/database";
 import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, type StackName } from "../../runbook";
 import { ACCOUNT_ID, one, ofType, runProgram, type ProgramResult, type RecordedResource } from "../support/harness";
+import { shippedStack } from "../../components/naming";
 
 const KMS_ARN = new RegExp(`^arn:aws:kms:eu-west-1:${ACCOUNT_ID}:key/`);
 
@@ -45,7 +46,7 @@ const EXPECTED = {
 
 function baseArgs(stack: StackName): DatabaseArgs {
   return {
-    stack,
+    stack: shippedStack(stack),
     engineVersion: "16",
     instanceClass: "db.t4g.medium",
     allocatedStorageGb: 50,

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { CLOUDFRONT_HOSTED_ZONE_ID, inZone, validateCertificatesArgs, type CertificatesArgs } from "../../components/dns";
 import { parseConfig } from "../../config";
+import { shippedStack } from "../../components/naming";
 import { ofType, one, readStackFile, runProgram, type ProgramResult, type RecordedResource } from "../support/harness";
 
 /**
@@ -86,7 +87,7 @@ describe("staging (no dns.zone)", () => {
 });
 
 describe("validation", () => {
-  const args: CertificatesArgs = { stack: "production", region: "eu-west-1", zone: "example.com", frontendDomain: "app.example.com", apiHost: "api.example.com", tags: {} };
+  const args: CertificatesArgs = { stack: shippedStack("production"), region: "eu-west-1", zone: "example.com", frontendDomain: "app.example.com", apiHost: "api.example.com", tags: {} };
 
   it("accepts names in the zone and its apex, refuses others", () => {
     expect(inZone("example.com", "example.com")).toBe(true);

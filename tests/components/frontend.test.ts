@@ -10,6 +10,7 @@ import {
 } from "../../components/frontend";
 import { ACCOUNT_ID, one, ofType, type ProgramResult, ProgramError, type RecordedResource, runProgram, stackConfig } from "../support/harness";
 import type { StackName } from "../../runbook";
+import { shippedStack } from "../../components/naming";
 
 const CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 const CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
@@ -25,7 +26,7 @@ interface FrontendSettings {
 const settings = (stack: StackName) => JSON.parse(stackConfig(stack)["runbook-platform:frontend"] as string) as FrontendSettings;
 
 const validArgs: FrontendArgs = {
-  stack: "production",
+  stack: shippedStack("production"),
   domain: "app.example.com",
   certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/66666666-7777-8888-9999-000000000000",
   priceClass: "PriceClass_All",

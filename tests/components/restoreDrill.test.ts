@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { RestoreDrillArgs } from "../../components/restoreDrill";
 import { STACKS, type StackName } from "../../runbook";
 import { readStackFile } from "../support/harness";
+import { shippedStack } from "../../components/naming";
 
 /**
  * The RestoreDrill component under Pulumi's mock runtime, built with each stack's drill settings:
@@ -50,7 +51,7 @@ function drillConfig(stack: StackName) {
 function args(stack: StackName, overrides: Partial<RestoreDrillArgs> = {}): RestoreDrillArgs {
   const drill = drillConfig(stack);
   return {
-    stack,
+    stack: shippedStack(stack),
     aws: { region: "eu-west-1" },
     functionSubnetIds: ["subnet-a", "subnet-b"],
     source: {

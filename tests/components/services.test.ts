@@ -13,6 +13,7 @@ import { requireSecureRedisUrl, validateServicesArgs } from "../../components/se
 import { NETWORK_POLICY_NAMES, networkPolicies } from "../../components/services/networkPolicies";
 import { ACCOUNT_ID, one, ofType, type ProgramResult, ProgramError, type RecordedResource, redactedInputs, runProgram, stackConfig } from "../support/harness";
 import type { StackName } from "../../runbook";
+import { shippedStack } from "../../components/naming";
 
 /** The Kubernetes schema (kubernetes-models) for every kind the program renders. */
 const MODELS: Record<string, (data: Record<string, unknown>) => { validate(): void }> = {
@@ -52,7 +53,7 @@ const podOf = (deployment: RecordedResource) => (deployment.inputs.spec as { tem
 const containerOf = (deployment: RecordedResource) => podOf(deployment).containers[0] as Record<string, unknown>;
 
 const validArgs: Parameters<typeof validateServicesArgs>[0] = {
-  stack: "production",
+  stack: shippedStack("production"),
   apiReplicas: 2,
   apiMaxReplicas: 4,
   workerReplicas: 1,
@@ -61,7 +62,7 @@ const validArgs: Parameters<typeof validateServicesArgs>[0] = {
 describe("validateServicesArgs and requireSecureRedisUrl", () => {
   it("accepts a highly available production service", () => {
     expect(() => validateServicesArgs(validArgs)).not.toThrow();
-    expect(() => validateServicesArgs({ ...validArgs, stack: "staging", apiReplicas: 1, workerReplicas: 0 })).not.toThrow();
+    expect(() => validateServicesArgs({ ...validArgs, stack: shippedStack("staging"), apiReplicas: 1, workerReplicas: 0 })).not.toThrow();
   });
   it("refuses one API pod or no worker in production, and a maximum below the minimum", () => {
     expect(() => validateServicesArgs({ ...validArgs, apiReplicas: 1 })).toThrow("Services: apiReplicas is 1; expected at least 2 in production (one pod is not highly available).");

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { tlsOnlyPolicy, validateCorsOrigin, validateStorageArgs, type StorageArgs } from "../../components/storage";
 import type { StackName } from "../../runbook";
 import { one, ofType, runProgram, type ProgramResult } from "../support/harness";
+import { shippedStack } from "../../components/naming";
 
 const EXPECTED = {
   staging: { noncurrentDays: 30, abortDays: 7 },
@@ -9,7 +10,7 @@ const EXPECTED = {
 } as const;
 
 function baseArgs(): StorageArgs {
-  return { stack: "staging", corsOrigins: ["https://app.example.com"], noncurrentVersionDays: 30, abortIncompleteUploadDays: 7, tags: {} };
+  return { stack: shippedStack("staging"), corsOrigins: ["https://app.example.com"], noncurrentVersionDays: 30, abortIncompleteUploadDays: 7, tags: {} };
 }
 
 const results = {} as Record<StackName, ProgramResult>;

@@ -122,7 +122,7 @@ describe("the delivery program", () => {
 });
 
 describe("validateDeliveryArgs", () => {
-  const stack = { stack: "staging", enabled: true, deployOnPush: true, previewPullRequests: true, paths: ["components/**"], driftCron: "0 6 * * *" };
+  const stack = { stack: "staging", environment: "staging", enabled: true, deployOnPush: true, previewPullRequests: true, paths: ["components/**"], driftCron: "0 6 * * *" };
   const good: DeliveryArgs = { organization: "acme", project: PROJECT, repository: "acme/runbook-app", restoreDrillCron: RESTORE_DRILL_CRON, policyPack: { name: POLICY_PACK_NAME }, stacks: [stack] };
   it("accepts good args", () => {
     expect(() => validateDeliveryArgs(good)).not.toThrow();

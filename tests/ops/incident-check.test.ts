@@ -244,13 +244,13 @@ describe("redis", () => {
     expect(row(results, "redis eviction policy")).toEqual({
       check: "redis eviction policy",
       status: "fail",
-      detail: "maxmemory-policy is allkeys-lru: Redis may evict webhook replay-protection and rate-limit keys; set cache.maxmemoryPolicy to noeviction (or volatile-ttl) in the stack config",
+      detail: "maxmemory-policy is allkeys-lru: Redis may evict webhook replay-protection and rate-limit keys; set cache.maxmemoryPolicy to noeviction in the stack config",
     });
     expect(row(results, "redis memory")).toMatchObject({ status: "info" });
   });
 
-  it("warns on volatile-ttl, which the cache config allows", () => {
-    expect(policyCheck("volatile-ttl").status).toBe("warn");
+  it("fails volatile-ttl, which the cache config and the policy pack refuse too: it evicts exactly the keys with a TTL", () => {
+    expect(policyCheck("volatile-ttl")).toMatchObject({ status: "fail" });
   });
 
   it("names --redis-url on wrong credentials, without printing the password", async () => {

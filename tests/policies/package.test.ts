@@ -27,7 +27,8 @@ describe("the pack's runbook numbers", () => {
     expect(packNumbers.RUNBOOK_ALARMS).toEqual(runbook.RUNBOOK_ALARMS);
     expect(packNumbers.MIN_BACKUP_RETENTION_DAYS).toEqual(runbook.MIN_BACKUP_RETENTION_DAYS);
     expect(packNumbers.MAX_BACKUP_RETENTION_DAYS).toBe(runbook.MAX_BACKUP_RETENTION_DAYS);
-    expect(packNumbers.STACKS).toEqual(runbook.STACKS);
+    expect(packNumbers.ENVIRONMENTS).toEqual(runbook.ENVIRONMENTS);
+    expect(packNumbers.REPLAY_SAFE_MAXMEMORY_POLICIES).toEqual(runbook.REPLAY_SAFE_MAXMEMORY_POLICIES);
     expect(packNumbers.HEALTH_PATHS).toEqual(runbook.HEALTH_PATHS);
     expect(packNumbers.PROTECTED_BRANCH).toBe(PROTECTED_BRANCH);
   });

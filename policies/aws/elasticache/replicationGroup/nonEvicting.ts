@@ -1,6 +1,7 @@
 import type { PolicyResource } from "@pulumi/policy";
 import { ParameterGroup } from "@pulumi/aws/elasticache/parameterGroup";
 import { ReplicationGroup } from "@pulumi/aws/elasticache/replicationGroup";
+import { REPLAY_SAFE_MAXMEMORY_POLICIES } from "../../../lib/runbook";
 import { configOf, pointingAt, type RunbookStackPolicy } from "../../../lib/policy";
 
 const schema = {
@@ -8,7 +9,7 @@ const schema = {
     allowedPolicies: {
       type: "array" as const,
       items: { type: "string" as const },
-      default: ["noeviction"],
+      default: [...REPLAY_SAFE_MAXMEMORY_POLICIES],
       description: "maxmemory-policy values that never silently drop replay-protection or rate-limit keys.",
     },
   },

@@ -1,6 +1,6 @@
 import { validateResourceOfType } from "@pulumi/policy";
 import { Instance } from "@pulumi/aws/rds/instance";
-import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, STACKS } from "../../../lib/runbook";
+import { ENVIRONMENTS, MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS } from "../../../lib/runbook";
 import { configOf, environmentOf, type RunbookResourcePolicy } from "../../../lib/policy";
 
 const RUNBOOK_LINE = "Backup and restore drill: 2. Keep PITR enabled (if provider supports it)";
@@ -38,8 +38,8 @@ const retentionSchema = {
 
 /** The runbook minimum for the stack's environment; the lowest minimum when the environment is unknown. */
 export function minimumRetentionDays(environment: string | undefined): number {
-  const known = STACKS.find((s) => s === environment);
-  return known ? MIN_BACKUP_RETENTION_DAYS[known] : Math.min(...STACKS.map((s) => MIN_BACKUP_RETENTION_DAYS[s]));
+  const known = ENVIRONMENTS.find((e) => e === environment);
+  return known ? MIN_BACKUP_RETENTION_DAYS[known] : Math.min(...ENVIRONMENTS.map((e) => MIN_BACKUP_RETENTION_DAYS[e]));
 }
 
 /**

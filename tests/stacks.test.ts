@@ -1,0 +1,102 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { PROJECT } from "../runbook";
+import { listStacks, readStackFile, StackFileError, stackFilePath } from "../stackFiles";
+import { one, ofType, ROOT, runProgram, type ProgramResult } from "./support/harness";
+
+const dir = mkdtempSync(path.join(tmpdir(), "stacks-test-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The shipped stack file `from`, copied to `Pulumi.<name>.yaml` in a temporary folder with some project keys changed. */
+function stackFileLike(from: "staging" | "production", name: string, changes: Record<string, string>): string {
+  let text = readFileSync(stackFilePath(from), "utf8");
+  for (const [key, value] of Object.entries(changes)) {
+    const line = new RegExp(`^  ${PROJECT}:${key}: .*$`, "m");
+    text = line.test(text) ? text.replace(line, `  ${PROJECT}:${key}: ${value}`) : text.replace("config:\n", `config:\n  ${PROJECT}:${key}: ${value}\n`);
+  }
+  const file = path.join(dir, `Pulumi.${name}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+/** Every physical name the program sets: RDS identifiers, bucket prefixes, alarm names, service accounts... */
+function physicalNames(result: ProgramResult): string[] {
+  return result.resources.flatMap((r) => {
+    const inputs = r.inputs as { name?: unknown; identifier?: unknown; bucketPrefix?: unknown; replicationGroupId?: unknown; alarmName?: unknown; metadata?: { name?: unknown } };
+    return [inputs.name, inputs.identifier, inputs.bucketPrefix, inputs.replicationGroupId, inputs.alarmName, inputs.metadata?.name].filter((n): n is string => typeof n === "string");
+  });
+}
+
+describe("any stack name, with the environment its file declares", () => {
+  it("previews a stack named dev with environment: staging, named by its own prefix and app name", async () => {
+    const file = stackFileLike("staging", "dev", { environment: "staging", namePrefix: "acme", appName: "acme-app" });
+    // Without cluster.name a new cluster is named like everything else (<namePrefix>-<stack>-eks).
+    writeFileSync(file, readFileSync(file, "utf8").replace(/^    name: runbook-staging\n/m, ""));
+    const result = await runProgram({ stack: "dev", stackFile: file });
+    expect(result.stack).toBe("dev");
+    const instance = one(result, "aws:rds/instance:Instance");
+    expect(instance.inputs.identifier).toBe("acme-dev-postgres");
+    expect(instance.inputs.tags).toMatchObject({ stack: "dev", environment: "staging" });
+    // Staging's rules: no protection, no final snapshot; nothing named after another stack or the default prefix.
+    expect(instance.options.protect ?? false).toBe(false);
+    expect(instance.inputs.skipFinalSnapshot).toBe(true);
+    expect(one(result, "aws:eks/cluster:Cluster").inputs.name).toBe("acme-dev-eks");
+    const names = physicalNames(result);
+    expect(names.length).toBeGreaterThan(20);
+    // (The namespace is services.namespace, "runbook" in the copied file: a setting, not a prefix.)
+    expect(names.filter((n) => /runbook-|staging/.test(n))).toEqual([]);
+    // The application's service account (the log router's, fluent-bit, is the platform's own).
+    const accounts = ofType(result, "kubernetes:core/v1:ServiceAccount").map((r) => (r.inputs.metadata as { name: string }).name);
+    expect(accounts).toContain("acme-app");
+    expect(accounts).not.toContain("runbook-app");
+    expect(result.outputs.apiLogGroupName).toBe("/acme/dev/api");
+  });
+
+  it("holds a stack named prod with environment: production to production's rules", async () => {
+    const file = stackFileLike("production", "prod", { environment: "production" });
+    const result = await runProgram({ stack: "prod", stackFile: file });
+    const instance = one(result, "aws:rds/instance:Instance");
+    expect(instance.inputs.identifier).toBe("runbook-prod-postgres");
+    expect(instance.options.protect).toBe(true);
+    expect(instance.inputs.deletionProtection).toBe(true);
+  });
+
+  it("previews the dev stack through npm, as the README writes it, exit 0", () => {
+    const file = stackFileLike("staging", "dev", { environment: "staging" });
+    const run = spawnSync("npm", ["start", "--", "--stack", "dev", "--config-file", file], { cwd: ROOT, encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`Offline preview of ${PROJECT}/dev from ${file}`);
+    expect(run.stdout).toMatch(/^ {4}api-5xx-rate +runbook-dev-page-api-5xx-rate$/m);
+    expect(run.stdout).toMatch(/Summary: \d+ resources .* 0 mandatory policy violations/);
+  }, 120_000);
+});
+
+describe("stack files (stackFiles.ts)", () => {
+  it("lists the shipped stacks from their files", () => {
+    expect(listStacks()).toEqual(["production", "staging"]);
+  });
+
+  it("names the file, line and column of every YAML syntax error", () => {
+    writeFileSync(path.join(dir, "Pulumi.broken.yaml"), 'config:\n  aws:region: eu-west-1\n  runbook-platform:database:\n    engineVersion: "16"\n   instanceClass: db.t4g.medium\n  runbook-platform:cache: {engine: valkey\n');
+    let error: unknown;
+    try {
+      readStackFile("broken", dir);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(StackFileError);
+    const lines = (error as Error).message.split("\n");
+    const file = path.join(dir, "Pulumi.broken.yaml");
+    expect(lines[0]).toBe(`${file}:5:1: All mapping items must start at the same column`);
+    expect(lines.filter((l) => l.startsWith(`${file}:`)).length).toBeGreaterThan(1);
+    expect(lines.at(-1)).toBe(`Fix the YAML syntax of ${file} (the line and column above); nothing was registered.`);
+    expect((error as StackFileError).exitCode).toBe(2);
+  });
+
+  it("names a missing stack file and the stacks that exist", () => {
+    expect(() => readStackFile("qa", dir)).toThrow(`${path.join(dir, "Pulumi.qa.yaml")}: no such stack file; create it (copy Pulumi.staging.yaml and set environment) or pick a stack that has one: broken`);
+  });
+});

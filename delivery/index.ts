@@ -1,7 +1,7 @@
 import { Delivery } from "./delivery";
 import { parseConfig, PROJECT } from "../config";
 import { POLICY_PACK_NAME } from "../policies/all";
-import { RESTORE_DRILL_CRON } from "../runbook";
+import { ENVIRONMENTS, RESTORE_DRILL_CRON } from "../runbook";
 import { listStacks, projectSettings } from "../stackFiles";
 
 /**
@@ -16,8 +16,11 @@ function platformSettings(stack: string): ReturnType<typeof parseConfig> {
 }
 
 export = async () => {
-  // Every stack file of the project (Pulumi.<stack>.yaml beside Pulumi.yaml), whatever its name.
-  const settings = listStacks().map(platformSettings);
+  // Every stack file of the project (Pulumi.<stack>.yaml beside Pulumi.yaml), whatever its name, in
+  // promotion order: staging-environment stacks before production ones.
+  const settings = listStacks()
+    .map(platformSettings)
+    .sort((a, b) => ENVIRONMENTS.indexOf(a.environment) - ENVIRONMENTS.indexOf(b.environment) || a.stack.localeCompare(b.stack));
   const organizations = [...new Set(settings.map((s) => s.organization))];
   const repositories = [...new Set(settings.map((s) => s.repository.fullName))];
   if (organizations.length !== 1 || repositories.length !== 1) {

@@ -36,7 +36,7 @@ describe.each(["staging", "production"] as const)("Storage in %s", (stack) => {
     expect(bucket.inputs).toEqual({
       bucketPrefix: `runbook-${stack}-uploads-`,
       forceDestroy: stack === "staging",
-      tags: { project: "runbook-platform", stack, "managed-by": "pulumi" },
+      tags: { project: "runbook-platform", stack, environment: stack, "managed-by": "pulumi" },
     });
     expect(bucket.options.protect).toBe(stack === "production" ? true : undefined);
     expect(result().outputs.uploadsBucketArn).toBe(`arn:aws:s3:::${bucketName()}`);

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import Table from "cli-table3";
 import { Option, type Command } from "commander";
@@ -32,8 +32,10 @@ function sourcesByEvent(): Map<string, string[]> {
 export function forEachLine(file: string, onLine: (text: string, line: number) => void): void {
   let fd: number;
   try {
+    if (!statSync(file).isFile()) throw new ReplayInputError(`${file}: is not a file (a directory?); give the path of a file`);
     fd = openSync(file, "r");
   } catch (error) {
+    if (error instanceof ReplayInputError) throw error;
     throw new ReplayInputError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the path`);
   }
   const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
@@ -154,6 +156,8 @@ export async function replayCommand(o: Options, io: CliIo): Promise<number> {
     const plan = await loadPlan(stack, o.plan);
     if (process.stderr.isTTY && !o.json) io.stderr(`${NAME}: replaying ${logs} through the ${stack} plan...\n`);
     const { result, replay } = replayFiles(plan, logs, o.metrics);
+    // An empty export replays as "no alarm changed state", which would read as a clean bill of health.
+    if (replay.lines === 0) throw new ReplayInputError(`${logs}: holds no log lines; export the log groups' events as JSON lines (one event per line)`);
     if (o.json) {
       for (const note of notesFor(plan, replay)) io.stderr(`${NAME}: note: ${note}\n`);
       io.stdout(`${JSON.stringify(result, null, 2)}\n`);

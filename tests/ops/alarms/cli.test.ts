@@ -63,6 +63,17 @@ describe("npm run alarms:replay", () => {
     expect(run.stderr).toMatch(/^alarms:replay: .*bad\.jsonl:2: not JSON/m);
   });
 
+  it("refuses an empty log file and a directory, naming the path, exit 2 (an empty export is not a clean bill of health)", async () => {
+    const empty = path.join(dir, "empty.jsonl");
+    writeFileSync(empty, "\n\n");
+    const none = await npm(["--stack", "staging", "--logs", empty, "--plan", planFile, "--json"]);
+    expect(none.code).toBe(2);
+    expect((JSON.parse(none.stdout) as { error: string }).error).toMatch(/empty\.jsonl: holds no log lines/);
+    const directory = await npm(["--stack", "staging", "--logs", dir, "--plan", planFile]);
+    expect(directory.code).toBe(2);
+    expect(directory.stderr).toContain(`${dir}: is not a file`);
+  });
+
   it("refuses an unknown stack and suggests a misspelt flag, exit 2; --help exits 0", async () => {
     const unknown = await npm(["--stack", "qa", "--logs", logs, "--json"]);
     expect(unknown.code).toBe(2);

@@ -77,6 +77,10 @@ async function promote(options: PromoteOptions): Promise<PromoteResult> {
   const repository = image.get("repository");
   if (typeof repository !== "string") throw new CliError(`${file}: ${IMAGE_KEY}.repository is not set.`, 2);
   const previous = image.get("ref");
+  // Either source, never both: a --from beside --digest would be silently ignored.
+  if (options.digest !== undefined && options.from !== undefined) {
+    throw new CliError("--digest and --from name the artifact two ways; pass --digest <ref> offline, or --from <stack> to read its imageRef.", 2);
+  }
   const from = options.from ?? (image.get("verifiedBy") as string | undefined);
 
   let outputs: StackOutputs | undefined;

@@ -102,6 +102,13 @@ describe("npm run promote", () => {
     expect(JSON.parse(bad.stdout)).toEqual({ command: "promote", exitCode: 2, error: expect.stringContaining("which is not pinned by digest") });
   });
 
+  it("refuses --digest together with --from (exit 2) and leaves the file alone", () => {
+    const run = promote(["--digest", digest("ef"), "--from", "acme/runbook-platform/bogus"], { withPulumi: false });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain("--digest and --from name the artifact two ways");
+    expect(changedLines(run.after)).toEqual([]);
+  });
+
   it("says nothing changed when production already pins the artifact", () => {
     const run = promote(["--digest", stagingArtifact()], { withPulumi: false });
     expect(run.status, run.stderr).toBe(0);

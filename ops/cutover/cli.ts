@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { parseDatetimeUnits } from "./datetime-units";
-import { CliError, createCommand, describeFailure, exitWhenDrained, processIo, required, runCommand, type CliIo } from "../lib/cli";
+import { CliError, connectionUrl, createCommand, describeFailure, exitWhenDrained, POSTGRES_SCHEMES, processIo, required, runCommand, type CliIo } from "../lib/cli";
 import { exitCodeFor, renderTable } from "../lib/report";
 import { migrateSqliteToPostgres, type CutoverReport } from "./migrate";
 
@@ -72,7 +72,7 @@ async function run(opts: CliOptions, env: NodeJS.ProcessEnv, io: CliIo): Promise
   if (!databaseUrl) throw new CliError("no target database: pass --database-url=postgresql://user:password@host:5432/db or set DATABASE_URL");
   const report = await migrateSqliteToPostgres({
     sqlitePath: sqlite,
-    databaseUrl,
+    databaseUrl: connectionUrl(databaseUrl, opts.databaseUrl === undefined ? "DATABASE_URL" : "--database-url", POSTGRES_SCHEMES),
     ...(opts.schema ? { schema: opts.schema } : {}),
     truncate: opts.truncate ?? false,
     dryRun: opts.dryRun ?? false,

@@ -1,5 +1,5 @@
 import { Option } from "commander";
-import { createCommand, required, runAsProcess } from "../lib/cli";
+import { connectionUrl, createCommand, POSTGRES_SCHEMES, REDIS_SCHEMES, required, runAsProcess } from "../lib/cli";
 import { printReport } from "../lib/report";
 import { baseUrlOption, timeoutOption } from "./options";
 import { runIncidentCheck, type IncidentCheckOptions } from "./index";
@@ -24,6 +24,8 @@ const program = createCommand("ops:incident-check", "The runbook's incident quic
 
 runAsProcess<IncidentCliOptions>(program, async (o) => {
   const baseUrl = required(o.baseUrl, "--base-url", "--base-url=https://api.example.com");
-  const results = await runIncidentCheck({ ...o, baseUrl });
+  const databaseUrl = !o.databaseUrl ? undefined : connectionUrl(o.databaseUrl, "--database-url (or DATABASE_URL)", POSTGRES_SCHEMES);
+  const redisUrl = !o.redisUrl ? undefined : connectionUrl(o.redisUrl, "--redis-url (or REDIS_URL)", REDIS_SCHEMES);
+  const results = await runIncidentCheck({ ...o, baseUrl, databaseUrl, redisUrl });
   return printReport(results, { command: "incident-check", title: `Incident check: ${baseUrl}`, json: o.json ?? false, target: { baseUrl } });
 });

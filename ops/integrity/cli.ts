@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { InvalidArgumentError } from "commander";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { CliError, createCommand, exitWhenDrained, processIo, runCommand, type CliIo } from "../lib/cli";
+import { CliError, connectionUrl, createCommand, exitWhenDrained, POSTGRES_SCHEMES, processIo, runCommand, type CliIo } from "../lib/cli";
 import { renderTable } from "../lib/report";
 import { validateIntegrity, type DomainCheck, type IntegrityOptions } from "./index";
 import { integrityProgress } from "./progress";
@@ -93,10 +93,10 @@ async function validate(opts: CliOptions, env: NodeJS.ProcessEnv, io: CliIo): Pr
   }
   if (opts.referenceUrl && opts.referenceCounts) throw new CliError("use --reference-url or --reference-counts, not both");
   let reference: IntegrityOptions["reference"];
-  if (opts.referenceUrl) reference = { connection: opts.referenceUrl };
+  if (opts.referenceUrl) reference = { connection: connectionUrl(opts.referenceUrl, "--reference-url", POSTGRES_SCHEMES) };
   if (opts.referenceCounts) reference = { counts: readReferenceCounts(opts.referenceCounts) };
   const options: IntegrityOptions = {
-    connection: databaseUrl,
+    connection: connectionUrl(databaseUrl, "DATABASE_URL", POSTGRES_SCHEMES),
     expectedTables: opts.expectedTables,
     migrationsTable: opts.migrationsTable,
     reference,

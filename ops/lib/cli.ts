@@ -74,6 +74,32 @@ export function required<T>(value: T | undefined, flag: string, example: string)
   return value;
 }
 
+/** URL schemes of PostgreSQL (libpq's two) and Redis (TLS first). */
+export const POSTGRES_SCHEMES = ["postgresql", "postgres"] as const;
+export const REDIS_SCHEMES = ["rediss", "redis"] as const;
+
+/**
+ * A connection URL given by the user, checked before anything connects: it must parse and use one
+ * of `schemes` (without the colon). The error names where it came from (`DATABASE_URL`,
+ * `--redis-url`) and never echoes the URL, which may carry a password. Exit 2: bad usage.
+ * @example connectionUrl(env.DATABASE_URL, "DATABASE_URL", ["postgres", "postgresql"])
+ */
+export function connectionUrl(value: string, source: string, schemes: readonly string[]): string {
+  const example = `${schemes[0]}://user:password@host:port/...`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new CliError(`${source} is not a URL; give one such as ${example}`);
+  }
+  const scheme = url.protocol.replace(/:$/, "");
+  // libpq also reaches a Unix socket through `?host=/path` with no host in the authority.
+  if (!schemes.includes(scheme) || (url.hostname === "" && !url.searchParams.has("host"))) {
+    throw new CliError(`${source} must be a ${schemes.map((s) => `${s}://`).join(" or ")} URL with a host (got scheme "${scheme}"); give one such as ${example}`);
+  }
+  return value;
+}
+
 /** `--json` among the arguments (before a `--`): the caller wants one JSON document on stdout. */
 export function wantsJson(argv: readonly string[]): boolean {
   const end = argv.indexOf("--");

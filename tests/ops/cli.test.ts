@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { CliError, createCommand, EXIT_CODES, runCommand, wantsJson, type CliIo } from "../../ops/lib/cli";
+import { CliError, connectionUrl, createCommand, EXIT_CODES, POSTGRES_SCHEMES, REDIS_SCHEMES, runCommand, wantsJson, type CliIo } from "../../ops/lib/cli";
 import { ROOT } from "../support/harness";
 
 /** Collects what a command writes, stdout and stderr apart. */
@@ -104,6 +104,29 @@ async function limited<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[
 
 /** Every command the README documents: each npm script but the test suite. */
 const scripts = Object.keys((JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts).filter((s) => s !== "test");
+
+describe("connection URLs are checked before anything connects (ops/lib/cli.ts connectionUrl)", () => {
+  const refusal = (value: string, schemes: readonly string[]) => {
+    try {
+      connectionUrl(value, "DATABASE_URL", schemes);
+    } catch (error) {
+      return { code: (error as CliError).exitCode, message: (error as Error).message };
+    }
+    return undefined;
+  };
+  it("accepts PostgreSQL and Redis URLs, a Unix socket through ?host= included", () => {
+    expect(connectionUrl("postgresql://app:pw@db.internal:5432/app?sslmode=verify-full", "DATABASE_URL", POSTGRES_SCHEMES)).toContain("db.internal");
+    expect(connectionUrl("postgres:///app?host=/var/run/postgresql", "DATABASE_URL", POSTGRES_SCHEMES)).toContain("/var/run/postgresql");
+    expect(connectionUrl("rediss://:token@cache.internal:6379", "REDIS_URL", REDIS_SCHEMES)).toContain("cache.internal");
+  });
+  it("refuses what is not a URL, another scheme and a missing host with exit 2, naming the source and never the password", () => {
+    expect(refusal("not a url", POSTGRES_SCHEMES)).toEqual({ code: 2, message: "DATABASE_URL is not a URL; give one such as postgresql://user:password@host:port/..." });
+    expect(refusal("mysql://root:s3cret@db:3306/app", POSTGRES_SCHEMES)?.message).toMatch(/^DATABASE_URL must be a postgresql:\/\/ or postgres:\/\/ URL with a host \(got scheme "mysql"\)/);
+    expect(refusal("mysql://root:s3cret@db:3306/app", POSTGRES_SCHEMES)?.message).not.toContain("s3cret");
+    expect(refusal("http://:pw@x", REDIS_SCHEMES)?.code).toBe(2);
+    expect(refusal("postgres:///app", POSTGRES_SCHEMES)?.code).toBe(2);
+  });
+});
 
 describe("every command, through npm", () => {
   it("lists the commands", () => {

@@ -1,32 +1,21 @@
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startPostgres, type PostgresServer } from "../support/postgres";
+import { runChild, type ChildRun } from "../support/spawn";
 import { applyPostgresSchema, query, writePrismaSqlite } from "./cutover-fixture";
 
 const ROOT = path.resolve(__dirname, "../..");
 const TSX = path.join(ROOT, "node_modules/.bin/tsx");
 const CLI = path.join(ROOT, "ops/cutover/cli.ts");
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = ChildRun;
 
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const { DATABASE_URL: _ignored, ...inherited } = process.env;
-    const child = spawn(TSX, [CLI, ...args], { cwd: ROOT, env: { ...inherited, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  return runChild(TSX, [CLI, ...args], { ...inherited, ...env });
 }
 
 let pg: PostgresServer;

@@ -1,28 +1,14 @@
-import { spawn } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ROOT, runProgram } from "../../support/harness";
+import { runProgram } from "../../support/harness";
+import { runChild, type ChildRun } from "../../support/spawn";
 import { LogFile, scratchDir } from "./logFiles";
 
 /** `npm run -s alarms:replay -- ...` as the README writes it: exit codes, --help, did-you-mean, one JSON document. */
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function npm(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npm", ["run", "-s", "alarms:replay", "--", ...args], { cwd: ROOT });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+function npm(args: string[]): Promise<ChildRun> {
+  return runChild("npm", ["run", "-s", "alarms:replay", "--", ...args]);
 }
 
 let dir: string;

@@ -76,12 +76,14 @@ describe("the validation handler, against a real PostgreSQL", () => {
   it("a check slower than the time budget: passed false, the timeout named, nothing left running", async () => {
     const result = await validate({
       ...request("restored"),
-      checks: { expectedTables: ["users"], domainChecks: [{ name: "slow", sql: "SELECT 1 AS id FROM pg_sleep(30)" }] },
-      budgetMs: 1_500,
+      checks: { expectedTables: ["users"], domainChecks: [{ name: "slow", sql: "SELECT 1 AS id FROM pg_sleep(60)" }] },
+      // Long enough that readiness and amcheck finish first on a loaded machine; the check's own
+      // statement timeout (the budget less its margin) then stops the 60 s sleep.
+      budgetMs: 8_000,
     });
     expect(result.passed).toBe(false);
     expect(result.results.find((r) => r.check === "domain: slow")).toMatchObject({ status: "fail", detail: expect.stringContaining("canceling statement due to statement timeout") });
-    const running = await query<{ n: string }>(pg.url(), "SELECT count(*)::text AS n FROM pg_stat_activity WHERE query LIKE '%FROM pg_sleep(30)%' AND query NOT LIKE '%pg_stat_activity%' AND pid <> pg_backend_pid()");
+    const running = await query<{ n: string }>(pg.url(), "SELECT count(*)::text AS n FROM pg_stat_activity WHERE query LIKE '%FROM pg_sleep(60)%' AND query NOT LIKE '%pg_stat_activity%' AND pid <> pg_backend_pid()");
     expect(running).toEqual([{ n: "0" }]);
   });
 

@@ -36,7 +36,7 @@ export function listStacks(root = ROOT): string[] {
 
 /**
  * A stack file's `config` map, keys as written (`aws:region`, `runbook-platform:database`). Throws
- * a StackFileError naming `file:line:column` for a YAML syntax error (every one in the file), a
+ * a StackFileError naming `file:line:column` for a YAML syntax error (the first one in the file), a
  * missing file, or a file whose `config` is not a mapping.
  */
 export function readStackFile(stack: string, root = ROOT): Record<string, unknown> {
@@ -55,12 +55,12 @@ export function readSettingsFile(file: string, root = ROOT): Record<string, unkn
   }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, lineCounter });
-  if (doc.errors.length > 0) {
-    const lines = doc.errors.map((e) => {
-      const at = lineCounter.linePos(e.pos[0]);
-      return `${shown}:${at.line}:${at.col}: ${e.message}`;
-    });
-    throw new StackFileError(`${lines.join("\n")}\nFix the YAML syntax of ${shown} (the line and column above); nothing was registered.`);
+  const [first, ...cascade] = doc.errors;
+  if (first !== undefined) {
+    // One unclosed `[` or quote makes the parser report every line after it: the first error is the one to fix.
+    const at = lineCounter.linePos(first.pos[0]);
+    const more = cascade.length === 0 ? "" : ` (and ${cascade.length} more YAML error${cascade.length === 1 ? "" : "s"} after it; fix this one first, the rest often follow from it)`;
+    throw new StackFileError(`${shown}:${at.line}:${at.col}: ${first.message}${more}\nFix the YAML syntax of ${shown} at that line and column; nothing was registered.`);
   }
   const content = doc.toJS() as unknown;
   if (content === null || content === undefined) return {};

@@ -74,12 +74,14 @@ describe("any stack name, with the environment its file declares", () => {
   }, 120_000);
 });
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 describe("stack files (stackFiles.ts)", () => {
   it("lists the shipped stacks from their files", () => {
     expect(listStacks()).toEqual(["production", "staging"]);
   });
 
-  it("names the file, line and column of every YAML syntax error", () => {
+  it("names the file, line and column of the first YAML syntax error, and counts the rest", () => {
     writeFileSync(path.join(dir, "Pulumi.broken.yaml"), 'config:\n  aws:region: eu-west-1\n  runbook-platform:database:\n    engineVersion: "16"\n   instanceClass: db.t4g.medium\n  runbook-platform:cache: {engine: valkey\n');
     let error: unknown;
     try {
@@ -88,15 +90,19 @@ describe("stack files (stackFiles.ts)", () => {
       error = e;
     }
     expect(error).toBeInstanceOf(StackFileError);
-    const lines = (error as Error).message.split("\n");
     const file = path.join(dir, "Pulumi.broken.yaml");
-    expect(lines[0]).toBe(`${file}:5:1: All mapping items must start at the same column`);
-    expect(lines.filter((l) => l.startsWith(`${file}:`)).length).toBeGreaterThan(1);
-    expect(lines.at(-1)).toBe(`Fix the YAML syntax of ${file} (the line and column above); nothing was registered.`);
+    expect((error as Error).message).toMatch(
+      new RegExp(`^${escapeRegExp(file)}:5:1: All mapping items must start at the same column \\(and \\d+ more YAML errors? after it; fix this one first, the rest often follow from it\\)\nFix the YAML syntax of ${escapeRegExp(file)} at that line and column; nothing was registered\\.$`),
+    );
     expect((error as StackFileError).exitCode).toBe(2);
   });
 
+  it("reports one unclosed bracket once, not once per line after it", () => {
+    writeFileSync(path.join(dir, "Pulumi.bracket.yaml"), `config:\n  runbook-platform:network:\n    privateSubnetIds: [subnet-a, subnet-b\n${"  runbook-platform:x: 1\n".repeat(20)}`);
+    expect(() => readStackFile("bracket", dir)).toThrow(new RegExp(`^${escapeRegExp(path.join(dir, "Pulumi.bracket.yaml"))}:4:3: Flow sequence in block collection must be sufficiently indented and end with a \\] \\(and \\d+ more[^\n]+\nFix the YAML syntax`));
+  });
+
   it("names a missing stack file and the stacks that exist", () => {
-    expect(() => readStackFile("qa", dir)).toThrow(`${path.join(dir, "Pulumi.qa.yaml")}: no such stack file; create it (copy Pulumi.staging.yaml and set environment) or pick a stack that has one: broken`);
+    expect(() => readStackFile("qa", dir)).toThrow(`${path.join(dir, "Pulumi.qa.yaml")}: no such stack file; create it (copy Pulumi.staging.yaml and set environment) or pick a stack that has one: bracket, broken`);
   });
 });

@@ -1,9 +1,9 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import Table from "cli-table3";
-import { Option, type Command } from "commander";
+import type { Command } from "commander";
 import { LOG_EVENTS } from "../../components/alarms/logContract";
-import { STACKS } from "../../runbook";
+import { listStacks } from "../../stackFiles";
 import { CliError, createCommand, required, runAsProcess, type CliIo } from "../lib/cli";
 import { FilterPatternError } from "./filterPattern";
 import { BAND_TRAINING_SECONDS, MetricMathError } from "./metricMath";
@@ -76,7 +76,7 @@ async function loadPlan(stack: string, planFile: string | undefined): Promise<Pl
   }
   // The offline preview's program runner: the real program under Pulumi's mock runtime.
   const { runProgram } = await import("../../tests/support/harness.js");
-  const result = await runProgram({ stack: stack as (typeof STACKS)[number] });
+  const result = await runProgram({ stack });
   return { stack, resources: result.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })) };
 }
 
@@ -134,7 +134,7 @@ function isBadInput(error: unknown): boolean {
 
 export function command(io?: CliIo): Command {
   return createCommand(NAME, "Replay JSON log lines (and AWS metrics) through a stack's metric filters and alarms, as CloudWatch evaluates them", io)
-    .addOption(new Option("--stack <stack>", "the stack whose offline plan supplies the filters and alarms").choices(STACKS))
+    .option("--stack <stack>", "the stack whose offline plan supplies the filters and alarms: one with a Pulumi.<stack>.yaml, or the plan's with --plan")
     .option("--logs <file>", 'JSON lines, sorted by their ISO "time"; "@log" (api | worker) routes a line, else its event does')
     .option("--metrics <file>", "CSV rows time,namespace,metric,dimensions,value of AWS-published metrics (dimensions Name=Value;...)")
     .option("--plan <file>", "an offline plan (npm run -s start -- --stack <stack> --json) instead of running the program")
@@ -150,8 +150,12 @@ interface Options {
 }
 
 export async function replayCommand(o: Options, io: CliIo): Promise<number> {
-  const stack = required(o.stack, "--stack", `--stack ${STACKS[0]}`);
+  const stacks = listStacks();
+  const stack = required(o.stack, "--stack", `--stack ${stacks[0] ?? "staging"}`);
   const logs = required(o.logs, "--logs", "--logs incident.jsonl");
+  if (o.plan === undefined && !stacks.includes(stack)) {
+    throw new CliError(`--stack ${stack}: no Pulumi.${stack}.yaml here; the stacks are ${stacks.join(", ")} (or pass --plan <file> with that stack's offline plan)`);
+  }
   try {
     const plan = await loadPlan(stack, o.plan);
     if (process.stderr.isTTY && !o.json) io.stderr(`${NAME}: replaying ${logs} through the ${stack} plan...\n`);

@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import { Client, escapeIdentifier } from "pg";
 import type { CheckResult } from "../lib/report";
 import { load } from "./copy";
@@ -5,7 +6,7 @@ import { resolveDatetimeUnits } from "./datetime-units";
 import { loadDomainChecks, type DomainCheck } from "./domain-checks";
 import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type MigrationPlan } from "./plan";
 import { readTargetSchema } from "./postgres";
-import { describeChange, fileState, snapshotSqlite } from "./snapshot";
+import { checkSqliteFile, describeChange, fileState, snapshotSqlite } from "./snapshot";
 import { isSqliteInternal, openSqlite, readSqliteSchema, sqliteForeignKeyViolations } from "./sqlite";
 import { fail, validate } from "./validate";
 import type { EpochUnit } from "./values";
@@ -63,12 +64,30 @@ export function schemaFromUrl(databaseUrl: string): string | undefined {
   }
 }
 
+/** Why a source with nothing to migrate is refused, with the path as resolved and the way past it. */
+function nothingToMigrate(sqlitePath: string, why: string): string {
+  return (
+    `--sqlite ${sqlitePath}: ${why}, so there is nothing to migrate. Is it the right path (resolved as ${path.resolve(sqlitePath)})? ` +
+    "A wrong relative path makes SQLite create an empty database. Pass --allow-empty to migrate it anyway"
+  );
+}
+
+/**
+ * Runs the cutover and returns its report; a failed check is a result (the transaction rolled back),
+ * not an exception.
+ * @throws Error for bad input found before anything is written or connected: a missing file, a file
+ * that is not a SQLite database, a source with nothing to migrate (unless `allowEmpty`), pending -wal
+ * or -journal files.
+ */
 export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<CutoverReport> {
   const started = performance.now();
   const log = options.log ?? (() => undefined);
   const dryRun = options.dryRun ?? false;
   const schema = options.schema ?? schemaFromUrl(options.databaseUrl) ?? "public";
   const results: CheckResult[] = [];
+  const allowEmpty = options.allowEmpty ?? false;
+  // A wrong file is bad input, refused before a snapshot is written or anything connects.
+  if ((await checkSqliteFile(options.sqlitePath)) === 0 && !allowEmpty) throw new Error(nothingToMigrate(options.sqlitePath, "it is empty (0 bytes)"));
   const snapshot = await snapshotSqlite(options.sqlitePath, dryRun ? undefined : (options.snapshotDir ?? "cutover-snapshots"));
   const snapshotMs = performance.now() - started;
   results.push({
@@ -102,6 +121,7 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
   client.on("error", () => undefined);
   try {
     const source = readSqliteSchema(db);
+    if (!allowEmpty && source.tables.every((t) => isSqliteInternal(t.name))) throw new Error(nothingToMigrate(options.sqlitePath, "it holds no tables"));
     await client.connect();
     const target = await readTargetSchema(client, schema);
     if (target.tables.size === 0) {
@@ -118,12 +138,11 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
       }
     }
     plan.problems.push(...units.problems);
-    if (plan.tables.length === 0 && !options.allowEmpty) {
+    if (plan.tables.length === 0 && !allowEmpty) {
       const held = source.tables.filter((t) => !isSqliteInternal(t.name)).map((t) => t.name);
       plan.problems.push(
-        `${options.sqlitePath} (${snapshot.state.size} bytes) has none of the ${[...target.tables.keys()].filter((t) => t !== PRISMA_MIGRATIONS_TABLE).length} tables of PostgreSQL schema "${schema}" ` +
-          `(${held.length === 0 ? "it holds no tables at all" : `it holds ${held.join(", ")}`}): is --sqlite the right path? A wrong relative path makes SQLite create an empty database. ` +
-          "Pass --allow-empty to migrate it anyway",
+        `${options.sqlitePath} has none of the ${[...target.tables.keys()].filter((t) => t !== PRISMA_MIGRATIONS_TABLE).length} tables of PostgreSQL schema "${schema}" ` +
+          `(it holds ${held.join(", ")}): is --sqlite the right path? Pass --allow-empty to migrate it anyway`,
       );
     }
     log(renderPlan(plan));

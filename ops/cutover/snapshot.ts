@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, open, stat, writeFile } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as path from "node:path";
@@ -67,6 +67,38 @@ export async function assertNoSidecarFiles(source: string): Promise<void> {
   }
 }
 
+/** The first 16 bytes of every SQLite database file (sqlite.org/fileformat.html, "The Database Header"). */
+const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
+
+const PASS_THE_DATABASE = "pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)";
+
+/**
+ * Checks, before anything is copied or connected, that `source` can be a SQLite database: it exists,
+ * is a regular file, and is either empty or starts with SQLite's header. Returns its size in bytes;
+ * 0 is an empty file, which SQLite reads as a database without tables.
+ * @throws Error naming the path and the fix: missing, not a file, or not a SQLite database (a JSON
+ * export, a SQL dump, a Litestream generation directory's file).
+ */
+export async function checkSqliteFile(source: string): Promise<number> {
+  const info = await stat(source).catch(() => {
+    throw new Error(`--sqlite ${source}: no such file (resolved as ${path.resolve(source)}); ${PASS_THE_DATABASE}`);
+  });
+  if (!info.isFile()) throw new Error(`--sqlite ${source}: not a file; ${PASS_THE_DATABASE}`);
+  if (info.size === 0) return 0;
+  const file = await open(source, "r");
+  try {
+    const header = Buffer.alloc(SQLITE_HEADER.length);
+    const { bytesRead } = await file.read(header, 0, header.length, 0);
+    if (bytesRead < header.length || !header.equals(SQLITE_HEADER)) {
+      const start = JSON.stringify(header.subarray(0, bytesRead).toString("latin1").replace(/[^\x20-\x7e]/g, "."));
+      throw new Error(`--sqlite ${source}: not a SQLite database (it starts with ${start}, not "SQLite format 3"); ${PASS_THE_DATABASE}`);
+    }
+  } finally {
+    await file.close();
+  }
+  return info.size;
+}
+
 function stamp(date: Date): string {
   return date.toISOString().replace(/[-:]/g, "");
 }
@@ -92,10 +124,7 @@ async function ignoreInGit(snapshotDir: string): Promise<void> {
  */
 export async function snapshotSqlite(source: string, snapshotDir: string | undefined, now = new Date()): Promise<SqliteSnapshot> {
   await assertNoSidecarFiles(source);
-  const before = await stat(source).catch(() => {
-    throw new Error(`--sqlite ${source}: no such file; pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)`);
-  });
-  if (!before.isFile()) throw new Error(`--sqlite ${source}: not a file; pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)`);
+  const before = await stat(source);
   const hash = createHash("sha256");
   let copy: string | undefined;
   let name = "";

@@ -132,6 +132,17 @@ export function reportFailure(command: string, error: unknown, json: boolean, io
 }
 
 /**
+ * `npm run` starts a script in the package root, so a relative path the user typed (`--sqlite=dev.db`
+ * from a subdirectory) would be read from the wrong place. When this process is the npm script
+ * `name` itself, it works in the directory npm was started from (npm's `INIT_CWD`); the project's own
+ * files are found from the source tree, never from the working directory.
+ */
+function workInCallersDirectory(name: string): void {
+  const { INIT_CWD: initCwd, npm_lifecycle_event: script } = process.env;
+  if (initCwd && script === name && initCwd !== process.cwd()) process.chdir(initCwd);
+}
+
+/**
  * Parses `argv` (without node and the script) and runs `action` with the parsed options; returns its
  * exit code. Never throws: usage errors, `--help` and thrown errors become exit codes per the contract.
  */
@@ -142,6 +153,7 @@ export async function runCommand<O extends OptionValues>(
   io: CliIo = processIo,
 ): Promise<number> {
   const json = wantsJson(argv);
+  workInCallersDirectory(program.name());
   try {
     program.parse([...argv], { from: "user" });
     return await action(program.opts<O>(), io);

@@ -10,7 +10,8 @@ import type { BenchRow } from "./types";
 /**
  * Restore drill benchmarks, each against its floor measured in the same run:
  * - integrity validation of a seeded database of at least 2 million rows vs a plain sequential scan
- *   of the same tables (target: at most 2x);
+ *   of the same tables, reported as a ratio only: its target is against the validator's serial
+ *   floor, in the integrity topic (issue 15 retired the "at most 2x a scan" target);
  * - the validation handler the in-VPC function runs (readiness, amcheck, integrity), on the same
  *   database: it must finish within the function's 900 s limit with a 5x margin (at most 180 s);
  * - the local drill's RTO vs a bare database copy, CREATE DATABASE ... TEMPLATE (target: at most
@@ -151,8 +152,6 @@ export async function benchDrill(): Promise<BenchRow[]> {
         samples: integrity,
         unit: "ms",
         baseline: `sequential scan of every table, ${largeName}`,
-        target: "<= 2x baseline",
-        meets: (ms, baselineMs) => ms <= 2 * baselineMs,
       },
       {
         name: `validation function handler (readiness, amcheck, integrity), ${largeName}`,

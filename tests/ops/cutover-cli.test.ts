@@ -148,7 +148,26 @@ describe("the README's cutover steps 3-5, verbatim, on failing runs", () => {
     expect(step3.stdout).toBe("exit 2\n");
     const [summary, failed] = (await procedure()).jq.map((line) => shell(line, dir));
     expect(summary).toEqual({ code: 0, stdout: "false\nfalse\nnull\n", stderr: "" });
-    expect(failed?.stdout).toBe("input: --sqlite backend/prisma/dev.db: no such file; pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)\n");
+    expect(failed?.stdout).toBe(`input: --sqlite backend/prisma/dev.db: no such file (resolved as ${path.join(ROOT, "backend/prisma/dev.db")}); pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)\n`);
+  });
+
+  it("reads a relative --sqlite from the directory npm was run in, not the package root npm moves to", async () => {
+    await mkdir(path.join(ROOT, ".tmp"), { recursive: true });
+    const caller = await mkdtemp(path.join(ROOT, ".tmp", "cutover-caller-"));
+    const target = await pg.createDatabase("cutover_cli_caller");
+    await applyPostgresSchema(target);
+    try {
+      await mkdir(path.join(caller, "backend", "prisma"), { recursive: true });
+      await writePrismaSqlite(path.join(caller, "backend", "prisma", "dev.db"));
+      const args = ["run", "-s", "migrate:sqlite-to-postgres", "--", "--sqlite=backend/prisma/dev.db", "--dry-run", "--json"];
+      const dry = await runChild("npm", args, { ...process.env, DATABASE_URL: target }, caller);
+      expect(dry.code, dry.stderr).toBe(0);
+      const report = JSON.parse(dry.stdout) as { sqlite: string; plan: { tables: unknown[] } };
+      expect(report.sqlite).toBe("backend/prisma/dev.db");
+      expect(report.plan.tables.length).toBeGreaterThan(0);
+    } finally {
+      await rm(caller, { recursive: true, force: true });
+    }
   });
 
   it("keeps the snapshot directory (a copy of production data) out of git", async () => {

@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { Database } from "node-sqlite3-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateSqliteToPostgres, type CutoverOptions, type CutoverReport } from "../../ops/cutover/migrate";
 import { exitCodeFor } from "../../ops/lib/report";
@@ -154,19 +155,58 @@ describe("the AUTOINCREMENT high-water mark (sqlite_sequence)", () => {
   });
 });
 
-describe("an empty or 0-byte source (a wrong relative path makes SQLite create one)", () => {
-  it("is refused with the reason and the flag, and migrates with --allow-empty", async () => {
+describe("an empty, table-less or non-SQLite source (a wrong relative path makes SQLite create an empty one)", () => {
+  const unreachable = "postgresql://postgres:unused@127.0.0.1:1/none";
+  const snapshotsWritten = async (s: Setup) => (await readdir(s.snapshots).catch(() => [])).length;
+
+  it("a 0-byte file is refused before any snapshot or connection, naming the path, and migrates with --allow-empty", async () => {
     const s = await setup();
     await writeFile(s.sqlite, "");
-    const refused = await migrate(s);
-    expect(failures(refused)).toEqual([
-      `plan: ${s.sqlite} (0 bytes) has none of the 6 tables of PostgreSQL schema "public" (it holds no tables at all): is --sqlite the right path? ` +
+    await expect(migrate({ ...s, url: unreachable })).rejects.toThrow(
+      `--sqlite ${s.sqlite}: it is empty (0 bytes), so there is nothing to migrate. Is it the right path (resolved as ${s.sqlite})? ` +
         "A wrong relative path makes SQLite create an empty database. Pass --allow-empty to migrate it anyway",
-    ]);
-    expect(refused.committed).toBe(false);
+    );
+    expect(await snapshotsWritten(s)).toBe(0);
     const allowed = await migrate(s, { allowEmpty: true });
     expect(failures(allowed)).toEqual([]);
     expect(allowed.results.at(-1)).toEqual({ check: "transaction", status: "pass", detail: "committed 0 rows in 0 tables" });
+  });
+
+  it("a SQLite database without tables is refused before connecting", async () => {
+    const s = await setup();
+    await rm(s.sqlite);
+    const db = new Database(s.sqlite);
+    db.exec("PRAGMA user_version = 7; CREATE TABLE gone (id INTEGER); DROP TABLE gone;");
+    db.close();
+    await expect(migrate({ ...s, url: unreachable })).rejects.toThrow(`--sqlite ${s.sqlite}: it holds no tables, so there is nothing to migrate.`);
+  });
+
+  it("a file that is not a SQLite database (a JSON export, a SQL dump) is refused before any snapshot", async () => {
+    const s = await setup();
+    for (const [content, start] of [
+      ['{"users": []}\n', '"{\\"users\\": []}."'],
+      ["-- SQL dump\nCREATE TABLE", '"-- SQL dump.CREA"'],
+    ] as const) {
+      await writeFile(s.sqlite, content);
+      await expect(migrate({ ...s, url: unreachable })).rejects.toThrow(
+        `--sqlite ${s.sqlite}: not a SQLite database (it starts with ${start}, not "SQLite format 3"); pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)`,
+      );
+    }
+    expect(await snapshotsWritten(s)).toBe(0);
+  });
+
+  it("tables, but none of the target's: refused with what the file holds", async () => {
+    const s = await setup();
+    await rm(s.sqlite);
+    const db = new Database(s.sqlite);
+    db.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)");
+    db.close();
+    const refused = await migrate(s);
+    expect(failures(refused)).toEqual([
+      `plan: table notes (0 rows) has no table in PostgreSQL schema "public": run the application's migrations (prisma migrate deploy) against the target first`,
+      `plan: ${s.sqlite} has none of the 6 tables of PostgreSQL schema "public" (it holds notes): is --sqlite the right path? Pass --allow-empty to migrate it anyway`,
+    ]);
+    expect(refused.committed).toBe(false);
   });
 });
 

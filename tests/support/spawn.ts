@@ -9,12 +9,13 @@ export interface ChildRun {
 }
 
 /**
- * Runs `command args` from the repository root and collects its output. `env` replaces the
- * environment (pass `{ ...process.env, ... }` to extend it); commands run as the README writes them.
+ * Runs `command args` from `cwd` (the repository root by default) and collects its output. `env`
+ * replaces the environment (pass `{ ...process.env, ... }` to extend it); commands run as the README
+ * writes them.
  */
-export function runChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<ChildRun> {
+export function runChild(command: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env, cwd = ROOT): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env });
+    const child = spawn(command, args, { cwd, env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

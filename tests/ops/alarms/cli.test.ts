@@ -1,6 +1,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../../../stackFiles";
 import { runProgram } from "../../support/harness";
 import { runChild, type ChildRun } from "../../support/spawn";
 import { LogFile, scratchDir } from "./logFiles";
@@ -24,6 +25,17 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("npm run alarms:replay", () => {
+  it("replays a team's own stack name (dev) from its offline plan", async () => {
+    const devPlan = path.join(dir, "dev-plan.json");
+    const dev = await runProgram({ stack: "dev", stackFile: path.join(ROOT, "Pulumi.staging.yaml") });
+    writeFileSync(devPlan, JSON.stringify({ stack: "dev", resources: dev.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })) }));
+    const run = await npm(["--stack", "dev", "--logs", logs, "--plan", devPlan, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const doc = JSON.parse(run.stdout) as { stack: string; alarms: { name: string }[] };
+    expect(doc.stack).toBe("dev");
+    expect(doc.alarms.map((a) => a.name)).toContain("runbook-dev-page-api-5xx-rate");
+  });
+
   it("prints exactly one JSON document listing every alarm of the stack's plan, built from the program", async () => {
     const run = await npm(["--stack", "staging", "--logs", logs, "--json"]);
     expect(run.code, run.stderr).toBe(0);
@@ -60,10 +72,12 @@ describe("npm run alarms:replay", () => {
     expect(directory.stderr).toContain(`${dir}: is not a file`);
   });
 
-  it("refuses an unknown stack and suggests a misspelt flag, exit 2; --help exits 0", async () => {
+  it("refuses a stack without a stack file and suggests a misspelt flag, exit 2; --help exits 0", async () => {
     const unknown = await npm(["--stack", "qa", "--logs", logs, "--json"]);
     expect(unknown.code).toBe(2);
-    expect((JSON.parse(unknown.stdout) as { error: string }).error).toMatch(/argument 'qa' is invalid\. Allowed choices are staging, production/);
+    expect((JSON.parse(unknown.stdout) as { error: string }).error).toBe(
+      "--stack qa: no Pulumi.qa.yaml here; the stacks are production, staging (or pass --plan <file> with that stack's offline plan)",
+    );
     const typo = await npm(["--stack", "staging", "--logs", logs, "--metric", "rds.csv"]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain("(Did you mean --metrics?)");

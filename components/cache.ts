@@ -2,10 +2,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as elasticache from "@pulumi/aws/elasticache";
 import * as kms from "@pulumi/aws/kms";
 import { RandomPassword } from "@pulumi/random/randomPassword";
-import { REPLAY_SAFE_MAXMEMORY_POLICIES, type ReplaySafeMaxmemoryPolicy } from "../runbook";
+import { REPLAY_SAFE_MAXMEMORY_POLICIES, type Environment, type ReplaySafeMaxmemoryPolicy } from "../runbook";
 import type { StackIdentity } from "./naming";
 import { physicalName } from "./naming";
 import { REDIS_PORT } from "./network";
+import { assertNoProblems, type SettingProblem } from "./problems";
 import { KMS_DELETION_WINDOW_DAYS, named, stateful } from "./protection";
 
 /**
@@ -54,22 +55,44 @@ export function cacheParameterGroupFamily(engine: CacheArgs["engine"], engineVer
   return `${engine}${major}`;
 }
 
-/** Throws a fixable message for args ElastiCache would refuse, or that weaken the replay guard. */
+/** The cache settings the shared rules read. */
+export interface CacheRuleSettings {
+  environment: Environment;
+  engine: CacheArgs["engine"];
+  /** major.minor, such as "8.0". */
+  engineVersion: string;
+  nodeCount: number;
+}
+
+/**
+ * The cache rules config.ts and validateCacheArgs share: an engine version ElastiCache offers for
+ * the engine (Valkey from 7.2, Redis OSS 6.2 to 7.1: ElastiCache's supported engine versions), and a
+ * replica in production (automatic failover and multi-AZ need one).
+ */
+export function cacheProblems(s: CacheRuleSettings): SettingProblem[] {
+  const problems: SettingProblem[] = [];
+  const version = Number(s.engineVersion);
+  if (s.engine === "valkey" ? version < 7.2 : version < 6.2 || version >= 8) {
+    problems.push({
+      key: "engineVersion",
+      got: s.engineVersion,
+      expected: s.engine === "valkey" ? 'a Valkey version ElastiCache offers ("7.2" or "8.0")' : 'a Redis OSS version ElastiCache offers ("6.2" to "7.1"), or engine "valkey"',
+    });
+  }
+  if (s.environment === "production" && s.nodeCount < 2) {
+    problems.push({ key: "nodeCount", got: s.nodeCount, expected: "at least 2 in production (automatic failover and multi-AZ need a replica)" });
+  }
+  return problems;
+}
+
+/**
+ * Throws a fixable message for args ElastiCache would refuse, or that weaken the replay guard: the
+ * forms config.ts's schema checks for a stack file, then the shared rules (cacheProblems).
+ */
 export function validateCacheArgs(args: CacheArgs): void {
-  const match = /^(\d+)\.(\d+)$/.exec(args.engineVersion);
-  if (!match) throw new Error(`Cache: engineVersion "${args.engineVersion}" is not major.minor, such as "8.0".`);
-  const version = Number(match[1]) + Number(match[2]) / 10;
-  if (args.engine === "valkey" && version < 7.2) {
-    throw new Error(`Cache: Valkey starts at 7.2 on ElastiCache; engineVersion "${args.engineVersion}" does not exist. Use "7.2" or "8.0".`);
-  }
-  if (args.engine === "redis" && (version < 6.2 || version >= 8)) {
-    throw new Error(`Cache: ElastiCache Redis OSS offers 6.2 to 7.1; engineVersion "${args.engineVersion}" does not exist. Use "7.1", or engine "valkey".`);
-  }
+  if (!/^\d+\.\d+$/.test(args.engineVersion)) throw new Error(`Cache: engineVersion "${args.engineVersion}" is not major.minor, such as "8.0".`);
   if (!Number.isInteger(args.nodeCount) || args.nodeCount < 1 || args.nodeCount > 6) {
     throw new Error(`Cache: nodeCount is ${args.nodeCount}; a replication group has 1 to 6 nodes.`);
-  }
-  if (args.stack.environment === "production" && args.nodeCount < 2) {
-    throw new Error("Cache: production needs nodeCount of at least 2; automatic failover and multi-AZ need a replica.");
   }
   if (!Number.isInteger(args.snapshotRetentionDays) || args.snapshotRetentionDays < 0 || args.snapshotRetentionDays > 35) {
     throw new Error(`Cache: snapshotRetentionDays is ${args.snapshotRetentionDays}; use 0 (off) to 35.`);
@@ -78,6 +101,7 @@ export function validateCacheArgs(args: CacheArgs): void {
   if (!(REPLAY_SAFE_MAXMEMORY_POLICIES as readonly string[]).includes(policy)) {
     throw new Error(`Cache: maxmemoryPolicy "${String(policy)}" may evict replay-protection or rate-limit keys; use "noeviction".`);
   }
+  assertNoProblems("Cache", cacheProblems({ environment: args.stack.environment, engine: args.engine, engineVersion: args.engineVersion, nodeCount: args.nodeCount }));
 }
 
 /** `rediss://:<token>@<host>:<port>` with the token percent-encoded. */

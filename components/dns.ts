@@ -4,6 +4,7 @@ import { getHostedZoneIdOutput } from "@pulumi/aws/lb/getHostedZoneId";
 import * as route53 from "@pulumi/aws/route53";
 import { getZoneOutput } from "@pulumi/aws/route53/getZone";
 import type { StackIdentity } from "./naming";
+import { assertNoProblems, type SettingProblem } from "./problems";
 
 /**
  * DNS and certificates for every hostname the stack serves, when the stack names a Route 53
@@ -37,11 +38,22 @@ export interface CertificatesArgs {
   tags: Record<string, string>;
 }
 
+/**
+ * The rule config.ts and validateCertificatesArgs share: every hostname the program issues a
+ * certificate for lies in the zone, where its DNS validation record and its alias can be written.
+ * Keys are the stack settings' paths (`frontend.domain`, `services.ingress.host`).
+ */
+export function zoneProblems(zone: string, hosts: { frontendDomain?: string; apiHost?: string }): SettingProblem[] {
+  const problems: SettingProblem[] = [];
+  for (const [key, host] of [["frontend.domain", hosts.frontendDomain], ["services.ingress.host", hosts.apiHost]] as const) {
+    if (host !== undefined && !inZone(host, zone)) problems.push({ key, got: host, expected: `a name in dns.zone (${zone})` });
+  }
+  return problems;
+}
+
 /** Throws a fixable message when a hostname lies outside the zone (its validation record could not be written). */
 export function validateCertificatesArgs(args: CertificatesArgs): void {
-  for (const [key, host] of [["frontend.domain", args.frontendDomain], ["services.ingress.host", args.apiHost]] as const) {
-    if (host !== undefined && !inZone(host, args.zone)) throw new Error(`Dns: ${key} ${host} is not in dns.zone ${args.zone}; use a name in the zone or unset dns.zone.`);
-  }
+  assertNoProblems("Dns", zoneProblems(args.zone, args));
 }
 
 /** DNS-validated ACM certificates; their ARNs resolve once ACM has issued them. */

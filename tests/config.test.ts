@@ -90,7 +90,7 @@ describe("config: bad input names the key, what it got and what it expects", () 
     ["malformed email", "staging", "alarms.ticketEmails", ["platform-tickets"], `${PROJECT}:alarms.ticketEmails.0: got "platform-tickets"; expected an email address`],
     ["malformed ARN", "production", "frontend.certificateArn", "arn:aws:acm:us-east-1:123:cert/x", `${PROJECT}:frontend.certificateArn: got "arn:aws:acm:us-east-1:123:cert/x"; expected an ACM certificate ARN`],
     ["certificate outside us-east-1", "staging", "frontend.certificateArn", "arn:aws:acm:eu-west-1:123456789012:certificate/66666666-7777-8888-9999-000000000000", "expected a certificate in us-east-1"],
-    ["domain without certificate", "staging", "frontend.domain", "app.staging.example.com", `${PROJECT}:frontend.certificateArn: got nothing (the key is missing); expected frontend.domain and frontend.certificateArn set together`],
+    ["domain without certificate", "staging", "frontend.domain", "app.staging.example.com", `${PROJECT}:frontend.certificateArn: got nothing (the key is missing); expected domain and certificateArn set together (a custom domain needs its us-east-1 certificate)`],
     ["malformed URL-like host", "staging", "services.ingress.host", "https://api.example.com", `${PROJECT}:services.ingress.host: got "https://api.example.com"; expected a lower-case DNS name`],
     ["image by tag in staging", "staging", "image.ref", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api:v1.2.3", "expected an image pinned by digest"],
     ["image by tag in production", "production", "image.ref", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api:latest", `${PROJECT}:image.ref: got "123456789012.dkr.ecr.eu-west-1.amazonaws.com/runbook-api:latest"; expected an image pinned by digest`],
@@ -109,13 +109,30 @@ describe("config: bad input names the key, what it got and what it expects", () 
     ["misspelled key", "staging", "database.backupRetention", 7, `${PROJECT}:database.backupRetention: got`],
     ["log retention CloudWatch does not offer", "staging", "alarms.logRetentionDays", 45, `${PROJECT}:alarms.logRetentionDays: got 45; expected one of CloudWatch's retention periods`],
     ["cross-region copy outside production", "staging", "backup.copyTo", { region: "eu-central-1", retentionDays: 35 }, `${PROJECT}:backup.copyTo: got {"region":"eu-central-1","retentionDays":35}; expected unset outside production`],
-    ["storage ceiling below the floor", "staging", "database.maxAllocatedStorageGb", 30, `${PROJECT}:database.maxAllocatedStorageGb: got 30; expected at least database.allocatedStorageGb (50)`],
+    ["storage ceiling below the floor", "staging", "database.maxAllocatedStorageGb", 30, `${PROJECT}:database.maxAllocatedStorageGb: got 30; expected at least allocatedStorageGb (50)`],
     ["non-daily backup schedule", "staging", "backup.schedule", "cron(0 3 ? * SUN *)", `${PROJECT}:backup.schedule: got "cron(0 3 ? * SUN *)"; expected a daily AWS cron expression`],
   ];
 
   it.each(cases)("%s", (_label, stack, key, value, expected) => {
     const problems = problemsOf(stack, withSetting(stack, key, value));
     expect(problems.join("\n")).toContain(expected);
+  });
+
+  it("blames the key that is out of order: maxSize below minSize, or desiredSize outside them", () => {
+    const nodeGroup = (sizes: Record<string, number>) =>
+      withSetting("staging", "cluster.nodeGroup", { ...(rawConfig("staging").cluster as { nodeGroup: Record<string, unknown> }).nodeGroup, ...sizes });
+    expect(problemsOf("staging", nodeGroup({ minSize: 3, desiredSize: 3, maxSize: 2 }))).toEqual([
+      `  - ${PROJECT}:cluster.nodeGroup.maxSize: got 2; expected at least cluster.nodeGroup.minSize (3)`,
+    ]);
+    expect(problemsOf("staging", nodeGroup({ minSize: 2, desiredSize: 5, maxSize: 4 }))).toEqual([
+      `  - ${PROJECT}:cluster.nodeGroup.desiredSize: got 5; expected from cluster.nodeGroup.minSize (2) to maxSize (4)`,
+    ]);
+  });
+
+  it("a malformed dns.zone is the one problem reported, not the certificates that follow from it", () => {
+    expect(problemsOf("production", withSetting("production", "dns.zone", "Example.COM"))).toEqual([
+      `  - ${PROJECT}:dns.zone: got "Example.COM"; expected a lower-case DNS name such as app.example.com`,
+    ]);
   });
 
   it("refuses a production cluster whose public endpoint is open to the world, and a new cluster no role can administer", () => {
@@ -144,7 +161,7 @@ describe("config: bad input names the key, what it got and what it expects", () 
       `  - ${PROJECT}:database.backupRetentionDays: got 7; expected at least 14 days in production (automated backups are what keep PITR on)`,
     );
     expect(problemsOf("staging eu", rawConfig("staging"))).toEqual([
-      `  - ${PROJECT}:(stack): got "staging eu"; expected a Pulumi stack name: letters, digits, -, _ and . (such as dev, staging-eu, prod)`,
+      `  - the stack's name: got "staging eu"; expected a Pulumi stack name: letters, digits, -, _ and . (such as dev, staging-eu, prod)`,
     ]);
   });
 
@@ -220,7 +237,7 @@ describe("config: errors stop the program before any resource is registered", ()
     ["one API replica in production", "production", { services: { apiReplicas: 1 } }, "services.apiReplicas"],
     ["retention below PITR minimum", "staging", { database: { backupRetentionDays: 3 } }, "database.backupRetentionDays"],
     ["an unknown project key", "staging", { databse: { engineVersion: "16" } }, `${PROJECT}:databse`],
-    ["no region", "staging", { "aws:region": null }, "(aws:region)"],
+    ["no region", "staging", { "aws:region": null }, "  - aws:region: got nothing (the key is missing); expected an AWS region"],
     ["no on-call destination", "staging", { alarms: { pageEmails: [] } }, "alarms.pageEmails"],
   ];
 

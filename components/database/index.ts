@@ -1,10 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as kms from "@pulumi/aws/kms";
 import * as rds from "@pulumi/aws/rds";
-import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS } from "../../runbook";
+import { MAX_BACKUP_RETENTION_DAYS, MIN_BACKUP_RETENTION_DAYS, type Environment } from "../../runbook";
 import type { StackIdentity } from "../naming";
 import { physicalName } from "../naming";
 import { POSTGRES_PORT } from "../network";
+import { assertNoProblems, type SettingProblem } from "../problems";
 import { KMS_DELETION_WINDOW_DAYS, named, stateful } from "../protection";
 import { databaseBackup, type DatabaseBackupArgs } from "./backup";
 
@@ -71,34 +72,63 @@ export function parameterGroupFamily(engineVersion: string): string {
   return `postgres${engineVersion.split(".")[0]}`;
 }
 
-/** Throws a fixable message for args RDS or AWS Backup would refuse, or that drop a runbook safeguard. */
+/** The database settings the shared rules read; `backup.copyTo` is the cross-region copy, if any. */
+export interface DatabaseRuleSettings {
+  environment: Environment;
+  backupRetentionDays: number;
+  allocatedStorageGb: number;
+  maxAllocatedStorageGb: number;
+  multiAz: boolean;
+  deletionProtection: boolean;
+  backup?: { copyTo?: unknown };
+}
+
+/**
+ * The database rules config.ts and validateDatabaseArgs share: the runbook's backup retention per
+ * environment (automated backups are what keep PITR on), a storage autoscaling ceiling at or above
+ * the initial size, production's Multi-AZ and deletion protection, and cross-region copies in
+ * production only. Keys are relative to the database's args (`backup.copyTo` is the copy setting).
+ */
+export function databaseProblems(s: DatabaseRuleSettings): SettingProblem[] {
+  const problems: SettingProblem[] = [];
+  const production = s.environment === "production";
+  const minimum = MIN_BACKUP_RETENTION_DAYS[s.environment];
+  if (s.backupRetentionDays < minimum) {
+    problems.push({ key: "backupRetentionDays", got: s.backupRetentionDays, expected: `at least ${minimum} days in ${s.environment} (automated backups are what keep PITR on)` });
+  }
+  if (s.maxAllocatedStorageGb < s.allocatedStorageGb) {
+    problems.push({ key: "maxAllocatedStorageGb", got: s.maxAllocatedStorageGb, expected: `at least allocatedStorageGb (${s.allocatedStorageGb})` });
+  }
+  if (production && !s.multiAz) problems.push({ key: "multiAz", got: s.multiAz, expected: "true in production (a standby in another zone)" });
+  if (production && !s.deletionProtection) {
+    problems.push({ key: "deletionProtection", got: s.deletionProtection, expected: "true in production (the runbook's data must not be one command away from deletion)" });
+  }
+  if (!production && s.backup?.copyTo !== undefined) {
+    problems.push({ key: "backup.copyTo", got: s.backup.copyTo, expected: "unset outside production (cross-region copies are a production safeguard)" });
+  }
+  return problems;
+}
+
+/**
+ * Throws a fixable message for args RDS or AWS Backup would refuse, or that drop a runbook
+ * safeguard: the forms config.ts's schema checks for a stack file, then the shared rules
+ * (databaseProblems).
+ */
 export function validateDatabaseArgs(args: DatabaseArgs): void {
   const { stack } = args;
   const version = args.engineVersion ?? "16";
   if (!/^1[3-7]$/.test(version)) {
     throw new Error(`Database: engineVersion "${version}" is not a PostgreSQL major version from 13 to 17; give the major only (such as "16").`);
   }
-  const minimum = MIN_BACKUP_RETENTION_DAYS[stack.environment];
-  if (!Number.isInteger(args.backupRetentionDays) || args.backupRetentionDays < minimum || args.backupRetentionDays > MAX_BACKUP_RETENTION_DAYS) {
-    throw new Error(
-      `Database: backupRetentionDays is ${args.backupRetentionDays}; ${stack.environment} keeps automated backups (and so PITR) ${minimum} to ${MAX_BACKUP_RETENTION_DAYS} days.`,
-    );
+  if (!Number.isInteger(args.backupRetentionDays) || args.backupRetentionDays > MAX_BACKUP_RETENTION_DAYS) {
+    throw new Error(`Database: backupRetentionDays is ${args.backupRetentionDays}; RDS keeps automated backups a whole number of days, at most ${MAX_BACKUP_RETENTION_DAYS}.`);
   }
   const insights = args.performanceInsightsRetentionDays;
   if (!(insights === 7 || (Number.isInteger(insights) && insights % 31 === 0 && insights > 0 && insights <= 731))) {
     throw new Error(`Database: performanceInsightsRetentionDays is ${insights}; use 7, or a multiple of 31 up to 731 (such as 31 or 93).`);
   }
-  if (stack.environment === "production" && !args.deletionProtection) {
-    throw new Error("Database: production needs deletionProtection: true; the runbook's data must not be one command away from deletion.");
-  }
   if (stack.environment === "production" && args.skipFinalSnapshot) {
     throw new Error("Database: production keeps a final snapshot; remove skipFinalSnapshot.");
-  }
-  if (args.maxAllocatedStorageGb < args.allocatedStorageGb) {
-    throw new Error(`Database: maxAllocatedStorageGb (${args.maxAllocatedStorageGb}) is below allocatedStorageGb (${args.allocatedStorageGb}); raise it.`);
-  }
-  if (args.backup.copyTo && stack.environment !== "production") {
-    throw new Error(`Database: backup.copyTo is set in ${stack.environment}; cross-region copies are a production safeguard, remove it here.`);
   }
   for (const [setting, days] of [["backup.retentionDays", args.backup.retentionDays], ["backup.copyTo.retentionDays", args.backup.copyTo?.retentionDays]] as const) {
     if (days !== undefined && (!Number.isInteger(days) || days < 1)) {
@@ -108,6 +138,7 @@ export function validateDatabaseArgs(args: DatabaseArgs): void {
   if (!/^cron\(.+\)$/.test(args.backup.schedule)) {
     throw new Error(`Database: backup.schedule "${args.backup.schedule}" is not an AWS cron expression such as "cron(0 3 * * ? *)".`);
   }
+  assertNoProblems("Database", databaseProblems({ environment: stack.environment, ...args }));
 }
 
 /**

@@ -6,6 +6,7 @@ import { getCallerIdentityOutput } from "@pulumi/aws/getCallerIdentity";
 import * as s3 from "@pulumi/aws/s3";
 import type { StackIdentity } from "../naming";
 import { physicalName } from "../naming";
+import { assertNoProblems, type SettingProblem } from "../problems";
 import { denyInsecureTransport } from "../storage";
 import { privateBucket } from "./buckets";
 import { ASSETS_CACHE_CODE, SPA_ROUTING_CODE } from "./edgeFunctions";
@@ -56,14 +57,30 @@ export interface FrontendArgs {
   tags: Record<string, string>;
 }
 
+/**
+ * The custom-domain rules config.ts and validateFrontendArgs share, for a certificate made outside
+ * the program: domain and certificate set together, and the certificate in us-east-1, the only
+ * region CloudFront reads certificates from (CloudFront developer guide, "Requirements for using
+ * SSL/TLS certificates with CloudFront"). A certificate that is not yet known is not judged.
+ */
+export function customDomainProblems(s: { domain?: string; certificateArn?: pulumi.Input<string> }): SettingProblem[] {
+  const problems: SettingProblem[] = [];
+  if (Boolean(s.domain) !== Boolean(s.certificateArn)) {
+    problems.push({
+      key: s.domain ? "certificateArn" : "domain",
+      got: undefined,
+      expected: `domain and certificateArn set together (a custom domain needs its ${CLOUDFRONT_REGION} certificate)`,
+    });
+  }
+  if (typeof s.certificateArn === "string" && !s.certificateArn.includes(`:${CLOUDFRONT_REGION}:`)) {
+    problems.push({ key: "certificateArn", got: s.certificateArn, expected: `a certificate in ${CLOUDFRONT_REGION} (CloudFront only uses certificates from ${CLOUDFRONT_REGION})` });
+  }
+  return problems;
+}
+
 /** Throws a fixable message when the args cannot make a private, HTTPS-only site. */
 export function validateFrontendArgs(args: FrontendArgs): void {
-  if (Boolean(args.domain) !== Boolean(args.certificateArn)) {
-    throw new Error("Frontend: set domain and certificateArn together; a custom domain needs its us-east-1 ACM certificate.");
-  }
-  if (typeof args.certificateArn === "string" && !args.certificateArn.includes(`:${CLOUDFRONT_REGION}:`)) {
-    throw new Error(`Frontend: certificateArn ${args.certificateArn} is not in ${CLOUDFRONT_REGION}; CloudFront only uses certificates from ${CLOUDFRONT_REGION}.`);
-  }
+  assertNoProblems("Frontend", customDomainProblems(args));
   if (!/(^|;)\s*frame-ancestors\s/.test(args.contentSecurityPolicy)) {
     throw new Error("Frontend: contentSecurityPolicy has no frame-ancestors directive; add one (such as frame-ancestors 'none').");
   }

@@ -152,17 +152,17 @@ describe("validateCacheArgs", () => {
 
   it("refuses engine versions ElastiCache does not offer", () => {
     expect(() => validateCacheArgs({ ...baseArgs("staging"), engineVersion: "7.0" })).toThrow(
-      'Cache: Valkey starts at 7.2 on ElastiCache; engineVersion "7.0" does not exist. Use "7.2" or "8.0".',
+      'Cache: engineVersion is "7.0"; expected a Valkey version ElastiCache offers ("7.2" or "8.0").',
     );
     expect(() => validateCacheArgs({ ...baseArgs("staging"), engine: "redis", engineVersion: "8.0" })).toThrow(
-      'Cache: ElastiCache Redis OSS offers 6.2 to 7.1; engineVersion "8.0" does not exist. Use "7.1", or engine "valkey".',
+      'Cache: engineVersion is "8.0"; expected a Redis OSS version ElastiCache offers ("6.2" to "7.1"), or engine "valkey".',
     );
     expect(() => validateCacheArgs({ ...baseArgs("staging"), engineVersion: "8" })).toThrow('Cache: engineVersion "8" is not major.minor, such as "8.0".');
   });
 
   it("refuses a single node in production and node counts outside 1 to 6", () => {
     expect(() => validateCacheArgs({ ...baseArgs("production"), nodeCount: 1 })).toThrow(
-      "Cache: production needs nodeCount of at least 2; automatic failover and multi-AZ need a replica.",
+      "Cache: nodeCount is 1; expected at least 2 in production (automatic failover and multi-AZ need a replica).",
     );
     expect(() => validateCacheArgs({ ...baseArgs("staging"), nodeCount: 7 })).toThrow("Cache: nodeCount is 7; a replication group has 1 to 6 nodes.");
   });

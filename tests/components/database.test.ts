@@ -299,11 +299,16 @@ describe("validateDatabaseArgs", () => {
   it.each([
     ["staging", MIN_BACKUP_RETENTION_DAYS.staging - 1],
     ["production", MIN_BACKUP_RETENTION_DAYS.production - 1],
-    ["production", MAX_BACKUP_RETENTION_DAYS + 1],
     ["staging", 0],
   ] as const)("refuses %s backup retention of %i days", (stack, days) => {
     expect(() => validateDatabaseArgs({ ...baseArgs(stack), backupRetentionDays: days })).toThrow(
-      `Database: backupRetentionDays is ${days}; ${stack} keeps automated backups (and so PITR) ${MIN_BACKUP_RETENTION_DAYS[stack]} to ${MAX_BACKUP_RETENTION_DAYS} days.`,
+      `Database: backupRetentionDays is ${days}; expected at least ${MIN_BACKUP_RETENTION_DAYS[stack]} days in ${stack} (automated backups are what keep PITR on).`,
+    );
+  });
+
+  it("refuses a backup retention RDS does not offer", () => {
+    expect(() => validateDatabaseArgs({ ...baseArgs("production"), backupRetentionDays: MAX_BACKUP_RETENTION_DAYS + 1 })).toThrow(
+      `Database: backupRetentionDays is ${MAX_BACKUP_RETENTION_DAYS + 1}; RDS keeps automated backups a whole number of days, at most ${MAX_BACKUP_RETENTION_DAYS}.`,
     );
   });
 
@@ -315,7 +320,10 @@ describe("validateDatabaseArgs", () => {
   });
 
   it("refuses production without deletion protection or without a final snapshot", () => {
-    expect(() => validateDatabaseArgs({ ...baseArgs("production"), deletionProtection: false })).toThrow(/production needs deletionProtection: true/);
+    expect(() => validateDatabaseArgs({ ...baseArgs("production"), deletionProtection: false })).toThrow(
+      "Database: deletionProtection is false; expected true in production (the runbook's data must not be one command away from deletion).",
+    );
+    expect(() => validateDatabaseArgs({ ...baseArgs("production"), multiAz: false })).toThrow("Database: multiAz is false; expected true in production (a standby in another zone).");
     expect(() => validateDatabaseArgs({ ...baseArgs("production"), skipFinalSnapshot: true })).toThrow(
       "Database: production keeps a final snapshot; remove skipFinalSnapshot.",
     );
@@ -324,9 +332,9 @@ describe("validateDatabaseArgs", () => {
   it("refuses a cross-region copy outside production, a storage ceiling below the size, and a non-cron schedule", () => {
     expect(() =>
       validateDatabaseArgs({ ...baseArgs("staging"), backup: { ...baseArgs("staging").backup, copyTo: { region: "eu-central-1", retentionDays: 14 } } }),
-    ).toThrow(/backup.copyTo is set in staging/);
+    ).toThrow('Database: backup.copyTo is {"region":"eu-central-1","retentionDays":14}; expected unset outside production (cross-region copies are a production safeguard).');
     expect(() => validateDatabaseArgs({ ...baseArgs("staging"), maxAllocatedStorageGb: 20 })).toThrow(
-      "Database: maxAllocatedStorageGb (20) is below allocatedStorageGb (50); raise it.",
+      "Database: maxAllocatedStorageGb is 20; expected at least allocatedStorageGb (50).",
     );
     expect(() => validateDatabaseArgs({ ...baseArgs("staging"), backup: { ...baseArgs("staging").backup, schedule: "daily" } })).toThrow(
       /backup.schedule "daily" is not an AWS cron expression/,

@@ -93,7 +93,7 @@ describe("validation", () => {
     expect(inZone("example.com", "example.com")).toBe(true);
     expect(inZone("notexample.com", "example.com")).toBe(false);
     expect(() => validateCertificatesArgs(args)).not.toThrow();
-    expect(() => validateCertificatesArgs({ ...args, apiHost: "api.example.org" })).toThrow("Dns: services.ingress.host api.example.org is not in dns.zone example.com");
+    expect(() => validateCertificatesArgs({ ...args, apiHost: "api.example.org" })).toThrow('Dns: services.ingress.host is "api.example.org"; expected a name in dns.zone (example.com).');
   });
 
   it("asks for the hand-made certificate ARNs to go when the program issues them, and for the API's when it does not", () => {

@@ -41,12 +41,14 @@ describe("validateFrontendArgs", () => {
     expect(() => validateFrontendArgs({ ...validArgs, domain: undefined, certificateArn: undefined })).not.toThrow();
   });
   it("refuses a domain without a certificate and the reverse", () => {
-    expect(() => validateFrontendArgs({ ...validArgs, certificateArn: undefined })).toThrow("Frontend: set domain and certificateArn together");
-    expect(() => validateFrontendArgs({ ...validArgs, domain: undefined })).toThrow("Frontend: set domain and certificateArn together");
+    expect(() => validateFrontendArgs({ ...validArgs, certificateArn: undefined })).toThrow(
+      "Frontend: certificateArn is not set; expected domain and certificateArn set together (a custom domain needs its us-east-1 certificate).",
+    );
+    expect(() => validateFrontendArgs({ ...validArgs, domain: undefined })).toThrow("Frontend: domain is not set; expected domain and certificateArn set together");
   });
   it("refuses a certificate outside us-east-1", () => {
     expect(() => validateFrontendArgs({ ...validArgs, certificateArn: String(validArgs.certificateArn).replace("us-east-1", "eu-west-1") })).toThrow(
-      /is not in us-east-1; CloudFront only uses certificates from us-east-1/,
+      /^Frontend: certificateArn is "arn:aws:acm:eu-west-1:[^"]+"; expected a certificate in us-east-1 \(CloudFront only uses certificates from us-east-1\)\.$/,
     );
   });
   it("refuses a CSP without frame-ancestors and a retention below one day", () => {
@@ -260,11 +262,11 @@ describe("bad frontend settings fail before anything is registered", () => {
 
   it("a domain without a certificate", async () => {
     const error = await refused("staging", { domain: "app.staging.example.com" });
-    expect(error.message).toContain("runbook-platform:frontend.certificateArn: got nothing (the key is missing); expected frontend.domain and frontend.certificateArn set together");
+    expect(error.message).toContain("runbook-platform:frontend.certificateArn: got nothing (the key is missing); expected domain and certificateArn set together (a custom domain needs its us-east-1 certificate)");
   });
   it("a certificate without a domain", async () => {
     const error = await refused("staging", { certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/66666666-7777-8888-9999-000000000000" });
-    expect(error.message).toContain("runbook-platform:frontend.domain: got nothing (the key is missing); expected frontend.domain and frontend.certificateArn set together");
+    expect(error.message).toContain("runbook-platform:frontend.domain: got nothing (the key is missing); expected domain and certificateArn set together (a custom domain needs its us-east-1 certificate)");
   });
   it("a certificate outside us-east-1", async () => {
     const error = await refused("staging", { domain: "app.staging.example.com", certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/66666666-7777-8888-9999-000000000000" });

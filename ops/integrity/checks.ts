@@ -28,6 +28,20 @@ export type CheckCategory =
   | "row counts"
   | "domain checks";
 
+/** Every category, in the order progress and summaries show them. */
+export const CATEGORIES: readonly CheckCategory[] = [
+  "connectivity",
+  "privileges",
+  "schema",
+  "foreign keys",
+  "constraints",
+  "uniqueness",
+  "indexes",
+  "sequences",
+  "row counts",
+  "domain checks",
+];
+
 /** A check ready to run: `run` receives a client inside a READ ONLY transaction. */
 export interface PlannedCheck {
   category: CheckCategory;

@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { InvalidArgumentError } from "commander";
-import { parse as parseYaml } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { CliError, connectionUrl, createCommand, exitWhenDrained, POSTGRES_SCHEMES, processIo, runCommand, type CliIo } from "../lib/cli";
-import { renderTable } from "../lib/report";
+import { plural, renderTable } from "../lib/report";
 import { validateIntegrity, type DomainCheck, type IntegrityOptions } from "./index";
-import { integrityProgress } from "./progress";
+import { integrityProgress, integritySummaryLines } from "./progress";
 
 /**
  * `DATABASE_URL=<restored-db-url> npm run ops:db:validate-integrity` (RUNBOOK.md, Backup and restore
@@ -23,21 +24,62 @@ const domainChecksFile = z.array(
   "a list of { name, sql } entries",
 );
 
-/** Reads a YAML or JSON file of `[{ name, sql }]`: each query returns the rows that violate a rule. */
+const DOMAIN_CHECKS_EXAMPLE = '- name: payments never exceed their order\n  sql: SELECT p.id FROM payments p JOIN orders o ON o.id = p.order_id WHERE p.amount_cents > o.total_cents';
+const COUNTS_EXAMPLE = '{ "users": 1200, "orders": 3600 } (whole row counts per table)';
+
+/**
+ * The text of a file a flag names; throws a CliError (exit 2) naming the flag, the file (as given
+ * and as resolved) and the fix when it cannot be read.
+ */
+function readInput(flag: string, file: string, example: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const resolved = path.resolve(file);
+    if (code === "ENOENT") throw new CliError(`${flag} ${file}: no such file (${resolved}); fix the path, or write the file, for example: ${example}`);
+    if (code === "EISDIR") throw new CliError(`${flag} ${file}: is a directory (${resolved}); give the file itself, for example one holding: ${example}`);
+    if (code === "EACCES") throw new CliError(`${flag} ${file}: not readable by this user (${resolved}); fix its permissions or copy it somewhere readable`);
+    throw new CliError(`${flag} ${file}: cannot be read (${resolved}): ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * Reads a YAML or JSON file of `[{ name, sql }]` (`--domain-checks`): each query returns the rows
+ * that violate a rule. Throws a CliError (exit 2) naming the flag and the file: with the line and
+ * column of a syntax error, or the entry and field of a wrong shape.
+ */
 export function readDomainChecks(file: string): DomainCheck[] {
-  const parsed = domainChecksFile.safeParse(parseYaml(readFileSync(file, "utf8")));
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(readInput("--domain-checks", file, DOMAIN_CHECKS_EXAMPLE), { prettyErrors: false, lineCounter });
+  const [first, ...rest] = doc.errors;
+  if (first) {
+    // One unclosed quote or bracket makes the parser report every line after it: the first error is the one to fix.
+    const at = lineCounter.linePos(first.pos[0]);
+    const more = rest.length === 0 ? "" : ` (and ${plural(rest.length, "more YAML error")} after it, often caused by this one)`;
+    throw new CliError(`--domain-checks ${file}:${at.line}:${at.col}: ${first.message}${more}; fix the YAML syntax at that line and column`);
+  }
+  const parsed = domainChecksFile.safeParse(doc.toJS());
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(file)"}: ${i.message}`).join("; ");
-    throw new Error(`--domain-checks ${file}: ${problems}`);
+    throw new CliError(`--domain-checks ${file}: ${problems}`);
   }
   return parsed.data;
 }
 
 const countsFile = z.record(z.string(), z.number().int().min(0), "an object of { table: rowCount }");
 
+/** Reads `--reference-counts`, a JSON object of whole row counts per table; throws a CliError (exit 2) naming the flag, the file and the fix. */
 export function readReferenceCounts(file: string): Record<string, number> {
-  const parsed = countsFile.safeParse(JSON.parse(readFileSync(file, "utf8")));
-  if (!parsed.success) throw new Error(`--reference-counts ${file}: expected { "users": 1200, ... } (whole row counts per table)`);
+  const text = readInput("--reference-counts", file, COUNTS_EXAMPLE);
+  let content: unknown;
+  try {
+    content = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`--reference-counts ${file}: not valid JSON (${error instanceof Error ? error.message : String(error)}); expected ${COUNTS_EXAMPLE}`);
+  }
+  const parsed = countsFile.safeParse(content);
+  if (!parsed.success) throw new CliError(`--reference-counts ${file}: expected ${COUNTS_EXAMPLE}`);
   return parsed.data;
 }
 
@@ -106,13 +148,15 @@ async function validate(opts: CliOptions, env: NodeJS.ProcessEnv, io: CliIo): Pr
     statementTimeoutMs: opts.statementTimeout,
     heapAllIndexed: opts.heapallindexed ?? false,
   };
+  // A terminal shows a live list per category (on stdout, so not with --json); anything else gets
+  // one summary line per category on stderr as it completes.
   const interactive = Boolean(process.stdout.isTTY) && !opts.json;
   let report;
   if (interactive) {
     const progress = integrityProgress();
     report = await progress.show(validateIntegrity({ ...options, onProgress: progress.onProgress }));
   } else {
-    report = await validateIntegrity(options);
+    report = await validateIntegrity({ ...options, onProgress: integritySummaryLines(io.stderr) });
   }
   if (opts.json) {
     const { passed, exitCode, summary, serverVersion, rowCounts, results } = report;

@@ -1,11 +1,11 @@
 import { Client, escapeLiteral, Pool, type ClientConfig, type PoolClient } from "pg";
 import { withRdsTls } from "../lib/rdsTls";
-import { exitCodeFor, type CheckResult } from "../lib/report";
-import { planChecks, readCatalog, schemaOutcomes, type CheckCategory, type CheckOutcome, type DomainCheck, type PlannedCheck } from "./checks";
+import { exitCodeFor, plural, type CheckResult } from "../lib/report";
+import { CATEGORIES, planChecks, readCatalog, schemaOutcomes, type CheckCategory, type CheckOutcome, type DomainCheck, type PlannedCheck } from "./checks";
 import { privilegeFindings, privilegeOfError, type Blocked } from "./privileges";
 import { displayName, scanTarget } from "./sql";
 
-export type { CheckCategory, DomainCheck } from "./checks";
+export { CATEGORIES, type CheckCategory, type DomainCheck } from "./checks";
 
 /**
  * "Run database integrity checks against restored DB" (RUNBOOK.md, Backup and restore drill, step 6).
@@ -40,9 +40,21 @@ export interface IntegrityOptions {
   onProgress?: (event: IntegrityProgress) => void;
 }
 
+/**
+ * Progress of a validation: `planned` once with the number of checks per category; `finished` as each
+ * check ends, with its rows (a row a missing privilege stopped is among them, but counts in the
+ * report under `privileges`); `summary` once per category that has rows in the report, with exactly
+ * those rows, as soon as no more can be added to it (privileges and connectivity at the end).
+ */
 export type IntegrityProgress =
   | { kind: "planned"; totals: Partial<Record<CheckCategory, number>> }
-  | { kind: "finished"; category: CheckCategory; results: CheckResult[] };
+  | { kind: "finished"; category: CheckCategory; results: CheckResult[] }
+  | { kind: "summary"; category: CheckCategory; results: IntegrityResult[] };
+
+/** A report row with the category it counts under (`privileges` for a missing privilege's finding). */
+export interface IntegrityResult extends CheckResult {
+  category: CheckCategory;
+}
 
 export interface IntegrityReport {
   /** Every check ran and none failed (exit code 0). */
@@ -52,7 +64,7 @@ export interface IntegrityReport {
   serverVersion: string | undefined;
   /** Row counts per table (display names), as seen in the snapshot. */
   rowCounts: Record<string, number>;
-  results: CheckResult[];
+  results: IntegrityResult[];
   /** One line for records and stack outputs, e.g. "42 checks, 0 failed, 1 warning" ("..., 2 not checked" when incomplete). */
   summary: string;
 }
@@ -116,20 +128,41 @@ function validateOptions(options: IntegrityOptions): Required<Pick<IntegrityOpti
 
 /** Validates a database and returns every check's row; never throws for a violation, only for bad options. */
 export async function validateIntegrity(options: IntegrityOptions): Promise<IntegrityReport> {
-  const { concurrency, statementTimeoutMs, tolerancePercent } = validateOptions(options);
-  const results: CheckResult[] = [];
+  const settings = validateOptions(options);
+  const results: IntegrityResult[] = [];
+  const summarized = new Set<CheckCategory>();
+  // Once per category: its rows in the report, when none can be added any more.
+  const summarize = (category: CheckCategory) => {
+    if (summarized.has(category)) return;
+    summarized.add(category);
+    const rows = results.filter((r) => r.category === category);
+    if (rows.length > 0) options.onProgress?.({ kind: "summary", category, results: rows });
+  };
+  const { serverVersion, rowCounts } = await collect(options, settings, results, summarize);
+  for (const category of CATEGORIES) summarize(category);
+  return finish(results, serverVersion, rowCounts);
+}
+
+/** Runs every check, adding its rows to `results`; `summarize(category)` is called as each category's last planned check ends. */
+async function collect(
+  options: IntegrityOptions,
+  { concurrency, statementTimeoutMs, tolerancePercent }: ReturnType<typeof validateOptions>,
+  results: IntegrityResult[],
+  summarize: (category: CheckCategory) => void,
+): Promise<{ serverVersion: string | undefined; rowCounts: Record<string, number> }> {
   const started = performance.now();
   const coordinator = new Client(config(options.connection, "runbook-integrity"));
   let serverVersion: string | undefined;
   let role = "";
   const rowCounts: Record<string, number> = {};
   const blocked: Blocked[] = [];
+  const add = (category: CheckCategory, ...rows: CheckResult[]) => results.push(...rows.map((r) => ({ ...r, category })));
   try {
     await coordinator.connect();
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    results.push({ check: "connectivity", status: "fail", detail: `cannot connect: ${message}; check DATABASE_URL's host, port, user, password and TLS settings`, durationMs: performance.now() - started });
-    return finish(results, serverVersion, rowCounts);
+    add("connectivity", { check: "connectivity", status: "fail", detail: `cannot connect: ${message}; check DATABASE_URL's host, port, user, password and TLS settings`, durationMs: performance.now() - started });
+    return { serverVersion, rowCounts };
   }
   const pool = new Pool({ ...config(options.connection, "runbook-integrity"), max: concurrency });
   // An idle connection the server terminates (failover, shutdown) must not crash the process;
@@ -149,16 +182,16 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
     const catalog = await readCatalog(coordinator, { migrationsTable: options.migrationsTable });
     serverVersion = catalog.serverVersion;
     role = catalog.role;
-    results.push({
+    add("connectivity", {
       check: "connectivity",
       status: "pass",
       detail: `PostgreSQL ${catalog.serverVersion}, read-only transaction, statement_timeout ${statementTimeoutMs} ms${snapshot ? ", one shared snapshot" : ", per-check snapshots (snapshot export unavailable)"}`,
       durationMs: performance.now() - started,
     });
-    results.push(...schemaOutcomes(catalog, [...new Set([...(options.expectedTables ?? [])])]));
+    add("schema", ...schemaOutcomes(catalog, [...new Set([...(options.expectedTables ?? [])])]));
     const amcheck = amcheckRow(catalog);
     if ("privilege" in amcheck) blocked.push(amcheck);
-    else results.push(amcheck);
+    else add("indexes", amcheck);
 
     let referenceCounts: Record<string, number> | undefined;
     if (options.reference && "counts" in options.reference) referenceCounts = options.reference.counts;
@@ -166,7 +199,7 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
       try {
         referenceCounts = await readRowCounts(options.reference.connection, statementTimeoutMs);
       } catch (error) {
-        results.push({ check: "reference", status: "fail", detail: `cannot read the reference row counts: ${error instanceof Error ? error.message : String(error)}` });
+        add("row counts", { check: "reference", status: "fail", detail: `cannot read the reference row counts: ${error instanceof Error ? error.message : String(error)}` });
       }
     }
     const checks = planChecks(catalog, {
@@ -180,6 +213,7 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
     const totals: Partial<Record<CheckCategory, number>> = {};
     for (const c of checks) totals[c.category] = (totals[c.category] ?? 0) + 1;
     options.onProgress?.({ kind: "planned", totals });
+    const remaining = { ...totals };
 
     // Largest first: the last check to finish sets the wall time. A check that reads another's
     // verdict (a uniqueness check after amcheck verified its index) waits for that one only;
@@ -206,20 +240,24 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
         for (const { rowCount, blocked: denied, ...row } of rows) {
           if (rowCount) rowCounts[rowCount.table] = rowCount.count;
           if (denied) blocked.push(denied);
-          else results.push(row);
+          else add(check.category, row);
         }
         options.onProgress?.({ kind: "finished", category: check.category, results: rows });
+        remaining[check.category] = (remaining[check.category] ?? 1) - 1;
+        // Privilege findings are merged across categories at the end.
+        if (remaining[check.category] === 0 && check.category !== "privileges") summarize(check.category);
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, checks.length) }, worker));
   } catch (error) {
-    results.push({ check: "integrity run", status: "fail", detail: error instanceof Error ? error.message : String(error) });
+    add("connectivity", { check: "integrity run", status: "fail", detail: error instanceof Error ? error.message : String(error) });
   } finally {
     await coordinator.query("ROLLBACK").catch(() => undefined);
     await coordinator.end().catch(() => undefined);
     await pool.end().catch(() => undefined);
   }
-  return finish([...results, ...privilegeFindings(blocked, role)], serverVersion, rowCounts);
+  add("privileges", ...privilegeFindings(blocked, role));
+  return { serverVersion, rowCounts };
 }
 
 async function runOne(pool: Pool, check: PlannedCheck, statementTimeoutMs: number, snapshot: string | undefined): Promise<(CheckResult & Pick<CheckOutcome, "rowCount" | "blocked">)[]> {
@@ -251,7 +289,7 @@ const ORDER: readonly string[] = ["connectivity", "schema", "migrations", "amche
 
 function amcheckRow(catalog: Awaited<ReturnType<typeof readCatalog>>): CheckResult | Blocked {
   const amcheck = catalog.amcheck;
-  const indexes = `${catalog.btreeIndexes.length} B-tree indexes`;
+  const indexes = plural(catalog.btreeIndexes.length, "B-tree index", "B-tree indexes");
   if (amcheck.installed && amcheck.executable) return { check: "amcheck", status: "pass", detail: `bt_index_check on ${indexes}` };
   if (amcheck.installed) {
     return { privilege: `EXECUTE on function ${amcheck.function}(regclass, boolean)`, checks: [`the structure of ${indexes} (amcheck)`] };
@@ -265,7 +303,7 @@ function amcheckRow(catalog: Awaited<ReturnType<typeof readCatalog>>): CheckResu
   };
 }
 
-function finish(results: CheckResult[], serverVersion: string | undefined, rowCounts: Record<string, number>): IntegrityReport {
+function finish(results: IntegrityResult[], serverVersion: string | undefined, rowCounts: Record<string, number>): IntegrityReport {
   const rank = (r: CheckResult) => {
     const i = ORDER.findIndex((prefix) => r.check.startsWith(prefix));
     return i < 0 ? ORDER.length : i;
@@ -276,7 +314,7 @@ function finish(results: CheckResult[], serverVersion: string | undefined, rowCo
   const skipped = sorted.filter((r) => r.status === "skip").length;
   const firstFailures = sorted.filter((r) => r.status === "fail").slice(0, 3).map((r) => r.check);
   const incomplete = skipped > 0 ? `, ${skipped} not checked` : "";
-  const summary = `${sorted.length} checks, ${failed} failed${incomplete}, ${warnings} warning${warnings === 1 ? "" : "s"}${firstFailures.length ? `: ${firstFailures.join("; ")}` : ""}`;
+  const summary = `${plural(sorted.length, "check")}, ${failed} failed${incomplete}, ${plural(warnings, "warning")}${firstFailures.length ? `: ${firstFailures.join("; ")}` : ""}`;
   const exitCode = exitCodeFor(sorted) as IntegrityReport["exitCode"];
   return { passed: exitCode === 0, exitCode, serverVersion, rowCounts, results: sorted, summary };
 }

@@ -1,17 +1,9 @@
 import { Listr } from "listr2";
-import type { CheckCategory, IntegrityProgress } from "./index";
+import { plural } from "../lib/report";
+import { CATEGORIES as ALL_CATEGORIES, type CheckCategory, type IntegrityProgress, type IntegrityResult } from "./index";
 
-const CATEGORIES: readonly CheckCategory[] = [
-  "privileges",
-  "schema",
-  "foreign keys",
-  "constraints",
-  "uniqueness",
-  "indexes",
-  "sequences",
-  "row counts",
-  "domain checks",
-];
+// The list shows the categories of planned checks; connectivity is the coordinator's own row.
+const CATEGORIES = ALL_CATEGORIES.filter((c) => c !== "connectivity");
 
 interface Deferred {
   promise: Promise<void>;
@@ -77,4 +69,27 @@ export function integrityProgress(): {
     return result;
   };
   return { onProgress, show };
+}
+
+/**
+ * One line for a category's rows in the report: "foreign keys: 3 checks, 1 failed",
+ * "privileges: 2 findings: not everything could be checked" (a missing privilege's finding is a row of its own), with
+ * ", 1 not checked" and ", 2 warnings" when there are any.
+ */
+export function summaryLine(category: CheckCategory, results: readonly IntegrityResult[]): string {
+  const count = (status: IntegrityResult["status"]) => results.filter((r) => r.status === status).length;
+  if (category === "privileges") return `${category}: ${plural(results.length, "finding")}: not everything could be checked`;
+  const skipped = count("skip");
+  const warnings = count("warn");
+  return `${category}: ${plural(results.length, "check")}, ${count("fail")} failed${skipped > 0 ? `, ${skipped} not checked` : ""}${warnings > 0 ? `, ${plural(warnings, "warning")}` : ""}`;
+}
+
+/**
+ * Progress without a terminal (CI, a pipe): one summary line per category as it completes, written
+ * with `write` (stderr), never one per check. The counts are those of the category's rows in the report.
+ */
+export function integritySummaryLines(write: (text: string) => void): (event: IntegrityProgress) => void {
+  return (event) => {
+    if (event.kind === "summary") write(`${summaryLine(event.category, event.results)}\n`);
+  };
 }

@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateIntegrity, type IntegrityOptions } from "../../ops/integrity";
 import { main } from "../../ops/integrity/cli";
+import { runChild } from "../support/spawn";
 import { failures, row, sql, startIntegrityFixture, type IntegrityFixture } from "./integrity-support";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -183,6 +184,7 @@ describe("bad input", () => {
     expect(report.results).toHaveLength(1);
     expect(report.results[0]?.check).toBe("connectivity");
     expect(report.results[0]?.detail).toMatch(/^cannot connect: connect ECONNREFUSED 127\.0\.0\.1:1; check DATABASE_URL's host, port, user, password and TLS settings$/);
+    expect(report.summary).toBe("1 check, 1 failed, 0 warnings: connectivity");
   });
 
   it("a wrong password fails connectivity", async () => {
@@ -264,5 +266,66 @@ describe("the CLI", () => {
     out = "";
     expect(await main(["--json", "--domain-checks", checks], { DATABASE_URL: url }, io)).toBe(2);
     expect(JSON.parse(out)).toMatchObject({ exitCode: 2, error: expect.stringContaining(`--domain-checks ${checks}: 0.sql:`) });
+  });
+
+  it("without a terminal, prints one summary line per category on stderr whose counts are the report's", async () => {
+    const url = await copy();
+    // Damage of several kinds, and a role that may not run amcheck nor read webhook_events.
+    await sql(
+      url,
+      `SET session_replication_role = replica; DELETE FROM users WHERE id = 1; RESET session_replication_role;
+       ALTER TABLE orders ADD CONSTRAINT small_orders CHECK (total_cents < 20000) NOT VALID;
+       SELECT setval('payments_id_seq', 5);
+       CREATE ROLE summarized LOGIN PASSWORD 'summarized'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO summarized;
+       GRANT SELECT ON ALL SEQUENCES IN SCHEMA public TO summarized; REVOKE SELECT ON webhook_events FROM summarized;`,
+    );
+    const run = await runChild("npm", ["run", "--silent", "ops:db:validate-integrity", "--", "--json"], {
+      ...process.env,
+      DATABASE_URL: url.replace(/\/\/[^@]+@/, "//summarized:summarized@"),
+    });
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout) as { results: { check: string; status: string; category: string }[] };
+    const expected = new Map<string, { rows: number; failed: number }>();
+    for (const r of report.results) {
+      const counts = expected.get(r.category) ?? { rows: 0, failed: 0 };
+      expected.set(r.category, { rows: counts.rows + 1, failed: counts.failed + (r.status === "fail" ? 1 : 0) });
+    }
+    const lines = run.stderr.trimEnd().split("\n");
+    const shown = new Map(
+      lines.map((line) => {
+        const m = /^([a-z ]+): (\d+) (checks?|findings?)\b(?:, (\d+) failed)?/.exec(line);
+        if (!m) throw new Error(`not a summary line: ${line}`);
+        expect(m[3]).toBe(Number(m[2]) === 1 ? m[3]?.replace(/s$/, "") : `${m[3]?.replace(/s$/, "")}s`);
+        return [m[1] as string, { rows: Number(m[2]), failed: Number(m[4] ?? 0) }];
+      }),
+    );
+    expect(lines).toHaveLength(shown.size);
+    expect(shown).toEqual(expected);
+    expect([...shown.keys()]).toEqual(expect.arrayContaining(["connectivity", "privileges", "foreign keys", "constraints", "sequences"]));
+    expect(lines.length).toBeLessThan(report.results.length);
+    expect(lines).toContain("connectivity: 1 check, 0 failed");
+    expect(lines).toContain("privileges: 2 findings: not everything could be checked");
+    expect(shown.get("foreign keys")?.failed).toBe(1);
+    expect(shown.get("constraints")?.failed).toBe(1);
+    expect(shown.get("sequences")?.failed).toBe(1);
+  });
+
+  it("a missing --reference-counts file and a --domain-checks file with bad YAML are named with the fix, exit 2", async () => {
+    const url = await copy();
+    const dir = await import("node:fs/promises").then((fs) => fs.mkdtemp(path.join(require("node:os").tmpdir(), "integrity-files-")));
+    const missing = path.join(dir, "counts.json");
+    const badYaml = path.join(dir, "checks.yaml");
+    writeFileSync(badYaml, "- name: no big orders\n  sql: SELECT id FROM orders\n- name: [unclosed\n  sql: SELECT 1\n");
+    const npm = (args: string[]) => runChild("npm", ["run", "--silent", "ops:db:validate-integrity", "--", ...args], { ...process.env, DATABASE_URL: url });
+    const [counts, yaml, json] = await Promise.all([npm(["--reference-counts", missing]), npm(["--domain-checks", badYaml]), npm(["--json", "--reference-counts", missing])]);
+    expect(counts.code).toBe(2);
+    expect(counts.stderr).toBe(
+      `ops:db:validate-integrity: --reference-counts ${missing}: no such file (${missing}); fix the path, or write the file, for example: { "users": 1200, "orders": 3600 } (whole row counts per table)\n`,
+    );
+    expect(counts.stderr).not.toContain("ENOENT");
+    expect(yaml.code).toBe(2);
+    expect(yaml.stderr).toMatch(new RegExp(`^ops:db:validate-integrity: --domain-checks ${badYaml.replace(/[.]/g, "\\.")}:4:3: .+; fix the YAML syntax at that line and column\n$`));
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ exitCode: 2, error: expect.stringContaining(`--reference-counts ${missing}: no such file`) });
   });
 });

@@ -96,19 +96,19 @@ export function planTableScans(context: PlanContext): PlannedCheck[] {
     ...missing.map((name): PlannedCheck => ({
       category: "row counts",
       name: `rows: ${name}`,
-      run: async () => [outcome(`rows: ${name} vs reference`, "fail", `table missing here; the reference has ${reference[name]} rows`)],
+      run: async () => [outcome(`rows: ${name} vs reference`, "fail", `table missing here; the reference has ${plural(reference[name] ?? 0, "row")}`)],
     })),
   ];
 }
 
 function countOutcome(table: string, count: number, reference: Record<string, number> | undefined, tolerancePercent: number): CheckOutcome {
   const check = `rows: ${table}${reference ? " vs reference" : ""}`;
-  if (!reference) return outcome(check, "info", `${count} rows`);
+  if (!reference) return outcome(check, "info", plural(count, "row"));
   const expected = reference[table];
-  if (expected === undefined) return outcome(check, "info", `${count} rows (not in the reference)`);
+  if (expected === undefined) return outcome(check, "info", `${plural(count, "row")} (not in the reference)`);
   const allowed = (expected * tolerancePercent) / 100;
   const diff = count - expected;
-  const detail = `${count} rows, reference ${expected} (${diff >= 0 ? "+" : ""}${diff}; tolerance ${tolerancePercent}% = ${Math.floor(allowed)})`;
+  const detail = `${plural(count, "row")}, reference ${expected} (${diff >= 0 ? "+" : ""}${diff}; tolerance ${tolerancePercent}% = ${Math.floor(allowed)})`;
   return Math.abs(diff) <= allowed ? outcome(check, "pass", detail) : outcome(check, "fail", detail);
 }
 

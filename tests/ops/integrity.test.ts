@@ -126,12 +126,13 @@ describe("each kind of violation is detected and named", () => {
 
   it("row counts outside the tolerance of recorded counts, and a table the reference has but the restore lacks", async () => {
     const url = await copy();
-    const counts = { users: 310, orders: 900, payments: 450, webhook_events: 450, _prisma_migrations: 3, audit_log: 10 };
+    const counts = { users: 310, orders: 900, payments: 450, webhook_events: 450, _prisma_migrations: 3, audit_log: 10, audit_archive: 1 };
     const exact = await validate(url, { reference: { counts } });
-    expect(failures(exact)).toEqual(["rows: audit_log vs reference", "rows: users vs reference"]);
+    expect(failures(exact)).toEqual(["rows: audit_archive vs reference", "rows: audit_log vs reference", "rows: users vs reference"]);
+    expect(row(exact, "rows: audit_archive vs reference").detail).toBe("table missing here; the reference has 1 row");
     expect(row(exact, "rows: users vs reference").detail).toBe("300 rows, reference 310 (-10; tolerance 0% = 0)");
     expect(row(exact, "rows: audit_log vs reference").detail).toBe("table missing here; the reference has 10 rows");
-    const tolerant = await validate(url, { reference: { counts: { ...counts, audit_log: undefined as unknown as number } }, tolerancePercent: 5 });
+    const tolerant = await validate(url, { reference: { counts: { ...counts, audit_log: undefined as unknown as number, audit_archive: undefined as unknown as number } }, tolerancePercent: 5 });
     expect(row(tolerant, "rows: users vs reference")).toMatchObject({ status: "pass", detail: "300 rows, reference 310 (-10; tolerance 5% = 15)" });
   });
 

@@ -4,7 +4,7 @@ import { finished } from "node:stream/promises";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { escapeIdentifier, type Client } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
-import { escapeCopyText } from "./copy-text";
+import { escapeCopyText, SplitLineDigest } from "./copy-text";
 import type { ColumnPlan, MigrationPlan, TablePlan } from "./plan";
 import { rowAt, rowName, tableRows, type SourceColumn, type SqliteDatabase } from "./sqlite";
 import { toPostgresText, type ColumnType, type SqliteValue, type TargetKind } from "./values";
@@ -180,10 +180,10 @@ async function copyTable(client: Client, db: SqliteDatabase, schema: string, tab
   stream.on("error", (error: Error) => {
     copyError = error;
   });
-  const hash = createHash("sha256");
+  // With jsonb columns (sent last, as the source's JSON text) only each line's plain part is hashed.
+  const hash = jsonb ? new SplitLineDigest(deferredColumns.length, false) : createHash("sha256");
   let rows = 0;
   let chunk = "";
-  let plainChunk = "";
   try {
     for (const row of tableRows(db, source, sourceColumns)) {
       rows += 1;
@@ -195,7 +195,6 @@ async function copyTable(client: Client, db: SqliteDatabase, schema: string, tab
         line = i === 0 ? field : `${line}\t${field}`;
       }
       if (jsonb) {
-        plainChunk += `${line}\n`;
         jsonb.startRow(rowid);
         for (let i = plainCount; i < order.length; i += 1) {
           const value = row[i + 1] ?? null;
@@ -211,12 +210,7 @@ async function copyTable(client: Client, db: SqliteDatabase, schema: string, tab
       if (chunk.length >= COPY_CHUNK_CHARS) {
         // Encoded once, for both the digest and the socket.
         const bytes = Buffer.from(chunk, "utf8");
-        if (jsonb) {
-          hash.update(plainChunk, "utf8");
-          plainChunk = "";
-        } else {
-          hash.update(bytes);
-        }
+        hash.update(bytes);
         const flushed = stream.write(bytes);
         chunk = "";
         if (copyError) throw copyError;
@@ -224,7 +218,7 @@ async function copyTable(client: Client, db: SqliteDatabase, schema: string, tab
       }
     }
     const bytes = Buffer.from(chunk, "utf8");
-    hash.update(jsonb ? Buffer.from(plainChunk, "utf8") : bytes);
+    hash.update(bytes);
     stream.end(bytes);
     await finished(stream);
   } catch (error) {
@@ -235,7 +229,7 @@ async function copyTable(client: Client, db: SqliteDatabase, schema: string, tab
     }
     throw isPostgresError(error) ? new Error(describeCopyError(db, source, order, sourceColumns, error)) : error;
   }
-  return { table, rows, plain, sha256: hash.digest("hex"), ...(jsonb ? { jsonb } : {}) };
+  return { table, rows, plain, sha256: hash instanceof SplitLineDigest ? hash.digest().head : hash.digest("hex"), ...(jsonb ? { jsonb } : {}) };
 }
 
 /** An error PostgreSQL reported (pg's DatabaseError: SQLSTATE code, DETAIL, CONTEXT). */

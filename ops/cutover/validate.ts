@@ -1,11 +1,10 @@
-import { createHash } from "node:crypto";
 import { StringDecoder } from "node:string_decoder";
 import { escapeIdentifier, type Client } from "pg";
 import { to as copyTo } from "pg-copy-streams";
 import { planChecks, readCatalog } from "../integrity/checks";
 import type { CheckResult } from "../lib/report";
 import { columnList, sourceLines, type TableLoad } from "./copy";
-import { addLineHash, checksumText } from "./copy-text";
+import { addLineHash, checksumText, SplitLineDigest } from "./copy-text";
 import { normalizeScalar, type DomainCheck } from "./domain-checks";
 import { PRISMA_MIGRATIONS_TABLE, type ColumnPlan, type MigrationPlan, type TablePlan } from "./plan";
 import { sqliteScalar, type SqliteDatabase } from "./sqlite";
@@ -21,16 +20,17 @@ function copyOutSql(schema: string, table: TablePlan, columns: readonly ColumnPl
   return `COPY (SELECT ${columnList(columns)} FROM ${escapeIdentifier(schema)}.${escapeIdentifier(table.target)}) TO STDOUT`;
 }
 
-/** Columns of the loaded table read back with COPY TO (pinned output settings): their SHA-256 and line count. */
-async function targetDigest(client: Client, schema: string, table: TablePlan, columns: readonly ColumnPlan[]): Promise<{ rows: number; sha256: string }> {
-  const hash = createHash("sha256");
-  let rows = 0;
-  for await (const chunk of client.query(copyTo(copyOutSql(schema, table, columns)))) {
-    const bytes = chunk as Buffer;
-    hash.update(bytes);
-    for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) rows += 1;
-  }
-  return { rows, sha256: hash.digest("hex") };
+/**
+ * Reads the loaded table back with ONE COPY TO of every column in load order (plain columns, then
+ * jsonb; pinned output settings) and digests it as load hashed what it sent: the plain columns'
+ * text apart from the jsonb columns' text, split per line while PostgreSQL prints the next rows on
+ * the other core.
+ */
+async function readBack(client: Client, schema: string, table: TablePlan, plain: readonly ColumnPlan[], jsonb: readonly ColumnPlan[]): Promise<{ rows: number; plain: string; jsonb: string }> {
+  const lines = new SplitLineDigest(plain.length > 0 ? jsonb.length : 0, plain.length > 0 && jsonb.length > 0);
+  for await (const chunk of client.query(copyTo(copyOutSql(schema, table, [...plain, ...jsonb])))) lines.update(chunk as Buffer);
+  const { rows, head, tail } = lines.digest();
+  return plain.length > 0 ? { rows, plain: head, jsonb: tail } : { rows, plain: "", jsonb: head };
 }
 
 /**
@@ -133,22 +133,20 @@ export async function validate(client: Client, db: SqliteDatabase, plan: Migrati
       (digest) => ({ digest }),
       (error: unknown) => ({ error }),
     );
-    const target = plain.length > 0 ? await targetDigest(client, plan.schema, table, plain) : undefined;
-    const targetJsonb = jsonb ? await targetDigest(client, plan.schema, table, jsonb.columns) : undefined;
+    const target = await readBack(client, plan.schema, table, plain, jsonb?.columns ?? []);
     const sourceJsonb = await source;
     if (sourceJsonb && "error" in sourceJsonb) throw sourceJsonb.error;
-    const targetRows = target?.rows ?? targetJsonb?.rows ?? 0;
     results.push({
       check: `rows: ${table.target}`,
-      status: targetRows === rows && rows === table.rows && (targetJsonb === undefined || targetJsonb.rows === rows) ? "pass" : "fail",
-      detail: `source ${table.rows} (streamed ${rows}), target ${targetRows}`,
+      status: target.rows === rows && rows === table.rows ? "pass" : "fail",
+      detail: `source ${table.rows} (streamed ${rows}), target ${target.rows}`,
       durationMs: performance.now() - started,
     });
     const check = `checksum: ${table.target}`;
-    const plainSame = target === undefined || target.sha256 === sha256;
-    const jsonbSame = targetJsonb === undefined || targetJsonb.sha256 === sourceJsonb?.digest;
+    const plainSame = plain.length === 0 || target.plain === sha256;
+    const jsonbSame = sourceJsonb === undefined || target.jsonb === sourceJsonb.digest;
     if (plainSame && jsonbSame) {
-      const digests = [target ? `sha256 ${sha256.slice(0, 16)}...` : "", targetJsonb ? `jsonb sha256 ${targetJsonb.sha256.slice(0, 16)}...` : ""].filter((d) => d !== "").join(", ");
+      const digests = [plain.length > 0 ? `sha256 ${sha256.slice(0, 16)}...` : "", sourceJsonb ? `jsonb sha256 ${target.jsonb.slice(0, 16)}...` : ""].filter((d) => d !== "").join(", ");
       results.push({ check, status: "pass", detail: `${table.columns.length} columns, byte-identical in load order (${digests})`, durationMs: performance.now() - started });
       continue;
     }

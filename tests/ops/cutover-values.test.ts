@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOrder } from "../../ops/cutover/plan";
 import type { TargetForeignKey } from "../../ops/cutover/postgres";
 import { firstInvalidUtf8 } from "../../ops/cutover/sqlite";
-import { addLineHash, checksumText, escapeCopyText } from "../../ops/cutover/copy-text";
+import { createHash } from "node:crypto";
+import { addLineHash, checksumText, escapeCopyText, SplitLineDigest } from "../../ops/cutover/copy-text";
 import { jsonbText } from "../../ops/cutover/jsonb";
 import { float8Text, normalizeDecimal } from "../../ops/cutover/numbers";
 import { formatInstant, parseTimestampText } from "../../ops/cutover/timestamps";
@@ -87,6 +88,28 @@ describe("pure helpers", () => {
     const changed: [number, number] = [0, 0];
     for (const line of ["1\tada", "2\tzoe", "3\t\\N", "3\t\\N"]) addLineHash(line, changed);
     expect(checksumText(changed)).not.toBe(checksumText(forward));
+  });
+
+  it("digests COPY lines split before their last fields, whatever the chunk boundaries", () => {
+    const lines = ["1\tada\t{\"a\": 1}\t\\N", "2\t\tnäme \\t\t[]", "3\t\\N\t\\N\t{}"];
+    const sha = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+    const expected = {
+      rows: 3,
+      head: sha(lines.map((l) => `${l.split("\t").slice(0, 2).join("\t")}\n`).join("")),
+      tail: sha(lines.map((l) => `${l.split("\t").slice(2).join("\t")}\n`).join("")),
+    };
+    const bytes = Buffer.from(lines.map((l) => `${l}\n`).join(""), "utf8");
+    for (const size of [1, 2, 5, 13, bytes.length]) {
+      const digest = new SplitLineDigest(2, true);
+      for (let at = 0; at < bytes.length; at += size) digest.update(bytes.subarray(at, at + size));
+      expect(digest.digest()).toEqual(expected);
+    }
+    const whole = new SplitLineDigest(0, false);
+    whole.update(bytes);
+    expect(whole.digest()).toEqual({ rows: 3, head: sha(lines.map((l) => `${l}\n`).join("")), tail: "" });
+    const cut = new SplitLineDigest(2, true);
+    cut.update(bytes.subarray(0, bytes.length - 1));
+    expect(() => cut.digest()).toThrow("COPY text ended inside a line (10 bytes after the last newline)");
   });
 
   it("escapes COPY text fields as COPY TO does (backslash, newline, CR, tab, backspace, form feed, vertical tab) and NULL", () => {

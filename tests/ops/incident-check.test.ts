@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { Client } from "pg";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CheckResult } from "../../ops/lib/report";
+import { renderTable, type CheckResult } from "../../ops/lib/report";
 import { checkLive, checkReady, checkRequestId } from "../../ops/incident/http";
 import { runIncidentCheck } from "../../ops/incident/index";
 import { checkDatabase } from "../../ops/incident/postgres";
@@ -291,9 +291,10 @@ describe("object storage", () => {
     const results = await checkStorage({ ...options(), bucket: "no-such-bucket" });
     expect(results).toEqual([
       expect.objectContaining({ check: "object storage write", status: "fail", detail: `bucket "no-such-bucket" does not exist at ${s3Endpoint}: check --bucket (the stack output uploadsBucketName)` }),
-      { check: "object storage read", status: "fail", detail: "skipped: the canary could not be written" },
-      { check: "object storage delete", status: "fail", detail: "skipped: the canary could not be written" },
+      { check: "object storage read", status: "skip", detail: "not run: the canary could not be written" },
+      { check: "object storage delete", status: "skip", detail: "not run: the canary could not be written" },
     ]);
+    expect(renderTable(results).split("\n").at(-1)).toBe("3 checks: 0 without failure, 1 failed, 2 not checked (incomplete)");
   });
 
   it("fails on wrong credentials with the variables to fix", async () => {

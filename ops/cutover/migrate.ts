@@ -6,7 +6,7 @@ import { resolveDatetimeUnits } from "./datetime-units";
 import { loadDomainChecks, type DomainCheck } from "./domain-checks";
 import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type MigrationPlan } from "./plan";
 import { readTargetSchema } from "./postgres";
-import { checkSqliteFile, describeChange, fileStateAhead, snapshotSqlite } from "./snapshot";
+import { checkSqliteFile, describeChange, fileStateAhead, snapshotSqlite, type FileState } from "./snapshot";
 import { isSqliteInternal, openSqlite, readSqliteSchema, sqliteForeignKeyViolations } from "./sqlite";
 import { fail, validate } from "./validate";
 import type { EpochUnit } from "./values";
@@ -90,19 +90,14 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
   if ((await checkSqliteFile(options.sqlitePath)) === 0 && !allowEmpty) throw new Error(nothingToMigrate(options.sqlitePath, "it is empty (0 bytes)"));
   const snapshot = await snapshotSqlite(options.sqlitePath, dryRun ? undefined : (options.snapshotDir ?? "cutover-snapshots"));
   const snapshotMs = performance.now() - started;
-  results.push({
-    check: "snapshot",
-    status: "info",
-    detail: snapshot.path
-      ? `${snapshot.path} (${snapshot.state.size} bytes, sha256 ${snapshot.state.sha256}); verify it with: ${snapshot.verifyCommand}`
-      : `dry run, not copied (${snapshot.state.size} bytes, sha256 ${snapshot.state.sha256})`,
-  });
+  const snapshotResult: CheckResult = { check: "snapshot", status: "info", detail: "" };
+  results.push(snapshotResult);
   const report: CutoverReport = {
     sqlite: options.sqlitePath,
     snapshot: {
       ...(snapshot.path ? { path: snapshot.path, checksumPath: snapshot.checksumPath, verifyCommand: snapshot.verifyCommand } : {}),
-      sha256: snapshot.state.sha256,
-      size: snapshot.state.size,
+      sha256: "",
+      size: 0,
     },
     results,
     committed: false,
@@ -110,7 +105,19 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
     rows: 0,
     timings: { snapshotMs, loadMs: 0, validateMs: 0, totalMs: 0 },
   };
-  const done = () => {
+  // The snapshot is hashed and checked on another thread while the schema is read; its state is recorded once.
+  let recorded: Promise<FileState> | undefined;
+  const snapshotState = () =>
+    (recorded ??= snapshot.hashed.then((state) => {
+      report.snapshot.sha256 = state.sha256;
+      report.snapshot.size = state.size;
+      snapshotResult.detail = snapshot.path
+        ? `${snapshot.path} (${state.size} bytes, sha256 ${state.sha256}); verify it with: ${snapshot.verifyCommand}`
+        : `dry run, not copied (${state.size} bytes, sha256 ${state.sha256})`;
+      return state;
+    }));
+  const done = async () => {
+    await snapshotState();
     report.timings.totalMs = performance.now() - started;
     return report;
   };
@@ -138,8 +145,7 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
       }
     }
     plan.problems.push(...units.problems);
-    // The copy was hashed again on another thread while the schema and the units were read.
-    await snapshot.copyVerified;
+    const sourceState = await snapshotState();
     if (plan.tables.length === 0 && !allowEmpty) {
       const held = source.tables.filter((t) => !isSqliteInternal(t.name)).map((t) => t.name);
       plan.problems.push(
@@ -188,15 +194,15 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
       report.timings.loadMs = performance.now() - loadStarted;
       const validateStarted = performance.now();
       // The source is hashed on another thread while PostgreSQL prints the read-back.
-      const sourceState = await fileStateAhead(options.sqlitePath).catch((error: Error) => () => Promise.reject(error));
+      const finalState = await fileStateAhead(options.sqlitePath).catch((error: Error) => () => Promise.reject(error));
       results.push(...(await validate(client, db, plan, loads, domainChecks)));
       if (!results.some((r) => r.status === "fail")) {
         await options.beforeFinalCheck?.();
-        const now = await sourceState().catch((error: Error) => ({ error }));
-        const change = "error" in now ? `cannot read it any more (${now.error.message})` : describeChange(snapshot.state, now);
+        const now = await finalState().catch((error: Error) => ({ error }));
+        const change = "error" in now ? `cannot read it any more (${now.error.message})` : describeChange(sourceState, now);
         results.push(
           change === undefined
-            ? { check: "source unchanged", status: "pass", detail: `${options.sqlitePath} still matches the snapshot (sha256 ${snapshot.state.sha256.slice(0, 12)}...)` }
+            ? { check: "source unchanged", status: "pass", detail: `${options.sqlitePath} still matches the snapshot (sha256 ${sourceState.sha256.slice(0, 12)}...)` }
             : fail("source unchanged", `${options.sqlitePath} changed during the run (${change}): writes to the old environment were not stopped`),
         );
       }

@@ -1,8 +1,6 @@
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, open, stat, writeFile } from "node:fs/promises";
-import { Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { constants, createReadStream } from "node:fs";
+import { copyFile, mkdir, open, stat, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 
@@ -21,7 +19,6 @@ export interface FileState {
 
 export interface SqliteSnapshot {
   source: string;
-  state: FileState;
   /** The file the migration reads: the snapshot copy, or the source itself on --dry-run. */
   readPath: string;
   /** The snapshot copy; undefined on --dry-run, which writes nothing. */
@@ -31,10 +28,11 @@ export interface SqliteSnapshot {
   /** A shell line that verifies the copy from any directory. */
   verifyCommand?: string;
   /**
-   * Settles once the copy has been read back and hashed (on another thread, while the caller reads
-   * the schema); rejects when it does not match the source. Await it before writing anything.
+   * The source's state, once it has been hashed, the copy hashed and compared with it and the
+   * checksum file written, all on another thread while the caller reads the schema. Rejects when
+   * the source changed while it was read or the copy does not match; await it before writing.
    */
-  copyVerified: Promise<void>;
+  hashed: Promise<FileState>;
 }
 
 export async function sha256File(file: string): Promise<string> {
@@ -77,8 +75,7 @@ export function sha256FileInWorker(file: string): Promise<string> {
  */
 export async function fileStateAhead(file: string): Promise<() => Promise<FileState>> {
   const before = await stat(file);
-  const hashing = sha256FileInWorker(file);
-  hashing.catch(() => undefined);
+  const hashing = settleLater(sha256FileInWorker(file));
   return async () => {
     const sha256 = await hashing;
     const after = await stat(file);
@@ -164,46 +161,45 @@ async function ignoreInGit(snapshotDir: string): Promise<void> {
 }
 
 /**
- * Hashes and (unless `snapshotDir` is undefined) copies the source file with its checksum, streaming
- * (the file is never held in memory), and refuses a file that changed while it was read. The copy
- * is read back and compared on another thread: see `copyVerified`.
+ * Copies the source file (unless `snapshotDir` is undefined) with the kernel's file copy, so no
+ * byte passes through JavaScript, and hashes the source and then the copy on a worker thread:
+ * the copy is ready to read at once, `hashed` settles later. Nothing is held in memory.
  */
 export async function snapshotSqlite(source: string, snapshotDir: string | undefined, now = new Date()): Promise<SqliteSnapshot> {
   await assertNoSidecarFiles(source);
   const before = await stat(source);
-  const hash = createHash("sha256");
-  let copy: string | undefined;
-  let name = "";
-  if (snapshotDir === undefined) {
-    for await (const chunk of createReadStream(source)) hash.update(chunk as Buffer);
-  } else {
-    await mkdir(snapshotDir, { recursive: true });
-    await ignoreInGit(snapshotDir);
-    name = `${path.basename(source)}.${stamp(now)}`;
-    copy = path.join(snapshotDir, name);
-    const hashing = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
-    await pipeline(createReadStream(source), hashing, createWriteStream(copy, { flags: "wx" }));
-  }
-  const after = await stat(source);
-  const state: FileState = { size: after.size, mtimeMs: after.mtimeMs, sha256: hash.digest("hex") };
-  if (before.size !== after.size || before.mtimeMs !== after.mtimeMs) {
-    throw new Error(`${source} changed while it was being read: stop writes to the old environment first`);
-  }
-  if (copy === undefined) return { source, state, readPath: source, copyVerified: Promise.resolve() };
+  const sourceHash = sha256FileInWorker(source);
+  const unchanged = async (sha256: string): Promise<FileState> => {
+    const after = await stat(source);
+    if (before.size !== after.size || before.mtimeMs !== after.mtimeMs) throw new Error(`${source} changed while it was being read: stop writes to the old environment first`);
+    return { size: after.size, mtimeMs: after.mtimeMs, sha256 };
+  };
+  if (snapshotDir === undefined) return { source, readPath: source, hashed: settleLater(sourceHash.then(unchanged)) };
 
-  const snapshot = copy;
-  const copyVerified = sha256FileInWorker(snapshot).then((written) => {
-    if (written !== state.sha256) throw new Error(`snapshot ${snapshot} does not match the source (sha256 ${written} != ${state.sha256}); check the disk`);
-  });
-  // Awaited later; a run that stops before then must not die of an unhandled rejection.
-  copyVerified.catch(() => undefined);
+  await mkdir(snapshotDir, { recursive: true });
+  await ignoreInGit(snapshotDir);
+  const name = `${path.basename(source)}.${stamp(now)}`;
+  const copy = path.join(snapshotDir, name);
+  try {
+    await copyFile(source, copy, constants.COPYFILE_EXCL);
+  } catch (error) {
+    await sourceHash.catch(() => undefined);
+    throw error;
+  }
   const checksumPath = `${copy}.sha256`;
-  await writeFile(checksumPath, `${state.sha256}  ${name}\n`, { flag: "wx" });
-  const verifyCommand = `cd ${shellWord(path.resolve(snapshotDir as string))} && sha256sum -c ${shellWord(`${name}.sha256`)}`;
-  return { source, state, readPath: copy, path: copy, checksumPath, verifyCommand, copyVerified };
+  const hashed = sourceHash.then(async (sha256) => {
+    const state = await unchanged(sha256);
+    const written = await sha256FileInWorker(copy);
+    if (written !== state.sha256) throw new Error(`snapshot ${copy} does not match the source (sha256 ${written} != ${state.sha256}); check the disk`);
+    await writeFile(checksumPath, `${state.sha256}  ${name}\n`, { flag: "wx" });
+    return state;
+  });
+  const verifyCommand = `cd ${shellWord(path.resolve(snapshotDir))} && sha256sum -c ${shellWord(`${name}.sha256`)}`;
+  return { source, readPath: copy, path: copy, checksumPath, verifyCommand, hashed: settleLater(hashed) };
+}
+
+/** A promise awaited later: a run that stops before then must not die of an unhandled rejection. */
+function settleLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }

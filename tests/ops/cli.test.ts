@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -6,6 +5,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CliError, connectionUrl, createCommand, EXIT_CODES, POSTGRES_SCHEMES, REDIS_SCHEMES, runCommand, wantsJson, type CliIo } from "../../ops/lib/cli";
 import { ROOT } from "../support/harness";
+import { runChild } from "../support/spawn";
 
 /** Collects what a command writes, stdout and stderr apart. */
 function capture(): { io: CliIo; stdout: () => string; stderr: () => string } {
@@ -76,16 +76,10 @@ describe("the shared command runner (ops/lib/cli.ts)", () => {
 });
 
 /** Runs `npm run -s <script> -- ...args` exactly as the README writes commands. */
-function npm(script: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const npmArgs = script === "start" ? ["-s", "start", "--", ...args] : ["run", "-s", script, "--", ...args];
-    const child = spawn("npm", npmArgs, { cwd: ROOT, env: { ...process.env, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("close", (status) => resolve({ status, stdout, stderr }));
-  });
+async function npm(script: string, args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const npmArgs = script === "start" ? ["-s", "start", "--", ...args] : ["run", "-s", script, "--", ...args];
+  const { code, stdout, stderr } = await runChild("npm", npmArgs, { ...process.env, ...env });
+  return { status: code, stdout, stderr };
 }
 
 /** Runs `jobs` with at most `limit` at a time (each is a child process). */

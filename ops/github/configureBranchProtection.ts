@@ -1,5 +1,7 @@
+import { Octokit, type RestEndpointMethodTypes } from "@octokit/rest";
 import { InvalidArgumentError } from "commander";
 import { CliError, createCommand, exitWhenDrained, processIo, runCommand, type CliIo } from "../lib/cli";
+import { describeNetworkError, redactUrl } from "../incident/errors";
 import { exitCodeFor, plural, renderTable, timed, type CheckResult } from "../lib/report";
 import { PROJECT } from "../../runbook";
 import { listStacks, projectSettings, ROOT } from "../../stackFiles";
@@ -9,7 +11,8 @@ import { parseRepository, protectionSpec, restRequestBody, type BranchProtection
  * The runbook's "Branch Protection Setup":
  * `GITHUB_TOKEN=<token> GITHUB_REPOSITORY=<owner>/<repo> npm run ops:configure-branch-protection`.
  * Applies the same protection as the repository component (ops/github/protectionSpec.ts), with the
- * approvals and checks of the stack that manages branch protection, through GitHub's REST API.
+ * approvals and checks of the stack that manages branch protection, through GitHub's REST API
+ * (@octokit/rest).
  */
 
 export const DEFAULT_API_URL = "https://api.github.com";
@@ -43,15 +46,29 @@ export interface ApplyOptions {
   spec: BranchProtectionSpec;
   /** @default https://api.github.com (GITHUB_API_URL) */
   apiUrl?: string;
-  /** @default 10000 */
+  /** How long the PUT may take before it is cancelled, in milliseconds. @default 10000 */
   timeoutMs?: number;
+  /** Receives octokit's warnings, such as GitHub announcing the endpoint's deprecation. @default ignored */
+  onWarning?: (message: string) => void;
 }
 
-interface ProtectionResponse {
-  required_pull_request_reviews?: { required_approving_review_count?: number };
-  required_status_checks?: { checks?: { context: string }[]; contexts?: string[] };
-  enforce_admins?: { enabled?: boolean };
-  message?: string;
+/** The REST API version the request body and the answer's shape follow. */
+const GITHUB_API_VERSION = "2022-11-28";
+
+/** GitHub's "Update branch protection" endpoint. */
+const PROTECTION_ROUTE = "/repos/{owner}/{repo}/branches/{branch}/protection";
+
+/** What GitHub answers to the PUT: the protection as it now stands. */
+type ProtectedBranch = RestEndpointMethodTypes["repos"]["updateBranchProtection"]["response"]["data"];
+
+/** octokit's RequestError (@octokit/request-error) when GitHub answered: `name` "HttpError", with the answer in `response`. */
+interface GitHubAnswerError extends Error {
+  status: number;
+  response: { status: number };
+}
+
+function isGitHubAnswer(error: unknown): error is GitHubAnswerError {
+  return error instanceof Error && error.name === "HttpError" && typeof (error as Partial<GitHubAnswerError>).response?.status === "number";
 }
 
 function hintFor(status: number): string {
@@ -62,34 +79,64 @@ function hintFor(status: number): string {
   return "GitHub API error";
 }
 
-/** PUTs the protection and verifies what GitHub answers; one report row per step. */
+/**
+ * Why the PUT got no answer, naming the API URL (without credentials) and what to check. octokit
+ * wraps fetch's failure in a RequestError without `response` whose `cause` is fetch's error (itself
+ * caused by the socket's, e.g. ECONNREFUSED), or the abort reason when the timeout fired.
+ */
+function noAnswer(error: unknown, apiUrl: string, timeoutMs: number, timedOut: boolean): string {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  const described = describeNetworkError(cause, "GitHub API", redactUrl(apiUrl), timeoutMs);
+  const what = /[.?!]$/.test(described) ? described : `${described}.`;
+  return timedOut
+    ? `${what} GitHub may still apply the protection: run the command again (it is idempotent), with a larger --timeout-ms if the network is slow.`
+    : `${what} The URL is --api-url (or GITHUB_API_URL; default ${DEFAULT_API_URL}): check it and this machine's network access to it (DNS, proxy, firewall).`;
+}
+
+/**
+ * PUTs the protection through GitHub's REST API (@octokit/rest) and verifies what GitHub answers.
+ * Returns one row per step: the PUT (`fail` when GitHub refused it, with GitHub's message and a
+ * hint; `skip`, so exit 3, when GitHub could not be reached or did not answer within `timeoutMs`),
+ * then, when the PUT succeeded, whether the answer matches the spec. Never prints the token.
+ * @throws when `repository` is not `owner/repo`
+ */
 export async function applyBranchProtection(options: ApplyOptions): Promise<CheckResult[]> {
   const { owner, repo } = parseRepository(options.repository);
   const { spec } = options;
   const apiUrl = (options.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, "");
-  const url = `${apiUrl}/repos/${owner}/${repo}/branches/${encodeURIComponent(spec.branch)}/protection`;
-  let answer: ProtectionResponse | undefined;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const ignore = () => undefined;
+  // Failed requests are reported in the rows; octokit would also print them with console.error, and
+  // its warnings with console.warn. The client's log serves its plugins, the request's log @octokit/request.
+  const log = { debug: ignore, info: ignore, warn: options.onWarning ?? ignore, error: ignore };
+  const octokit = new Octokit({ auth: options.token, baseUrl: apiUrl, userAgent: "runbook-platform-ops", log });
+  let answer: ProtectedBranch | undefined;
   const rows: CheckResult[] = [];
   rows.push(
     await timed(`PUT protection of ${owner}/${repo}@${spec.branch}`, async () => {
-      const response = await fetch(url, {
-        method: "PUT",
-        headers: {
-          accept: "application/vnd.github+json",
-          authorization: `Bearer ${options.token}`,
-          "content-type": "application/json",
-          "x-github-api-version": "2022-11-28",
-          "user-agent": "runbook-platform-ops",
-        },
-        body: JSON.stringify(restRequestBody(spec)),
-        signal: AbortSignal.timeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
-      });
-      const text = await response.text();
-      const parsed = (text ? JSON.parse(text) : {}) as ProtectionResponse;
-      if (!response.ok) {
-        return { status: "fail", detail: `HTTP ${response.status}: ${parsed.message ?? "no message"} (${hintFor(response.status)})` };
+      const signal = AbortSignal.timeout(timeoutMs);
+      try {
+        // The route rather than `octokit.rest.repos.updateBranchProtection`: GitHub's OpenAPI description,
+        // which types that method, requires the deprecated `contexts`, and the API refuses a body with
+        // both `contexts` and `checks` (google/go-github#2276). The body sends `checks` only.
+        const response = await octokit.request<ProtectedBranch>({
+          method: "PUT",
+          url: PROTECTION_ROUTE,
+          owner,
+          repo,
+          branch: spec.branch,
+          headers: { accept: "application/vnd.github+json", "x-github-api-version": GITHUB_API_VERSION },
+          request: { signal, log },
+          ...restRequestBody(spec),
+        });
+        if (typeof response.data !== "object" || response.data === null) {
+          return { status: "fail", detail: `HTTP ${response.status} without a JSON answer from ${redactUrl(apiUrl)}: is --api-url GitHub's REST API (https://<host>/api/v3 on GitHub Enterprise)?` };
+        }
+        answer = response.data;
+      } catch (error) {
+        if (isGitHubAnswer(error)) return { status: "fail", detail: `HTTP ${error.status}: ${error.message || "no message"} (${hintFor(error.status)})` };
+        return { status: "skip", detail: noAnswer(error, apiUrl, timeoutMs, signal.aborted) };
       }
-      answer = parsed;
       return {
         status: "pass",
         detail: `${plural(spec.requiredApprovals, "approving review")}, checks ${spec.requiredChecks.join(", ")}, stale reviews dismissed, code owners, last-push approval, admins included, linear history, conversations resolved, no force pushes or deletions`,
@@ -127,6 +174,17 @@ function positiveMs(value: string): number {
   return ms;
 }
 
+/**
+ * The GitHub API base URL from --api-url or GITHUB_API_URL, checked before anything connects: an
+ * http(s) URL with a host, else exit 2 naming both sources and never echoing the value.
+ */
+function apiBaseUrl(value: string): string {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url && (url.protocol === "https:" || url.protocol === "http:") && url.hostname !== "") return value;
+  const got = url ? ` (got scheme "${url.protocol.replace(/:$/, "")}"${url.hostname === "" ? ", no host" : ""})` : "";
+  throw new CliError(`--api-url (or GITHUB_API_URL) is not an http(s) URL with a host${got}; give one such as ${DEFAULT_API_URL} or https://<host>/api/v3 (GitHub Enterprise)`);
+}
+
 /** The command: arguments and environment in, the report out; returns the exit code (never throws). */
 export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo = processIo): Promise<number> {
   const program = createCommand(
@@ -149,10 +207,18 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo 
       if (problems.length > 0) throw new CliError(problems.join("\n"));
       const repository = env.GITHUB_REPOSITORY as string;
       parseRepository(repository);
+      const apiUrl = apiBaseUrl(opts.apiUrl);
       const stack = opts.stack ?? managingStack(listStacks());
       const settings = repositorySettings(stack);
       const spec = protectionSpec({ requiredApprovals: settings.requiredApprovals ?? 0, requiredChecks: settings.requiredChecks ?? [] });
-      const results = await applyBranchProtection({ token: env.GITHUB_TOKEN as string, repository, spec, apiUrl: opts.apiUrl, timeoutMs: opts.timeoutMs });
+      const results = await applyBranchProtection({
+        token: env.GITHUB_TOKEN as string,
+        repository,
+        spec,
+        apiUrl,
+        timeoutMs: opts.timeoutMs,
+        onWarning: (message) => io.stderr(`${program.name()}: ${message}\n`),
+      });
       const exitCode = exitCodeFor(results);
       io.stdout(opts.json ? `${JSON.stringify({ command: program.name(), repository, stack, results, exitCode }, null, 2)}\n` : `${renderTable(results, "Branch protection")}\n`);
       return exitCode;

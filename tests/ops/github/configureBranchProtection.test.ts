@@ -5,6 +5,7 @@ import { branchProtectionArgs } from "../../../components/repository";
 import { applyBranchProtection, main, managingStack, repositorySettings } from "../../../ops/github/configureBranchProtection";
 import { protectionSpec, restRequestBody } from "../../../ops/github/protectionSpec";
 import type { CliIo } from "../../../ops/lib/cli";
+import { runChild } from "../../support/spawn";
 
 /** A throwaway stand-in for api.github.com that records each request and answers as configured. */
 interface Recorded {
@@ -16,7 +17,8 @@ interface Recorded {
 let server: Server;
 let apiUrl: string;
 let requests: Recorded[] = [];
-let answer: (body: unknown) => { status: number; body: unknown; delayMs?: number };
+/** The fake's reply: `body` is sent as JSON, or as is when a string; `headers` add to or replace the JSON content type. */
+let answer: (body: unknown) => { status: number; body: unknown; delayMs?: number; headers?: Record<string, string> };
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -27,8 +29,8 @@ beforeAll(async () => {
       requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body });
       const reply = answer(body);
       setTimeout(() => {
-        res.writeHead(reply.status, { "content-type": "application/json" });
-        res.end(JSON.stringify(reply.body));
+        res.writeHead(reply.status, { "content-type": "application/json", ...reply.headers });
+        res.end(typeof reply.body === "string" ? reply.body : JSON.stringify(reply.body));
       }, reply.delayMs ?? 0);
     });
   });
@@ -61,6 +63,21 @@ function capture(): { io: CliIo; stdout: () => string; stderr: () => string } {
   return { io: { stdout: (t) => void out.push(t), stderr: (t) => void err.push(t) }, stdout: () => out.join(""), stderr: () => err.join("") };
 }
 
+/** The URL of a port nothing listens on: one the system just handed out and that was closed again. */
+async function closedPortUrl(): Promise<string> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return `http://127.0.0.1:${port}`;
+}
+
+interface JsonReport {
+  command: string;
+  exitCode: number;
+  results: { check: string; status: string; detail: string }[];
+}
+
 const TOKEN = "github_pat_0123456789abcdefghijklmnopqrstuvwxyz";
 const production = repositorySettings("production");
 const spec = protectionSpec({ requiredApprovals: production.requiredApprovals ?? 0, requiredChecks: production.requiredChecks ?? [] });
@@ -78,7 +95,7 @@ describe("npm run ops:configure-branch-protection", () => {
     const [request] = requests;
     expect(request?.method).toBe("PUT");
     expect(request?.url).toBe("/repos/acme/runbook-app/branches/main/protection");
-    expect(request?.headers.authorization).toBe(`Bearer ${TOKEN}`);
+    expect(request?.headers.authorization).toBe(`token ${TOKEN}`);
     expect(request?.headers.accept).toBe("application/vnd.github+json");
     expect(request?.headers["x-github-api-version"]).toBe("2022-11-28");
     expect(request?.body).toEqual({
@@ -152,11 +169,79 @@ describe("npm run ops:configure-branch-protection", () => {
     });
   });
 
-  it("gives up after the timeout instead of hanging", async () => {
+  it("gives up after the timeout instead of hanging: incomplete (exit 3), GitHub may still apply it", async () => {
     answer = () => ({ status: 200, body: {}, delayMs: 2_000 });
-    const [put] = await applyBranchProtection({ token: TOKEN, repository: "acme/runbook-app", spec, apiUrl, timeoutMs: 100 });
-    expect(put?.status).toBe("fail");
-    expect(put?.detail).toMatch(/aborted due to timeout/i);
+    const { io, stdout, stderr } = capture();
+    expect(await main(["--api-url", apiUrl, "--timeout-ms", "100", "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, io)).toBe(3);
+    expect(stderr()).toBe("");
+    const report = JSON.parse(stdout()) as JsonReport;
+    expect(report.exitCode).toBe(3);
+    expect(report.results.map((r) => [r.status, r.detail])).toEqual([
+      [
+        "skip",
+        `GitHub API at ${apiUrl} did not answer within 100 ms: it is overloaded, hung, or a firewall drops the traffic. GitHub may still apply the protection: run the command again (it is idempotent), with a larger --timeout-ms if the network is slow.`,
+      ],
+    ]);
+    expect(requests).toHaveLength(1);
+  });
+
+  it("names the API URL, the cause and the fix when nothing listens there: incomplete (exit 3)", async () => {
+    const closed = await closedPortUrl();
+    const { io, stdout, stderr } = capture();
+    expect(await main(["--api-url", closed, "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, io)).toBe(3);
+    expect(stderr()).toBe("");
+    expect((JSON.parse(stdout()) as JsonReport).results.map((r) => [r.check, r.status, r.detail])).toEqual([
+      [
+        "PUT protection of acme/runbook-app@main",
+        "skip",
+        `GitHub API at ${closed} refused the connection (ECONNREFUSED): is it running, and is the URL's host and port right? The URL is --api-url (or GITHUB_API_URL; default https://api.github.com): check it and this machine's network access to it (DNS, proxy, firewall).`,
+      ],
+    ]);
+  });
+
+  it("through npm, an unreachable API still prints one JSON document and nothing else, without the token", async () => {
+    const closed = await closedPortUrl();
+    const run = await runChild("npm", ["run", "-s", "ops:configure-branch-protection", "--", "--json"], {
+      ...process.env,
+      GITHUB_TOKEN: TOKEN,
+      GITHUB_REPOSITORY: "acme/runbook-app",
+      GITHUB_API_URL: closed,
+    });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 3, stderr: "" });
+    const report = JSON.parse(run.stdout) as JsonReport;
+    expect(report).toMatchObject({ command: "ops:configure-branch-protection", exitCode: 3 });
+    expect(report.results[0]?.detail).toContain(`${closed} refused the connection (ECONNREFUSED)`);
+    expect(run.stdout).not.toContain(TOKEN);
+  }, 60_000);
+
+  it.each([
+    ["api.github.com", ""],
+    ["ftp://api.github.com", ' (got scheme "ftp")'],
+  ])("refuses --api-url %s before anything connects (exit 2)", async (url, got) => {
+    const { io, stdout, stderr } = capture();
+    expect(await main(["--api-url", url], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, io)).toBe(2);
+    expect(stderr()).toBe(
+      `ops:configure-branch-protection: --api-url (or GITHUB_API_URL) is not an http(s) URL with a host${got}; give one such as https://api.github.com or https://<host>/api/v3 (GitHub Enterprise)\n`,
+    );
+    expect(stdout()).toBe("");
+    expect(requests).toEqual([]);
+  });
+
+  it("fails instead of reading settings out of an answer that is not JSON", async () => {
+    answer = () => ({ status: 200, body: "<html>Sign in</html>", headers: { "content-type": "text/html" } });
+    const [put, verify] = await applyBranchProtection({ token: TOKEN, repository: "acme/runbook-app", spec, apiUrl });
+    expect(put).toMatchObject({ status: "fail", detail: `HTTP 200 without a JSON answer from ${apiUrl}: is --api-url GitHub's REST API (https://<host>/api/v3 on GitHub Enterprise)?` });
+    expect(verify).toBeUndefined();
+  });
+
+  it("passes GitHub's deprecation notice to stderr, leaving stdout one JSON document", async () => {
+    const answerOk = answer;
+    answer = (body) => ({ ...answerOk(body), headers: { deprecation: "true", sunset: "2027-06-30" } });
+    const { io, stdout, stderr } = capture();
+    expect(await main(["--api-url", apiUrl, "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, io)).toBe(0);
+    expect(stderr()).toContain("ops:configure-branch-protection: [@octokit/request] \"PUT http://127.0.0.1:");
+    expect(stderr()).toContain("is deprecated. It is scheduled to be removed on 2027-06-30");
+    expect((JSON.parse(stdout()) as JsonReport).exitCode).toBe(0);
   });
 
   it("prints JSON rows with --json", async () => {

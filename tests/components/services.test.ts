@@ -14,6 +14,7 @@ import { NETWORK_POLICY_NAMES, networkPolicies } from "../../components/services
 import { ACCOUNT_ID, one, ofType, type ProgramResult, ProgramError, type RecordedResource, redactedInputs, runProgram, stackConfig } from "../support/harness";
 import type { StackName } from "../../runbook";
 import { shippedStack } from "../../components/naming";
+import { restrictedViolations, type RestrictedPodSpec } from "../support/podSecurity";
 
 /** The Kubernetes schema (kubernetes-models) for every kind the program renders. */
 const MODELS: Record<string, (data: Record<string, unknown>) => { validate(): void }> = {
@@ -201,22 +202,30 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
       const pod = podOf(deployment);
       expect(pod.serviceAccountName).toBe("runbook-app");
       expect(pod.automountServiceAccountToken).toBe(false);
-      expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } });
+      expect(restrictedViolations(pod as unknown as RestrictedPodSpec)).toEqual([]);
       const container = containerOf(deployment);
-      expect(container.securityContext).toEqual({
-        runAsNonRoot: true,
-        runAsUser: 1000,
-        runAsGroup: 1000,
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-        privileged: false,
-        capabilities: { drop: ["ALL"] },
-        seccompProfile: { type: "RuntimeDefault" },
-      });
+      expect(container.securityContext).toMatchObject({ runAsUser: 1000, readOnlyRootFilesystem: true });
       expect(container.volumeMounts).toEqual([{ name: "scratch", mountPath: "/tmp" }]);
       expect(pod.volumes).toEqual([{ name: "scratch", emptyDir: { sizeLimit: "256Mi" } }]);
       expect(container.envFrom).toEqual([{ configMapRef: { name: "runbook-app" } }, { secretRef: { name: "runbook-app" } }]);
       expect((deployment.inputs.spec as { strategy: unknown }).strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    }
+  });
+
+  it("the Pod Security Standards check catches each Restricted control broken (so the pass above means something)", () => {
+    type Context = NonNullable<RestrictedPodSpec["securityContext"]>;
+    const broken: [string, (pod: RestrictedPodSpec, container: Context) => void][] = [
+      ["allowPrivilegeEscalation is not false", (_pod, c) => void (c.allowPrivilegeEscalation = true)],
+      ["capabilities do not drop ALL", (_pod, c) => void (c.capabilities = {})],
+      ["runAsNonRoot is not true", (pod, c) => void ((pod.securityContext = { ...pod.securityContext, runAsNonRoot: false }), delete c.runAsNonRoot)],
+      ["seccompProfile is Unconfined", (pod, c) => void ((pod.securityContext = { ...pod.securityContext, seccompProfile: { type: "Unconfined" } }), delete c.seccompProfile)],
+      ["type hostPath is not allowed", (pod) => void (pod.volumes = [...(pod.volumes ?? []), { name: "host", hostPath: { path: "/" } }])],
+    ];
+    for (const [violation, breakIt] of broken) {
+      const pod = structuredClone(podOf(api)) as unknown as RestrictedPodSpec;
+      const container = pod.containers[0]?.securityContext as Context;
+      breakIt(pod, container);
+      expect(restrictedViolations(pod).join("\n")).toContain(violation);
     }
   });
 
@@ -258,21 +267,26 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
 
   it("exposes the API through an ALB Ingress on its host, HTTPS only, health-checked on /health/ready", () => {
     const ingress = kube("networking.k8s.io/v1:Ingress");
-    expect((ingress.inputs.metadata as { annotations: unknown }).annotations).toEqual({
-      "alb.ingress.kubernetes.io/scheme": "internet-facing",
-      "alb.ingress.kubernetes.io/subnets": (result.outputs.publicSubnetIds as string[]).join(","),
-      "alb.ingress.kubernetes.io/target-type": "ip",
-      "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80},{"HTTPS":443}]',
-      "alb.ingress.kubernetes.io/ssl-redirect": "443",
-      // From config, or (with dns.zone) the certificate the program issued for the host.
-      "alb.ingress.kubernetes.io/certificate-arn":
-        config.ingress.certificateArn ?? one(result, "aws:acm/certificateValidation:CertificateValidation", "dns-certificates-api-validated").inputs.certificateArn,
-      "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
-      "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
-      "alb.ingress.kubernetes.io/healthcheck-path": "/health/ready",
-      "alb.ingress.kubernetes.io/success-codes": "200",
-      "alb.ingress.kubernetes.io/target-group-attributes": "deregistration_delay.timeout_seconds=30",
-    });
+    const annotations = (ingress.inputs.metadata as { annotations: Record<string, string> }).annotations;
+    const alb = (name: string) => annotations[`alb.ingress.kubernetes.io/${name}`];
+    // The wires: the public subnets the VPC tags for load balancers, the certificate for this host,
+    // and the target health check on the very path the pods' readiness probe serves.
+    expect(alb("scheme")).toBe("internet-facing");
+    expect(alb("subnets")?.split(",")).toEqual(result.outputs.publicSubnetIds);
+    expect(alb("certificate-arn")).toBe(
+      config.ingress.certificateArn ?? one(result, "aws:acm/certificateValidation:CertificateValidation", "dns-certificates-api-validated").inputs.certificateArn,
+    );
+    const readiness = (containerOf(api).readinessProbe as { httpGet: { path: string } }).httpGet.path;
+    expect(alb("healthcheck-path")).toBe(readiness);
+    // HTTPS only: HTTP listens only to redirect, and the TLS policy admits no protocol below 1.2.
+    expect(JSON.parse(alb("listen-ports") ?? "[]")).toEqual([{ HTTP: 80 }, { HTTPS: 443 }]);
+    expect(alb("ssl-redirect")).toBe("443");
+    expect(alb("ssl-policy")).toMatch(/^ELBSecurityPolicy-TLS13-1-2-/);
+    // Pods are targets by IP (no NodePort), and the load balancer stops sending to a pod before the
+    // pod's grace period ends, so no request lands on a terminated pod.
+    expect(alb("target-type")).toBe("ip");
+    const delay = Number(/^deregistration_delay\.timeout_seconds=(\d+)$/.exec(alb("target-group-attributes") ?? "")?.[1]);
+    expect(delay).toBeLessThanOrEqual((podOf(api) as unknown as { terminationGracePeriodSeconds: number }).terminationGracePeriodSeconds);
     expect(ingress.inputs.spec).toEqual({
       ingressClassName: "alb",
       rules: [{ host: config.ingress.host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "api", port: { name: "http" } } } }] } }],

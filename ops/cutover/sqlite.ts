@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import type { Database as WasmDatabase, SQLiteValue as WasmValue } from "node-sqlite3-wasm";
@@ -236,7 +237,16 @@ export interface SourceColumn {
 
 const SQLITE_ROW = 100;
 const SQLITE_DONE = 101;
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Checks TEXT bytes strictly: throws naming the row and the column when they are not valid UTF-8. */
+function strictText(table: string, column: string | undefined, row: string, bytes: Uint8Array): void {
+  if (isUtf8(bytes)) return;
+  const bad = firstInvalidUtf8(bytes);
+  throw new Error(
+    `${table}.${column}, ${row}: TEXT is not valid UTF-8 (byte 0x${(bytes[bad] ?? 0).toString(16).toUpperCase()} at offset ${bad}: "${showBytes(bytes, bad)}"); ` +
+      "PostgreSQL would store U+FFFD in its place. Convert the source to UTF-8 (e.g. from Latin-1) or map the column to bytea in PostgreSQL",
+  );
+}
 
 /** Where a source row is, for messages: its rowid, or its position in a WITHOUT ROWID table. */
 export function rowName(rowid: SqliteValue, position: number): string {
@@ -255,6 +265,7 @@ export function* tableRows(db: SqliteDatabase, table: SqliteTable | { name: stri
   const pointer = (statement as unknown as { _ptr: number })._ptr;
   const width = list.length;
   let position = 0;
+  let heap = Buffer.from(lib.memory.buffer);
   try {
     for (;;) {
       const code = lib.step(pointer);
@@ -265,7 +276,8 @@ export function* tableRows(db: SqliteDatabase, table: SqliteTable | { name: stri
         throw new Error(`reading ${table.name}: SQLite result code ${code}`);
       }
       position += 1;
-      const heap = new Uint8Array(lib.memory.buffer);
+      // A view of the WebAssembly memory, made again only after the memory grew (its old buffer is then detached).
+      if (heap.buffer !== lib.memory.buffer) heap = Buffer.from(lib.memory.buffer);
       const row: SqliteValue[] = new Array<SqliteValue>(width);
       for (let i = 0; i < width; i += 1) {
         const column = i === 0 ? undefined : columns[i - 1];
@@ -281,25 +293,21 @@ export function* tableRows(db: SqliteDatabase, table: SqliteTable | { name: stri
             break;
           case 3: {
             const at = lib.columnText(pointer, i);
-            const bytes = heap.subarray(at, at + lib.columnBytes(pointer, i));
+            const end = at + lib.columnBytes(pointer, i);
             if (column?.textAsBytes) {
-              row[i] = bytes.slice();
+              row[i] = new Uint8Array(heap.buffer, at, end - at).slice();
               break;
             }
-            try {
-              row[i] = strictUtf8.decode(bytes);
-            } catch {
-              const bad = firstInvalidUtf8(bytes);
-              throw new Error(
-                `${table.name}.${column?.name}, ${rowName(row[0] ?? null, position)}: TEXT is not valid UTF-8 (byte 0x${(bytes[bad] ?? 0).toString(16).toUpperCase()} at offset ${bad}: "${showBytes(bytes, bad)}"); ` +
-                  "PostgreSQL would store U+FFFD in its place. Convert the source to UTF-8 (e.g. from Latin-1) or map the column to bytea in PostgreSQL",
-              );
-            }
+            // One native call decodes leniently; only a U+FFFD in the result (a replaced byte, or one
+            // stored as such) sends the raw bytes through the strict check.
+            const text = heap.toString("utf8", at, end);
+            if (text.includes("\uFFFD")) strictText(table.name, column?.name, rowName(row[0] ?? null, position), heap.subarray(at, end));
+            row[i] = text;
             break;
           }
           case 4: {
             const at = lib.columnBlob(pointer, i);
-            row[i] = at === 0 ? new Uint8Array(0) : heap.slice(at, at + lib.columnBytes(pointer, i));
+            row[i] = at === 0 ? new Uint8Array(0) : new Uint8Array(heap.buffer, at, lib.columnBytes(pointer, i)).slice();
             break;
           }
           default:

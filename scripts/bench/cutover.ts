@@ -96,7 +96,9 @@ async function largeSqliteFile(): Promise<string> {
 
 interface MigrationRun {
   totalMs: number;
+  snapshotMs: number;
   loadMs: number;
+  validateMs: number;
   peakRssMb: number;
   rows: number;
 }
@@ -114,8 +116,8 @@ function runMigration(sqliteFile: string, databaseUrl: string, snapshotDir: stri
     child.on("error", reject);
     child.on("close", (code) => {
       if (code !== 0) return reject(new Error(`migration exited ${code}: ${stderr}${stdout.slice(0, 4000)}`));
-      const report = JSON.parse(stdout) as { timings: { totalMs: number; loadMs: number }; peakRssMb: number; rows: number };
-      resolve({ totalMs: report.timings.totalMs, loadMs: report.timings.loadMs, peakRssMb: report.peakRssMb, rows: report.rows });
+      const report = JSON.parse(stdout) as { timings: Omit<MigrationRun, "peakRssMb" | "rows">; peakRssMb: number; rows: number };
+      resolve({ ...report.timings, peakRssMb: report.peakRssMb, rows: report.rows });
     });
   });
 }
@@ -142,6 +144,7 @@ export async function benchCutover(): Promise<BenchRow[]> {
     const copySamples: number[] = [];
     const endToEnd: number[] = [];
     const loadOnly: number[] = [];
+    const phases = { outside: [] as number[], validate: [] as number[] };
     const rss: number[] = [];
     for (let i = 0; i < SAMPLES; i += 1) {
       await client.query(`TRUNCATE "Event"`);
@@ -155,6 +158,8 @@ export async function benchCutover(): Promise<BenchRow[]> {
       if (run.rows !== ROWS) throw new Error(`migration copied ${run.rows} rows, expected ${ROWS}`);
       endToEnd.push(ROWS / (run.totalMs / 1000));
       loadOnly.push(ROWS / (run.loadMs / 1000));
+      phases.outside.push((run.totalMs - run.loadMs - run.validateMs) / 1000);
+      phases.validate.push(run.validateMs / 1000);
       rss.push(run.peakRssMb);
     }
 
@@ -175,6 +180,8 @@ export async function benchCutover(): Promise<BenchRow[]> {
         meets: (rate, baselineRate) => rate >= 0.6 * baselineRate,
       },
       { name: `migrate:sqlite-to-postgres ${ROWS / 1e6}M rows: load phase only (read, map, hash, COPY)`, samples: loadOnly, unit: "rows/s", baseline },
+      { name: `migrate:sqlite-to-postgres ${ROWS / 1e6}M rows: outside load and validation (snapshot, schema, plan, datetime units, pre-checks, commit)`, samples: phases.outside, unit: "s" },
+      { name: `migrate:sqlite-to-postgres ${ROWS / 1e6}M rows: validation (one read-back per table, checksums, FK orphans, source re-check)`, samples: phases.validate, unit: "s" },
       { name: `migrate:sqlite-to-postgres peak RSS, ${sizeMb.toFixed(0)} MB SQLite file`, samples: rss, unit: "MB" },
       { name: `migrate:sqlite-to-postgres ${largeGb.toFixed(2)} GiB SQLite file (${largeRun.rows} rows), end to end`, samples: [largeRun.totalMs / 1000], unit: "s" },
       {

@@ -65,6 +65,18 @@ describe("invalid UTF-8 in TEXT (a Latin-1 byte written by a C client)", () => {
     await expectNothingCommitted(s, report);
   });
 
+  it("keeps a leading byte-order mark and a stored U+FFFD as they are", async () => {
+    const s = await setup({
+      mutate: (db) => db.exec(`UPDATE "Tag" SET name = CAST(X'EFBBBF426F6D' AS TEXT) WHERE id = 2; UPDATE "Tag" SET name = CAST(X'EFBFBD3F' AS TEXT) WHERE id = 3;`),
+    });
+    const report = await migrate(s);
+    expect(failures(report)).toEqual([]);
+    expect(await query(s.url, `SELECT id, encode(convert_to(name, 'UTF8'), 'hex') AS hex FROM "Tag" WHERE id IN (2, 3) ORDER BY id`)).toEqual([
+      { id: 2, hex: "efbbbf426f6d" },
+      { id: 3, hex: "efbfbd3f" },
+    ]);
+  });
+
   it("keeps the exact bytes when the PostgreSQL column is bytea", async () => {
     const s = await setup({ mutate: (db) => db.run(`UPDATE "Attachment" SET data = CAST(X'FFE90041' AS TEXT) WHERE id = 2`) });
     const report = await migrate(s);

@@ -16,8 +16,16 @@ import { sqliteScalar, type SqliteDatabase } from "./sqlite";
 
 export const fail = (check: string, detail: string): CheckResult => ({ check, status: "fail", detail });
 
-function copyOutSql(schema: string, table: TablePlan, columns: readonly ColumnPlan[]): string {
-  return `COPY (SELECT ${columnList(columns)} FROM ${escapeIdentifier(schema)}.${escapeIdentifier(table.target)}) TO STDOUT`;
+/**
+ * COPY TO of `columns` in their order. A plain table is copied as a table, which reads the heap
+ * without the executor (about a fifth faster than the query form, same bytes, same order); a
+ * partitioned table, which COPY cannot read as a table, through a query.
+ */
+async function copyOutSql(client: Client, schema: string, table: TablePlan, columns: readonly ColumnPlan[]): Promise<string> {
+  const name = `${escapeIdentifier(schema)}.${escapeIdentifier(table.target)}`;
+  const { rows } = await client.query<{ relkind: string }>("SELECT relkind FROM pg_class WHERE oid = $1::regclass", [name]);
+  if (rows[0]?.relkind === "r") return `COPY ${name} (${columnList(columns)}) TO STDOUT`;
+  return `COPY (SELECT ${columnList(columns)} FROM ${name}) TO STDOUT`;
 }
 
 /**
@@ -28,7 +36,7 @@ function copyOutSql(schema: string, table: TablePlan, columns: readonly ColumnPl
  */
 async function readBack(client: Client, schema: string, table: TablePlan, plain: readonly ColumnPlan[], jsonb: readonly ColumnPlan[]): Promise<{ rows: number; plain: string; jsonb: string }> {
   const lines = new SplitLineDigest(plain.length > 0 ? jsonb.length : 0, plain.length > 0 && jsonb.length > 0);
-  for await (const chunk of client.query(copyTo(copyOutSql(schema, table, [...plain, ...jsonb])))) lines.update(chunk as Buffer);
+  for await (const chunk of client.query(copyTo(await copyOutSql(client, schema, table, [...plain, ...jsonb])))) lines.update(chunk as Buffer);
   const { rows, head, tail } = lines.digest();
   return plain.length > 0 ? { rows, plain: head, jsonb: tail } : { rows, plain: "", jsonb: head };
 }
@@ -44,7 +52,7 @@ async function unorderedChecksums(client: Client, db: SqliteDatabase, schema: st
   const decoder = new StringDecoder("utf8");
   const targetSums: [number, number] = [0, 0];
   let rest = "";
-  for await (const chunk of client.query(copyTo(copyOutSql(schema, table, table.columns)))) {
+  for await (const chunk of client.query(copyTo(await copyOutSql(client, schema, table, table.columns)))) {
     const text = rest + decoder.write(chunk as Buffer);
     let start = 0;
     for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {

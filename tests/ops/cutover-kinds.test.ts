@@ -85,6 +85,25 @@ describe("invalid UTF-8 in TEXT (a Latin-1 byte written by a C client)", () => {
   });
 });
 
+describe("a partitioned target table", () => {
+  it("is loaded through its parent and read back through a query (COPY cannot read a partitioned table as a table)", async () => {
+    const s = await setup({
+      extraSql: `CREATE TABLE "Reading" ("id" INTEGER NOT NULL, "at" TIMESTAMP(3) NOT NULL, "value" DOUBLE PRECISION) PARTITION BY RANGE ("at");
+                 CREATE TABLE "Reading_2024" PARTITION OF "Reading" FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');`,
+      mutate: (db) =>
+        db.exec(`CREATE TABLE "Reading" ("id" INTEGER NOT NULL PRIMARY KEY, "at" DATETIME NOT NULL, "value" REAL);
+                 INSERT INTO "Reading" VALUES (1, 1704067200000, 0.5), (2, 1719792000123, NULL);`),
+    });
+    const report = await migrate(s);
+    expect(failures(report)).toEqual([]);
+    expect(report.results.find((r) => r.check === "checksum: Reading")?.status).toBe("pass");
+    expect(await query(s.url, `SELECT id, at::text AS at, value FROM "Reading_2024" ORDER BY id`)).toEqual([
+      { id: 1, at: "2024-01-01 00:00:00", value: 0.5 },
+      { id: 2, at: "2024-07-01 00:00:00.123", value: null },
+    ]);
+  });
+});
+
 describe("generated columns (STORED and VIRTUAL)", () => {
   const sqlite = `CREATE TABLE "Invoice" (
       "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,

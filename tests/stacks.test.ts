@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { PROJECT } from "../runbook";
 import { listStacks, readStackFile, StackFileError, stackFilePath } from "../stackFiles";
-import { one, ofType, ROOT, runProgram, type ProgramResult } from "./support/harness";
+import { one, ofType, ROOT, runProgram, stagingArtifact, type ProgramResult } from "./support/harness";
 
 const dir = mkdtempSync(path.join(tmpdir(), "stacks-test-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,6 +62,23 @@ describe("any stack name, with the environment its file declares", () => {
     expect(instance.inputs.identifier).toBe("runbook-prod-postgres");
     expect(instance.options.protect).toBe(true);
     expect(instance.inputs.deletionProtection).toBe(true);
+  });
+
+  it("answers image.verifiedBy offline from the named stack's file here, in the team's own organization", async () => {
+    const file = stackFileLike("production", "prod", { environment: "production", organization: "myorg" });
+    const result = await runProgram({ stack: "prod", stackFile: file, config: { image: { verifiedBy: "myorg/runbook-platform/staging" } } });
+    const images = ofType(result, "kubernetes:apps/v1:Deployment").map(
+      (d) => (d.inputs.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image,
+    );
+    expect(images).toContain(stagingArtifact());
+    const missing = await runProgram({ stack: "prod", stackFile: file, config: { image: { verifiedBy: "myorg/runbook-platform/qa" } } }).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(missing?.message).toContain(
+      "image.verifiedBy names the stack myorg/runbook-platform/qa; offline, the preview reads what it runs from Pulumi.qa.yaml, which is not here. " +
+        "Name a stack that has a file here (production, staging), or set image.rollback: true for a deliberate rollback",
+    );
   });
 
   it("previews the dev stack through npm, as the README writes it, exit 0", () => {

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { ARTIFACT_OUTPUT, SMOKE_RECORD_PREFIX, VERIFIED_OUTPUT } from "../../ops/promotion/artifact";
 import { PROJECT } from "../../config";
-import { readSettingsFile, readStackFile as readStackFileAt } from "../../stackFiles";
+import { listStacks, readSettingsFile, readStackFile as readStackFileAt } from "../../stackFiles";
 import { type AwsWorld, clusterResourceState, defaultWorld, lookupInvoke } from "./awsWorld";
 
 /**
@@ -89,14 +89,14 @@ export interface RunOptions {
   secrets?: Record<string, string>;
   /**
    * Outputs the mocked StackReference returns, keyed by referenced stack name.
-   * @default staging as it stands once its smoke checks passed with the artifact Pulumi.staging.yaml pins
+   * @default each referenced stack as its file here pins it: running, and verified by its smoke checks, with its image.ref
    */
   stackReferences?: Record<string, Record<string, unknown>>;
   /** The AWS account the lookups (getCluster, getSubnets...) read; default: defaultWorld(). */
   world?: AwsWorld;
   /**
    * Object keys the staging smoke workflow has written to the promotion-records bucket.
-   * @default one record: the artifact Pulumi.staging.yaml pins passed
+   * @default one record per artifact a staging-environment stack file here pins (each passed)
    */
   smokeRecordKeys?: string[];
 }
@@ -116,6 +116,29 @@ export class ProgramError extends Error {
  * The artifact Pulumi.staging.yaml pins. Offline (the preview, the tests) staging is taken to have
  * run it and passed its smoke checks: that is its smoke record and its `verifiedImageRefs` output.
  */
+/** The artifact a stack file here pins (`image.ref`); undefined when the stack has no file or pins none. */
+function pinnedArtifact(stack: string): string | undefined {
+  if (!listStacks().includes(stack)) return undefined;
+  return (readStackFile(stack)[`${PROJECT}:image`] as { ref?: string } | undefined)?.ref;
+}
+
+/**
+ * Offline, a StackReference (`image.verifiedBy`, `<organization>/<project>/<stack>`) is answered from
+ * that stack's file here: it runs, and its smoke checks passed with, the artifact its file pins.
+ * @throws Error naming the key and the fix when the referenced stack has no file or no image.ref here
+ */
+function offlineReference(name: string): Record<string, unknown> {
+  const stack = name.split("/")[2] ?? name;
+  const artifact = pinnedArtifact(stack);
+  if (artifact === undefined) {
+    throw new Error(
+      `image.verifiedBy names the stack ${name}; offline, the preview reads what it runs from Pulumi.${stack}.yaml, which ${listStacks().includes(stack) ? "pins no image.ref" : "is not here"}. ` +
+        `Name a stack that has a file here (${listStacks().join(", ")}), or set image.rollback: true for a deliberate rollback`,
+    );
+  }
+  return { [ARTIFACT_OUTPUT]: artifact, [VERIFIED_OUTPUT]: [artifact] };
+}
+
 export function stagingArtifact(): string {
   const staging = readStackFile("staging");
   return (staging[`${PROJECT}:image`] as { ref: string }).ref;
@@ -190,7 +213,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
   switch (type) {
     case "pulumi:pulumi:StackReference": {
       const stackName = String(inputs.name);
-      const outputs = refs?.[stackName];
+      const outputs = refs === undefined ? offlineReference(stackName) : refs[stackName];
       if (!outputs) throw new Error(`no mocked outputs for StackReference "${stackName}": pass stackReferences to runProgram`);
       return { id: stackName, state: { name: stackName, outputs, secretOutputNames: [] } };
     }
@@ -438,11 +461,13 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
   const config = stackConfig(stack, options.config, options.stackFile);
   const region = config["aws:region"] ?? "eu-west-1";
   const organization = config[`${PROJECT}:organization`] ?? "organization";
-  const stackReferences = options.stackReferences ?? {
-    [`${organization}/${PROJECT}/staging`]: { [ARTIFACT_OUTPUT]: stagingArtifact(), [VERIFIED_OUTPUT]: [stagingArtifact()] },
-  };
+  const stackReferences = options.stackReferences;
   const world = options.world ?? defaultWorld(ACCOUNT_ID, region);
-  const smokeRecordKeys = options.smokeRecordKeys ?? [`${SMOKE_RECORD_PREFIX}${stagingArtifact().split("@sha256:")[1]}.json`];
+  // Offline, every artifact a staging-environment stack file here pins has passed its smoke checks
+  // (the staging smoke workflow writes the records; a production stack's own pin proves nothing).
+  const staging = listStacks().filter((s) => readStackFile(s)[`${PROJECT}:environment`] === "staging");
+  const pinned = [...new Set(staging.flatMap((s) => pinnedArtifact(s) ?? []))];
+  const smokeRecordKeys = options.smokeRecordKeys ?? pinned.map((ref) => `${SMOKE_RECORD_PREFIX}${ref.split("@sha256:")[1]}.json`);
   const resources: RecordedResource[] = [];
   const namesByUrn = new Map<string, string>();
 

@@ -193,7 +193,7 @@ export const DB_CONNECTION_SATURATION_PERCENT = 80;
  * than it scales. A ratio of the current allocation cannot be alarmed on (RDS publishes no
  * allocated-storage metric), and a ratio of the configured size misreads a volume that has grown.
  */
-export const DB_FREE_STORAGE_FLOOR_PERCENT = 10;
+const DB_FREE_STORAGE_FLOOR_PERCENT = 10;
 
 /** "Shared cache: Redis": ticket when a node's memory use passes this share (noeviction then refuses writes). */
 export const CACHE_MEMORY_PRESSURE_PERCENT = 80;
@@ -211,8 +211,8 @@ export const WORKER_COMMAND = ["npm", "run", "worker"] as const;
 export const HEALTH_READY_MATCH = '"status":"ready"';
 
 /** Where the supporting alarms come from: the incident steps and the topology they check. */
-export const INCIDENT_STEP_DATABASE = "Verify database status and connection pool saturation";
-export const TOPOLOGY_CACHE = "Shared cache: Redis (webhook replay protection + distributed rate limiting)";
+const INCIDENT_STEP_DATABASE = "Verify database status and connection pool saturation";
+const TOPOLOGY_CACHE = "Shared cache: Redis (webhook replay protection + distributed rate limiting)";
 
 /**
  * Alarms beyond the six that the incident steps check: database connection saturation and free

@@ -16,7 +16,7 @@ import { assertNoProblems, type SettingProblem } from "./problems";
  */
 
 /** CloudFront reads certificates from us-east-1 only. */
-export const CLOUDFRONT_CERTIFICATE_REGION = "us-east-1";
+const CLOUDFRONT_CERTIFICATE_REGION = "us-east-1";
 /** CloudFront's fixed hosted zone for alias records (Route 53 "Values for alias records"). */
 export const CLOUDFRONT_HOSTED_ZONE_ID = "Z2FDTNDATAQYW2";
 

@@ -22,7 +22,7 @@ import { physicalName, type StackIdentity } from "./naming";
  */
 
 /** Memory, and with it CPU share: 1769 MB is one full vCPU (AWS Lambda docs, memory and computing power). */
-export const VALIDATION_MEMORY_MB = 1769;
+const VALIDATION_MEMORY_MB = 1769;
 
 export interface DrillValidationArgs {
   stack: StackIdentity;
@@ -122,7 +122,7 @@ export function drillValidationSecurityGroup(name: string, args: { stack: StackI
 }
 
 /** The function role's permissions: write records and metrics, report restore tests, read the master secret. */
-export function validationFunctionPolicy(a: { recordsBucketArn: string; masterUserSecretArn: string; kmsKeyArn: string; region: string }): iam.PolicyDocument {
+function validationFunctionPolicy(a: { recordsBucketArn: string; masterUserSecretArn: string; kmsKeyArn: string; region: string }): iam.PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -150,7 +150,7 @@ export function validationFunctionPolicy(a: { recordsBucketArn: string; masterUs
 }
 
 /** The EventBridge pattern: completed RDS restore jobs (the handler keeps only its plan's). */
-export const RESTORE_JOB_COMPLETED_PATTERN = {
+const RESTORE_JOB_COMPLETED_PATTERN = {
   source: ["aws.backup"],
   "detail-type": ["Restore Job State Change"],
   detail: { status: ["COMPLETED"], resourceType: ["RDS"] },

@@ -19,9 +19,9 @@ import { irsaTrustPolicy } from "./services/workloads";
  */
 
 /** Fluent Bit 3.2.10 (cr.fluentbit.io, the project's registry). Pass `image` pinned by digest to freeze it. */
-export const FLUENT_BIT_IMAGE = "cr.fluentbit.io/fluent/fluent-bit:3.2.10";
+const FLUENT_BIT_IMAGE = "cr.fluentbit.io/fluent/fluent-bit:3.2.10";
 /** The router's service account; its IRSA role trusts exactly `system:serviceaccount:<namespace>:<this>`. */
-export const LOG_ROUTER_SERVICE_ACCOUNT = "fluent-bit";
+const LOG_ROUTER_SERVICE_ACCOUNT = "fluent-bit";
 const CONFIG_PATH = "/fluent-bit/etc";
 const STATE_PATH = "/var/fluent-bit/state";
 
@@ -84,7 +84,7 @@ export interface ResolvedRoute {
 }
 
 /** The tail input's tag for a route; the filter and output match on `<tag>.*`. */
-export const routeTag = (key: string): string => `route.${key}`;
+const routeTag = (key: string): string => `route.${key}`;
 
 /**
  * The Fluent Bit configuration (classic format): one `tail` input per route on exactly that

@@ -4,7 +4,7 @@ import { PROJECT, type Environment, type StackName } from "../runbook";
  * Physical names for AWS resources, within each service's length limit. Logical names are
  * `${parent}-<role>`; physical names add the project and stack so two stacks never collide.
  */
-export const NAME_LIMITS = {
+const NAME_LIMITS = {
   /** RDS DB instance identifier. */
   rds: 63,
   /** ElastiCache replication group id. */

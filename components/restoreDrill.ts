@@ -88,7 +88,7 @@ export interface RestoreDrillArgs {
  * modify and delete only instances tagged as this source's drills, invoke the validation function,
  * publish records and metrics.
  */
-export function drillRunnerPolicy(a: { functionArn: string; bucketArn: string; sourceIdentifier: string }): iam.PolicyDocument {
+function drillRunnerPolicy(a: { functionArn: string; bucketArn: string; sourceIdentifier: string }): iam.PolicyDocument {
   const taggedAsDrill = { StringEquals: { [`aws:ResourceTag/${DRILL_TAG}`]: "true", [`aws:ResourceTag/${DRILL_SOURCE_TAG}`]: a.sourceIdentifier } };
   return {
     Version: "2012-10-17",

@@ -12,7 +12,7 @@ import { physicalName, type StackIdentity } from "./naming";
  */
 
 /** Mondays 04:00 UTC, an hour after the 03:00 daily backup (runbook.ts RESTORE_DRILL_CRON, as an AWS cron). */
-export const RESTORE_TESTING_SCHEDULE = "cron(0 4 ? * MON *)";
+const RESTORE_TESTING_SCHEDULE = "cron(0 4 ? * MON *)";
 
 export interface RestoreTestingArgs {
   stack: StackIdentity;
@@ -37,7 +37,7 @@ export interface RestoreTestingArgs {
  * into the database's network, tagging them; decrypt with the database's key through RDS. Deleting
  * the restored instance is done by AWS Backup's service-linked role, not this one.
  */
-export function restoreTestingPolicy(a: { kmsKeyArn: string; vaultArn: string }): iam.PolicyDocument {
+function restoreTestingPolicy(a: { kmsKeyArn: string; vaultArn: string }): iam.PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [

@@ -5,13 +5,13 @@ import { physicalName } from "./naming";
 import { forceDestroy, stateful } from "./protection";
 
 /** Methods the frontend uses on the uploads bucket: presigned GET downloads and PUT uploads. */
-export const CORS_METHODS = ["GET", "HEAD", "PUT"] as const;
+const CORS_METHODS = ["GET", "HEAD", "PUT"] as const;
 /** Request headers a presigned upload sends (the SDK's checksum headers are `x-amz-*`). */
-export const CORS_ALLOWED_HEADERS = ["Content-Type", "Content-MD5", "Content-Disposition", "x-amz-*"] as const;
+const CORS_ALLOWED_HEADERS = ["Content-Type", "Content-MD5", "Content-Disposition", "x-amz-*"] as const;
 /** Multipart uploads read each part's ETag from the response. */
-export const CORS_EXPOSE_HEADERS = ["ETag"] as const;
+const CORS_EXPOSE_HEADERS = ["ETag"] as const;
 /** Browsers cache the preflight answer for an hour. */
-export const CORS_MAX_AGE_SECONDS = 3600;
+const CORS_MAX_AGE_SECONDS = 3600;
 
 export interface StorageArgs {
   /** Stack the bucket belongs to; part of its physical name. */

@@ -43,7 +43,7 @@ function line(label: string, value: number) {
   return { annotations: { horizontal: [{ label, value }] } };
 }
 
-export function dashboardWidgets(input: DashboardInput): Widget[] {
+function dashboardWidgets(input: DashboardInput): Widget[] {
   const { region, namespace: ns } = input;
   const cacheLines = (metricName: string, stat: string): MetricLine[] =>
     input.cacheMemberClusterIds.map((id) => ["AWS/ElastiCache", metricName, "CacheClusterId", id, { stat, period: 300 }]);

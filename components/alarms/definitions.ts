@@ -23,7 +23,7 @@ export const HEALTH_CHECK_METRICS_REGION = "us-east-1";
 export type AlarmTableKey = RunbookAlarmKey | SupportingAlarmKey;
 
 /** The webhook row becomes two member alarms (`-band`, `-floor`) and one composite that notifies. */
-export const WEBHOOK_KEY = "webhook-invalid-signature-spike" satisfies RunbookAlarmKey;
+const WEBHOOK_KEY = "webhook-invalid-signature-spike" satisfies RunbookAlarmKey;
 
 export interface MetricRef {
   namespace: string;
@@ -87,13 +87,13 @@ function row<K extends AlarmTableKey>(key: K): RunbookAlarm & { key: K } {
 }
 
 /** The runbook section a row quotes. */
-export function runbookSection(key: AlarmTableKey): string {
+function runbookSection(key: AlarmTableKey): string {
   if (RUNBOOK_ALARMS.some((r) => r.key === key)) return "Alerts and on-call thresholds";
   return key.startsWith("db-") ? "Incident response quick steps" : "Deployment topology";
 }
 
 /** An alarm description: the runbook line quoted, the route, how it is measured, why missing data is treated so. */
-export function describeAlarm(r: RunbookAlarm & { key: AlarmTableKey }, measured: string): string {
+function describeAlarm(r: RunbookAlarm & { key: AlarmTableKey }, measured: string): string {
   const text = [
     `Runbook "${runbookSection(r.key)}": "${r.runbookLine}" -> ${ROUTE_TEXT[r.route]}.`,
     `Alarms when ${measured}.`,
@@ -154,7 +154,7 @@ function perCacheMember(src: AlarmSources, metricName: string, r: RunbookAlarm, 
 }
 
 /** The free-storage floor in bytes: `percent` of the initial allocation (see DB_FREE_STORAGE_FLOOR_PERCENT). */
-export function storageFloorBytes(allocatedStorageGb: number, percent: number): number {
+function storageFloorBytes(allocatedStorageGb: number, percent: number): number {
   return Math.floor((allocatedStorageGb * 1024 ** 3 * percent) / 100);
 }
 

@@ -14,13 +14,11 @@ import { dashboardBody } from "./dashboard";
 import { alarmKeyPolicy } from "./keyPolicy";
 import { METRIC_FILTERS, REQUEST_ID_QUERY, type LogSource } from "./logContract";
 
-export { cacheMemberClusterIds, logGroupName, metricNamespace, validateAlarmsArgs, type AlarmsArgs } from "./args";
-export { alarmDefinitions, describeAlarm, HEALTH_CHECK_METRICS_REGION, WEBHOOK_KEY, webhookComposite } from "./definitions";
-export { LOG_EVENTS, LOG_FIELDS, LOG_METRICS, METRIC_FILTERS, REQUEST_ID_PLACEHOLDER, REQUEST_ID_QUERY } from "./logContract";
+export { cacheMemberClusterIds, validateAlarmsArgs, type AlarmsArgs } from "./args";
 
 /** Route 53 checks every 10 s (fast interval) and needs 3 failures: unhealthy within ~30 s. */
-export const HEALTH_CHECK_REQUEST_INTERVAL_SECONDS = 10;
-export const HEALTH_CHECK_FAILURE_THRESHOLD = 3;
+const HEALTH_CHECK_REQUEST_INTERVAL_SECONDS = 10;
+const HEALTH_CHECK_FAILURE_THRESHOLD = 3;
 
 /**
  * The runbook's "Alerts and on-call thresholds" as CloudWatch alarms, plus what the incident steps

@@ -9,7 +9,7 @@
 /** Which process writes a log group. */
 export type LogSource = "api" | "worker";
 
-export interface LogField {
+interface LogField {
   /** JSON key, exactly as written. */
   name: string;
   type: "string" | "number" | "integer";
@@ -35,9 +35,9 @@ export const LOG_FIELDS = [
   { name: "error", type: "string", emittedBy: ["api", "worker"], meaning: "error message, never credentials or a connection string" },
 ] as const satisfies readonly LogField[];
 
-export type LogFieldName = (typeof LOG_FIELDS)[number]["name"];
+type LogFieldName = (typeof LOG_FIELDS)[number]["name"];
 
-export interface LogEvent {
+interface LogEvent {
   name: string;
   emittedBy: LogSource;
   /** Fields the line must carry besides time, level and event. */
@@ -102,7 +102,7 @@ export function fieldsReadBy(filter: Pick<MetricFilterSpec, "pattern" | "value">
 }
 
 /** Logs Insights: every line of one request, API and worker, in order. */
-export const REQUEST_ID_PLACEHOLDER = "REPLACE-WITH-X-REQUEST-ID";
+const REQUEST_ID_PLACEHOLDER = "REPLACE-WITH-X-REQUEST-ID";
 export const REQUEST_ID_QUERY = [
   "fields @timestamp, @log, level, event, method, path, status, durationMs, job, outcome, error, @message",
   `| filter requestId = "${REQUEST_ID_PLACEHOLDER}"`,

@@ -44,7 +44,7 @@ export interface ClusterArgs {
 }
 
 /** Throws a fixable message unless exactly one mode is given. */
-export function validateClusterArgs(args: ClusterArgs): void {
+function validateClusterArgs(args: ClusterArgs): void {
   if (Boolean(args.create) === Boolean(args.existing)) {
     throw new Error("Cluster: give exactly one of create (a new VPC and EKS cluster) and existing (a cluster found by lookupCluster).");
   }

@@ -327,7 +327,7 @@ export class Database extends pulumi.ComponentResource {
  * With storage autoscaling on (`maxAllocatedStorageGb` above `allocatedStorageGb`), RDS raises
  * `allocatedStorage` on its own and never lowers it; Pulumi must not try to set it back.
  */
-export function autoscalingIgnoredChanges(args: Pick<DatabaseArgs, "allocatedStorageGb" | "maxAllocatedStorageGb">): string[] {
+function autoscalingIgnoredChanges(args: Pick<DatabaseArgs, "allocatedStorageGb" | "maxAllocatedStorageGb">): string[] {
   return args.maxAllocatedStorageGb > args.allocatedStorageGb ? ["allocatedStorage"] : [];
 }
 

@@ -14,10 +14,10 @@ import { ASSETS_CACHE_CODE, SPA_ROUTING_CODE } from "./edgeFunctions";
 export { ASSETS_CACHE_CODE, ASSETS_CACHE_CONTROL, SPA_ROUTING_CODE } from "./edgeFunctions";
 
 /** CloudFront is global; its certificates and its log delivery source live in us-east-1. */
-export const CLOUDFRONT_REGION = "us-east-1";
+const CLOUDFRONT_REGION = "us-east-1";
 
 /** Hashed build output lives under this path: the behavior with the year-long cache. */
-export const ASSETS_PATH_PATTERN = "/assets/*";
+const ASSETS_PATH_PATTERN = "/assets/*";
 /** index.html names the current hashed assets, so browsers revalidate it on every load. */
 export const DOCUMENT_CACHE_CONTROL = "no-cache";
 /** Two years, the HSTS preload list's minimum. */

@@ -47,8 +47,8 @@ export const HTTP_PORT_NAME = "http";
 /** The Service's port; the Ingress forwards to it. */
 export const SERVICE_PORT = 80;
 /** The read-only root filesystem leaves only this emptyDir writable. */
-export const SCRATCH_MOUNT = "/tmp";
-export const ZONE_TOPOLOGY_KEY = "topology.kubernetes.io/zone";
+const SCRATCH_MOUNT = "/tmp";
+const ZONE_TOPOLOGY_KEY = "topology.kubernetes.io/zone";
 
 /** Labels that select one workload's pods; never change them (a Deployment's selector is immutable). */
 export function selectorLabels(workload: Workload): Record<string, string> {
@@ -60,11 +60,11 @@ export function workloadLabels(workload: Workload, stack: string): Record<string
 }
 
 /** What the restricted Pod Security Standard demands of a pod, and no more privilege than that. */
-export function podSecurityContext(runAsUser: number): k8s.core.v1.PodSecurityContext {
+function podSecurityContext(runAsUser: number): k8s.core.v1.PodSecurityContext {
   return { runAsNonRoot: true, runAsUser, runAsGroup: runAsUser, fsGroup: runAsUser, seccompProfile: { type: "RuntimeDefault" } };
 }
 
-export function containerSecurityContext(runAsUser: number): k8s.core.v1.SecurityContext {
+function containerSecurityContext(runAsUser: number): k8s.core.v1.SecurityContext {
   return {
     runAsNonRoot: true,
     runAsUser,
@@ -85,7 +85,7 @@ const httpGet = (path: string): k8s.core.v1.HTTPGetAction => ({ path, port: HTTP
  * restarts only a process that no longer answers at all, so a database outage never restarts pods.
  * The startup probe gives a cold start up to `startupSeconds` before liveness applies.
  */
-export function probes(workload: Workload): Pick<k8s.core.v1.Container, "startupProbe" | "livenessProbe" | "readinessProbe"> {
+function probes(workload: Workload): Pick<k8s.core.v1.Container, "startupProbe" | "livenessProbe" | "readinessProbe"> {
   // The worker's event loop may be busy with a job: give its liveness probe more slack.
   const liveness = workload === "api" ? { periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 } : { periodSeconds: 20, timeoutSeconds: 5, failureThreshold: 6 };
   return {
@@ -95,7 +95,7 @@ export function probes(workload: Workload): Pick<k8s.core.v1.Container, "startup
   };
 }
 
-export function resourceRequirements(r: ContainerResources): k8s.core.v1.ResourceRequirements {
+function resourceRequirements(r: ContainerResources): k8s.core.v1.ResourceRequirements {
   return { requests: { cpu: r.cpuRequest, memory: r.memoryRequest }, limits: { cpu: r.cpuLimit, memory: r.memoryLimit } };
 }
 

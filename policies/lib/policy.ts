@@ -92,12 +92,6 @@ export function resourcesOfType(args: Pick<StackValidationArgs, "resources">, ty
   return args.resources.filter((r) => r.type === type);
 }
 
-/** How a value reads in a violation message. */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return "not set";
-  return JSON.stringify(value);
-}
-
 /**
  * What the in-process evaluator (policies/evaluate.ts) adds to CrossGuard's resource args: the dotted
  * paths of inputs that reached the engine as secrets. The CrossGuard analyzer unwraps secrets before

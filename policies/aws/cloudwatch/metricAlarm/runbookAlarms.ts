@@ -6,7 +6,7 @@ import { RUNBOOK_ALARMS, type AlarmRoute, type RunbookAlarm } from "../../../lib
 import type { RunbookStackPolicy } from "../../../lib/policy";
 
 /** A topic's route from its name (`runbook-<stack>-page`, `runbook-<stack>-ticket`, `...-page-us-east-1`). */
-export function topicRoute(topic: PolicyResource): AlarmRoute | undefined {
+function topicRoute(topic: PolicyResource): AlarmRoute | undefined {
   const name = typeof topic.props.name === "string" ? topic.props.name : topic.name;
   return /(^|-)(page|ticket)(-|$)/.exec(name)?.[2] as AlarmRoute | undefined;
 }

@@ -6,7 +6,7 @@ import { cidrContains } from "../../../lib/cidr";
 import { pointingAt, type RunbookResourcePolicy, type RunbookStackPolicy } from "../../../lib/policy";
 
 /** PostgreSQL's and Redis's ports: what makes a security group part of the data tier. */
-export const DATA_TIER_PORTS = [5432, 6379] as const;
+const DATA_TIER_PORTS = [5432, 6379] as const;
 
 interface IngressRule {
   protocol?: string;

@@ -12,7 +12,7 @@ import { loadOps, OPS_LOCATION, replacingDiff } from "./shared";
  * only AWS that cannot be reached fails the operation.
  */
 
-export const INTEGRITY_CHECK_INPUTS = ["window", "target", "databaseUrl", "validationFunction", "aws", "checks"] as const;
+const INTEGRITY_CHECK_INPUTS = ["window", "target", "databaseUrl", "validationFunction", "aws", "checks"] as const;
 
 export interface IntegrityCheckInputs {
   window: string;
@@ -37,7 +37,7 @@ export interface IntegrityCheckOutputs extends IntegrityCheckInputs {
 
 type RestoreOps = typeof import("../ops/restore");
 
-export const integrityCheckProvider: pulumi.dynamic.ResourceProvider<IntegrityCheckInputs, IntegrityCheckOutputs> = {
+const integrityCheckProvider: pulumi.dynamic.ResourceProvider<IntegrityCheckInputs, IntegrityCheckOutputs> = {
   async diff(_id, olds, news) {
     return replacingDiff(olds, news, INTEGRITY_CHECK_INPUTS);
   },

@@ -17,7 +17,7 @@ import { loadOps, OPS_LOCATION, replacingDiff } from "./shared";
  */
 
 /** Inputs that replace the resource when they change: each drill is one event. */
-export const RESTORE_DRILL_INPUTS = ["window", "mode", "temporaryPrefix", "backend", "checks", "validationBudgetSeconds", "publish", "adminUrl"] as const;
+const RESTORE_DRILL_INPUTS = ["window", "mode", "temporaryPrefix", "backend", "checks", "validationBudgetSeconds", "publish", "adminUrl"] as const;
 
 export interface RestoreDrillInputs {
   window: string;
@@ -63,7 +63,7 @@ function specOf(inputs: RestoreDrillInputs): DrillSpec {
   };
 }
 
-export const restoreDrillProvider: pulumi.dynamic.ResourceProvider<RestoreDrillInputs, RestoreDrillOutputs> = {
+const restoreDrillProvider: pulumi.dynamic.ResourceProvider<RestoreDrillInputs, RestoreDrillOutputs> = {
   async diff(_id, olds, news) {
     return replacingDiff(olds, news, RESTORE_DRILL_INPUTS);
   },

@@ -51,7 +51,7 @@ const AUTH_ERRORS = new Set([
  * response, no credentials, expired token): then the drill could not run, which is the
  * operation's failure, not a drill result.
  */
-export function isUnreachable(error: unknown): boolean {
+function isUnreachable(error: unknown): boolean {
   const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   if (AUTH_ERRORS.has(e.name ?? "")) return true;
   if (e.code && ["ECONNREFUSED", "ENOTFOUND", "ECONNRESET", "ETIMEDOUT", "EAI_AGAIN"].includes(e.code)) return true;

@@ -12,12 +12,13 @@ import { ISO_WEEK } from "./window";
 export { runDrill, type DrillOptions, type DrillStep } from "./drill";
 export { localBackend, localTarget, takeLocalSnapshot, dropLocalSnapshots } from "./local";
 export { rdsBackend } from "./rds";
-export { temporaryIdentifier, sourceHash, DRILL_TAG, DRILL_SOURCE_TAG } from "./names";
+export { temporaryIdentifier, sourceHash } from "./names";
 export { lambdaValidator, type Validator } from "./invoke";
-export { validate, NOTHING_TO_DRILL, type ValidationChecks, type ValidationRequest, type ValidationResult, type ValidationTarget } from "./validation";
+export { validate, type ValidationChecks, type ValidationRequest, type ValidationResult, type ValidationTarget } from "./validation";
 export { awsClientConfig, type AwsTarget } from "./aws";
-export { publishRecord, recordExists, recordKey, DRILL_METRICS, DRILL_METRIC_NAMESPACE, DRILL_METRIC_DIMENSION } from "./publish";
-export { isoWeek, ISO_WEEK } from "./window";
+/** recordExists, awsClientConfig and sweepTemporaries are the RestoreDrill provider's read and delete, loaded through loadOps at deploy time. */
+export { recordExists } from "./publish";
+export { isoWeek } from "./window";
 export * from "./types";
 
 /**
@@ -64,7 +65,7 @@ export interface SpecHooks {
 }
 
 /** Checks a spec before anything runs; every message names the setting and the fix. */
-export function validateDrillSpec(spec: DrillSpec): void {
+function validateDrillSpec(spec: DrillSpec): void {
   if (!ISO_WEEK.test(spec.window)) throw new Error(`window is "${spec.window}"; use an ISO week such as 2025-W03 (isoWeek(new Date()))`);
   if (spec.mode !== "snapshot" && spec.mode !== "pitr") throw new Error(`mode is "${String(spec.mode)}"; use "snapshot" or "pitr"`);
   if (spec.backend.kind === "local" && spec.mode !== "snapshot") throw new Error('the local backend restores snapshots only; set mode to "snapshot"');
@@ -78,7 +79,7 @@ export function validateDrillSpec(spec: DrillSpec): void {
 }
 
 /** The backend and the validator a spec runs with. */
-export function backendFor(spec: DrillSpec): { backend: RestoreBackend; validator: Validator; publishClient?: ReturnType<typeof awsClientConfig> } {
+function backendFor(spec: DrillSpec): { backend: RestoreBackend; validator: Validator; publishClient?: ReturnType<typeof awsClientConfig> } {
   const b = spec.backend;
   if (b.kind === "local") {
     const inProcess: Validator = (request: ValidationRequest): Promise<ValidationResult> => validate(request);
@@ -103,7 +104,7 @@ export function backendFor(spec: DrillSpec): { backend: RestoreBackend; validato
 }
 
 /** The temporary database's name for a spec: an RDS identifier or a local database name. */
-export function temporaryIdFor(spec: DrillSpec, sourceId: string): string {
+function temporaryIdFor(spec: DrillSpec, sourceId: string): string {
   const id = temporaryIdentifier(spec.temporaryPrefix, spec.window, sourceId);
   return spec.backend.kind === "local" ? id.replace(/-/g, "_") : id;
 }

@@ -28,7 +28,7 @@ function checkName(name: string, what: string): string {
   return name;
 }
 
-export function snapshotName(source: string, at: Date): string {
+function snapshotName(source: string, at: Date): string {
   const stamp = at.toISOString().replace(/\D/g, "").slice(0, 17);
   return checkName(`${source.slice(0, 63 - SNAPSHOT_SUFFIX.length - 17)}${SNAPSHOT_SUFFIX}${stamp}`, "snapshot name");
 }

@@ -24,7 +24,7 @@ export interface PublishTarget {
 }
 
 /** Where a record is stored in the bucket: by source, then week, then start time. */
-export function recordKey(record: DrillRecord): string {
+function recordKey(record: DrillRecord): string {
   const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_");
   return `drills/${safe(record.sourceId)}/${record.window}/${safe(record.startedAt)}.json`;
 }

@@ -8,7 +8,7 @@ import { Client, type ClientConfig } from "pg";
 
 export const SAMPLE_TABLES = ["_prisma_migrations", "users", "orders", "payments", "webhook_events"] as const;
 
-export const SAMPLE_SCHEMA = `
+const SAMPLE_SCHEMA = `
 CREATE TABLE _prisma_migrations (
   id varchar(36) PRIMARY KEY,
   checksum varchar(64) NOT NULL,

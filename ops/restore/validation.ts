@@ -68,12 +68,12 @@ export interface ValidationResult {
   durationMs: number;
 }
 
-export const NOTHING_TO_DRILL = "nothing to drill yet";
+const NOTHING_TO_DRILL = "nothing to drill yet";
 
 const DEFAULT_BUDGET_MS = 600_000;
 
 /** A pg config for a target; credentials resolved by the caller. */
-export function clientConfig(target: ValidationTarget, password: string | undefined, user = target.user): ClientConfig {
+function clientConfig(target: ValidationTarget, password: string | undefined, user = target.user): ClientConfig {
   return {
     host: target.host,
     port: target.port,
@@ -86,7 +86,7 @@ export function clientConfig(target: ValidationTarget, password: string | undefi
 }
 
 /** Reads the credentials of a target: its one-time password, or its Secrets Manager secret. */
-export async function resolveCredentials(target: ValidationTarget, signal: AbortSignal): Promise<{ user: string; password: string | undefined }> {
+async function resolveCredentials(target: ValidationTarget, signal: AbortSignal): Promise<{ user: string; password: string | undefined }> {
   if (!target.passwordSecretArn) return { user: target.user, password: target.password };
   const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
   const out = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: target.passwordSecretArn }), { abortSignal: signal });

@@ -175,21 +175,3 @@ export function runAsProcess<O extends OptionValues>(program: Command, action: (
 export function exitWhenDrained(code: number): void {
   process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
 }
-
-/**
- * The runner for a command that parses its own arguments inside `main` (a commander program with
- * `exitOverride()`): its result is the exit code; a usage error that commander has already printed
- * exits 2 (0 for --help); any other error prints `<name>: <message>` and exits with its `exitCode`
- * (2 when it has none). A command on this runner prints its own `--json` error document; new
- * commands use `createCommand` and `runAsProcess`, which do.
- */
-export function runCli(name: string, main: () => Promise<number>): void {
-  main().then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.exitCode = reportFailure(name, error, false);
-    },
-  );
-}

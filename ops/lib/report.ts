@@ -71,6 +71,3 @@ export function printReport(results: readonly CheckResult[], report: { command: 
     : `${renderTable(results, report.title)}\n`;
   return new Promise((resolve) => process.stdout.write(text, () => resolve(exitCode)));
 }
-
-/** The shared runner lives in ./cli; re-exported for the commands that import it from here. */
-export { runCli } from "./cli";

@@ -237,7 +237,7 @@ export function parseFilterPattern(source: string): ParsedFilterPattern {
 }
 
 /** The value at a selector's path, or `undefined` when the field is absent. */
-export function select(event: JsonValue, path: readonly (string | number)[]): JsonValue | undefined {
+function select(event: JsonValue, path: readonly (string | number)[]): JsonValue | undefined {
   let node: JsonValue | undefined = event;
   for (const step of path) {
     if (node === null || typeof node !== "object") return undefined;

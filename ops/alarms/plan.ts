@@ -19,7 +19,7 @@ export interface PlanDocument {
   resources: PlanResource[];
 }
 
-export const TYPES = {
+const TYPES = {
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
   metricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",

@@ -51,7 +51,7 @@ export function describeNetworkError(error: unknown, what: string, target: strin
 }
 
 /** The deepest cause's message (fetch reports only "fetch failed" at the top). */
-export function innermostMessage(error: unknown): string {
+function innermostMessage(error: unknown): string {
   let current: unknown = error;
   let message = String(error);
   for (let depth = 0; depth < 5 && current && typeof current === "object"; depth += 1) {

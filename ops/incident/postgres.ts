@@ -8,18 +8,18 @@ import { describeNetworkError, errorCode, redactUrl } from "./errors";
  * count client connections against max_connections, failing at the alarm's threshold.
  */
 
-export interface Saturation {
+interface Saturation {
   used: number;
   max: number;
   percent: number;
 }
 
 /** Client backends (not autovacuum or replication workers) against max_connections. */
-export const SATURATION_SQL = `
+const SATURATION_SQL = `
 SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')::int AS used,
        current_setting('max_connections')::int AS max`;
 
-export function saturationOf(used: number, max: number): Saturation {
+function saturationOf(used: number, max: number): Saturation {
   return { used, max, percent: Math.round((1000 * used) / max) / 10 };
 }
 

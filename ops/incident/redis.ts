@@ -10,7 +10,7 @@ import { describeNetworkError, redactUrl, withDeadline } from "./errors";
  */
 
 /** `key:value` lines of INFO. */
-export function parseInfo(text: string): Record<string, string> {
+function parseInfo(text: string): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const line of text.split(/\r?\n/)) {
     const at = line.indexOf(":");

@@ -17,7 +17,7 @@ export interface StorageOptions {
 }
 
 /** Where canaries go; the uploads bucket's lifecycle expires the noncurrent version a delete leaves. */
-export const CANARY_PREFIX = "ops/incident-check/";
+const CANARY_PREFIX = "ops/incident-check/";
 
 const CREDENTIAL_ERRORS = new Set(["InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken"]);
 

@@ -4,15 +4,9 @@ import type { CheckResult } from "../lib/report";
 import { describeNetworkError } from "../incident/errors";
 
 /** Certificates closer to expiry than this fail the smoke (ACM renews 60 days ahead; this means renewal broke). */
-export const CERT_FAIL_DAYS = 7;
+const CERT_FAIL_DAYS = 7;
 /** ...and closer than this warn. */
-export const CERT_WARN_DAYS = 30;
-
-export interface TlsFacts {
-  protocol: string;
-  daysLeft: number;
-  subject: string;
-}
+const CERT_WARN_DAYS = 30;
 
 function handshake(host: string, port: number, timeoutMs: number, ca?: string): Promise<{ socket: TLSSocket; cert: PeerCertificate }> {
   return new Promise((resolve, reject) => {

@@ -13,7 +13,7 @@ import { AWS_REGION, configSchema, SECRET_KEYS, SECTIONS, STACK_NAME, type Platf
 
 export { PROJECT };
 export { ConfigError } from "./settings/problems";
-export { configSchema, LOG_RETENTION_DAYS, RETIRED_KEYS, SECRET_KEYS, type PlatformConfig, type RawConfig } from "./settings/schema";
+export { configSchema, SECRET_KEYS, type PlatformConfig } from "./settings/schema";
 
 /**
  * Validates raw (already JSON-parsed) settings for a stack. Pure: the mock harness, the offline

@@ -15,7 +15,7 @@ const IMAGE_REPOSITORY = /^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+$/;
 const K8S_QUANTITY_CPU = /^\d+(\.\d+)?m?$/;
 const K8S_QUANTITY_MEMORY = /^\d+(Ki|Mi|Gi)$/;
 /** CloudWatch Logs accepts only these retention periods. */
-export const LOG_RETENTION_DAYS = [
+const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
   3653,
 ] as const;
@@ -286,7 +286,7 @@ export type PlatformConfig = Settings & {
   pageHttpsEndpoint?: pulumi.Output<string>;
 };
 
-export type RawConfig = z.input<typeof configSchema>;
+type RawConfig = z.input<typeof configSchema>;
 /** The top-level sections of a stack file's project settings. */
 export const SECTIONS = Object.keys(configSchema.shape) as (keyof RawConfig)[];
 /** Settings that are only ever set with `pulumi config set --secret`. */

@@ -13,7 +13,7 @@ function resource(type: string, name: string, inputs: Record<string, unknown>, e
   return { type, name, urn: urn(type, name), inputs, secretPaths: [], propertyDependencies: {}, ...extra };
 }
 
-export const T = {
+const T = {
   instance: "aws:rds/instance:Instance",
   plan: "aws:backup/plan:Plan",
   selection: "aws:backup/selection:Selection",
@@ -37,7 +37,7 @@ export const T = {
 
 const DB_ARN = "arn:aws:rds:eu-west-1:123456789012:db:runbook-production-postgres";
 const topicArn = (route: string) => `arn:aws:sns:eu-west-1:123456789012:runbook-production-${route}`;
-export const DIGEST = `sha256:${"a".repeat(64)}`;
+const DIGEST = `sha256:${"a".repeat(64)}`;
 
 function alarms(): PolicyInputResource[] {
   return RUNBOOK_ALARMS.map((row) => {

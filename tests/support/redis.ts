@@ -22,9 +22,9 @@ export interface RedisOptions {
   maxmemory?: string;
 }
 
-export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? "redis-server";
+const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? "redis-server";
 
-export function redisServerVersion(): string {
+function redisServerVersion(): string {
   const probe = spawnSync(REDIS_SERVER_BIN, ["--version"], { encoding: "utf8" });
   if (probe.error || probe.status !== 0) {
     throw new Error(`${REDIS_SERVER_BIN} was not found or failed to run: install it with "apt-get install -y redis-server" (.ci/run does).`);

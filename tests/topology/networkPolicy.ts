@@ -40,7 +40,7 @@ export interface NamespacedPolicy {
 /** The far side of a connection: an address range (all of it must be admitted) or a pod. */
 export type Endpoint = { cidr: string } | { namespace: string; labels: Record<string, string>; namespaceLabels: Record<string, string> };
 
-export function selects(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
+function selects(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
   if (!selector) return true;
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (labels[key] !== value) return false;
   for (const expression of selector.matchExpressions ?? []) {

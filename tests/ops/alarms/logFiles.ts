@@ -7,7 +7,7 @@ import * as path from "node:path";
  * CloudWatch exports AWS metrics (CSV rows), around a fixed start aligned to five minutes.
  */
 
-export const T0 = Date.parse("2026-11-30T10:00:00.000Z");
+const T0 = Date.parse("2026-11-30T10:00:00.000Z");
 export const at = (minute: number, second = 0): string => new Date(T0 + minute * 60_000 + second * 1000).toISOString();
 
 type Line = { t: number; record: Record<string, unknown> };

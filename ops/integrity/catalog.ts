@@ -67,6 +67,8 @@ interface BtreeIndexInfo {
   unique: boolean;
   bytes: number;
   tableBytes: number;
+  /** The planner's estimate of the table's rows (pg_class.reltuples; -1 before the first ANALYZE or VACUUM). */
+  tableRows: number;
 }
 interface InvalidIndexInfo {
   index: string;
@@ -194,7 +196,8 @@ export async function readCatalog(client: ClientBase, options: { migrationsTable
   // storage ("only B-Tree indexes are supported"), its partitions' indexes are checked instead.
   const btreeIndexes = await client.query<BtreeIndexInfo>(
     `SELECT ${DISPLAY("n", "ic")} AS index, ic.oid::int AS oid,
-            i.indisunique AS unique, pg_relation_size(ic.oid)::float8 AS bytes, pg_table_size(i.indrelid)::float8 AS "tableBytes"
+            i.indisunique AS unique, pg_relation_size(ic.oid)::float8 AS bytes, pg_table_size(i.indrelid)::float8 AS "tableBytes",
+            (SELECT tc.reltuples::float8 FROM pg_class tc WHERE tc.oid = i.indrelid) AS "tableRows"
        FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
        JOIN pg_namespace n ON n.oid = ic.relnamespace
       WHERE am.amname = 'btree' AND ic.relkind = 'i' AND i.indisvalid AND i.indisready AND i.indislive AND ic.relpersistence <> 't' AND ${USER_SCHEMA("n")}

@@ -71,6 +71,12 @@ export interface PlanOptions {
   tolerancePercent: number;
   /** Also verify every heap tuple has its index entry (bt_index_check's heapallindexed; reads each table again). */
   heapAllIndexed: boolean;
+  /**
+   * Unique indexes of at most this many entries (amcheck's own estimate) are verified with
+   * heapallindexed, then read in key order for duplicates; larger ones are checked by sorting the
+   * table's keys (amcheck's Bloom filter outgrows the CPU caches). @default 2_000_000 (a 4 MB filter)
+   */
+  orderedPassUpTo?: number;
 }
 
 /** What every category planner shares. */

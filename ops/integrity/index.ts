@@ -36,6 +36,12 @@ export interface IntegrityOptions {
   statementTimeoutMs?: number;
   /** amcheck also verifies every heap tuple has its index entry (reads each table again). @default false */
   heapAllIndexed?: boolean;
+  /**
+   * Unique indexes of at most this many entries are verified with heapallindexed and then read in
+   * key order for duplicates; larger ones by sorting the table's keys, as amcheck's Bloom filter
+   * outgrows the CPU caches. Both are exact. @default 2000000
+   */
+  orderedPassUpTo?: number;
   /** Called as checks are planned and finish, for progress displays. */
   onProgress?: (event: IntegrityProgress) => void;
 }
@@ -209,6 +215,7 @@ async function collect(
       referenceCounts,
       tolerancePercent,
       heapAllIndexed: options.heapAllIndexed ?? false,
+      orderedPassUpTo: options.orderedPassUpTo,
     });
     const totals: Partial<Record<CheckCategory, number>> = {};
     for (const c of checks) totals[c.category] = (totals[c.category] ?? 0) + 1;

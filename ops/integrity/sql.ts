@@ -1,4 +1,4 @@
-import { escapeIdentifier } from "pg";
+import { escapeIdentifier, type ClientBase } from "pg";
 
 /** Small SQL helpers shared by the integrity checks; every identifier reaches SQL through pg's escapeIdentifier. */
 
@@ -31,4 +31,20 @@ export function splitTableName(name: string): { schema: string; table: string } 
 
 export function plural(n: number | bigint, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 || n === 1n ? one : many}`;
+}
+
+/**
+ * Runs `work` with planner settings changed (`{ enable_hashjoin: "off" }`), then puts back the
+ * values they had, so a caller's transaction (the cutover's) continues as it was. The change is
+ * transaction-local (`set_config(..., true)`); when `work` throws, nothing is put back (a failed
+ * statement has aborted the transaction, which ends the change anyway).
+ */
+export async function withSettings<T>(client: ClientBase, settings: Readonly<Record<string, string>>, work: () => Promise<T>): Promise<T> {
+  const names = Object.keys(settings);
+  const apply = (values: readonly string[]) => client.query("SELECT set_config(n, v, true) FROM unnest($1::text[], $2::text[]) AS u(n, v)", [names, values]);
+  const { rows } = await client.query<{ v: string }>("SELECT current_setting(n) AS v FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i", [names]);
+  await apply(Object.values(settings));
+  const result = await work();
+  await apply(rows.map((r) => r.v));
+  return result;
 }

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { Client } from "pg";
 import { planChecks, readCatalog } from "../../ops/integrity/checks";
 import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../../ops/restore/sample";
-import { startPostgres } from "../../tests/support/postgres";
+import { benchServer, type BenchServer } from "./integrity/server";
 import type { BenchRow } from "./types";
 
 /**
@@ -17,6 +17,8 @@ import type { BenchRow } from "./types";
  * - scale: 20 M rows, at most 11x the 2 M figure, and the validator's own peak RSS (measured in a
  *   child process that runs only the validation) under 150 MB. The 2 M figure for this ratio is
  *   measured alternately with the 20 M runs, so both see the same neighbours' load.
+ * Knobs: `INTEGRITY_BENCH_DATA=<dir>` keeps the seeded databases for the next run
+ * (scripts/bench/integrity/server.ts); `INTEGRITY_BENCH_ONLY=scale` measures the scale rows only.
  */
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -86,23 +88,32 @@ function measure(url: string): { ms: number; maxRssMb: number } {
   return result;
 }
 
-async function seeded(createDatabase: (name: string) => Promise<string>, name: string, users: number): Promise<{ url: string; label: string }> {
-  const url = await createDatabase(name);
-  const rows = await seedSampleDatabase(url, users);
-  await withClient(url, (client) => client.query("CREATE EXTENSION amcheck"));
-  return { url, label: `${(rows / 1e6).toFixed(1)}M rows` };
+/** The sample database `name` with `users` users, seeded unless a kept one exists (seeded under another name, renamed when complete). */
+async function seeded(server: BenchServer, name: string, users: number): Promise<{ url: string; label: string }> {
+  if (!(await server.has(name))) {
+    const seeding = `${name}_seeding`;
+    if (await server.has(seeding)) await withClient(server.url("postgres"), (client) => client.query(`DROP DATABASE ${seeding}`));
+    const url = await server.createDatabase(seeding);
+    await seedSampleDatabase(url, users);
+    await withClient(url, (client) => client.query("CREATE EXTENSION amcheck"));
+    await withClient(server.url("postgres"), (client) => client.query(`ALTER DATABASE ${seeding} RENAME TO ${name}`));
+  }
+  const url = server.url(name);
+  const counts = await withClient(url, (client) => client.query<{ n: string }>(`SELECT (${SAMPLE_TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(" + ")})::text AS n`));
+  return { url, label: `${(Number(counts.rows[0]?.n ?? 0) / 1e6).toFixed(1)}M rows` };
 }
 
 export async function benchIntegrity(): Promise<BenchRow[]> {
-  const pg = await startPostgres();
+  const pg = await benchServer();
+  const scaleOnly = process.env.INTEGRITY_BENCH_ONLY === "scale";
   try {
-    const small = await seeded((n) => pg.createDatabase(n), "integrity_2m", USERS_2M);
+    const small = await seeded(pg, "integrity_2m", USERS_2M);
     const scan: number[] = [];
     const floor: number[] = [];
     const validation: number[] = [];
     const rss: number[] = [];
     // Interleaved, so a neighbour's load on the shared machine weighs on all three alike.
-    for (let i = 0; i < SAMPLES; i++) {
+    for (let i = 0; i < (scaleOnly ? 0 : SAMPLES); i++) {
       scan.push(await countScan(small.url));
       floor.push(await serialFloor(small.url));
       const m = measure(small.url);
@@ -112,7 +123,7 @@ export async function benchIntegrity(): Promise<BenchRow[]> {
     const floorName = `serial floor: the validator's planned statements one after another on one connection, ${small.label}`;
     const scanName = `count(*) of every table, one connection, ${small.label}`;
     const validationName = `integrity validation, ${small.label}`;
-    const rows: BenchRow[] = [
+    const rows: BenchRow[] = scaleOnly ? [] : [
       { name: scanName, samples: scan, unit: "ms" },
       { name: floorName, samples: floor, unit: "ms" },
       { name: validationName, samples: validation, unit: "ms", baseline: floorName, target: "<= 0.6x serial floor", meets: (ms, base) => ms <= 0.6 * base },
@@ -120,7 +131,7 @@ export async function benchIntegrity(): Promise<BenchRow[]> {
       { name: `validator peak RSS, ${small.label}`, samples: rss, unit: "MB", target: "< 150 MB", meets: (mb) => mb < 150 },
     ];
 
-    const large = await seeded((n) => pg.createDatabase(n), "integrity_20m", USERS_20M);
+    const large = await seeded(pg, "integrity_20m", USERS_20M);
     const scale: number[] = [];
     const scaleRss: number[] = [];
     const beside = [measure(small.url).ms];

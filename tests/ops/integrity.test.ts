@@ -41,6 +41,24 @@ describe("validateIntegrity on a clean database", () => {
     expect(report.summary).toBe(`${report.results.length} checks, 0 failed, 0 warnings`);
   });
 
+  it("a unique index above the ordered-pass size gets its structure verified and its duplicates found by sorting the table's keys", async () => {
+    const url = await copy();
+    const clean = await validate(url, { orderedPassUpTo: 0 });
+    expect(failures(clean)).toEqual([]);
+    expect(row(clean, "unique: users(email)")).toMatchObject({ status: "pass", detail: "no duplicate keys (users_email_key, heap scan)" });
+    expect(row(clean, "index: users_email_key")).toMatchObject({ status: "pass", detail: "bt_index_check: consistent" });
+    // --heapallindexed verifies every index that way, so each unique index is read in key order again.
+    const thorough = await validate(url, { orderedPassUpTo: 0, heapAllIndexed: true });
+    expect(row(thorough, "unique: users(email)")).toMatchObject({ status: "pass", detail: "no duplicate keys (users_email_key, read in key order after amcheck verified it)" });
+    // A duplicate the index missed is found in the sorted keys of the table.
+    await sql(url, "UPDATE pg_index SET indisready = false WHERE indexrelid = 'users_email_key'::regclass");
+    await sql(url, "INSERT INTO users (email, name) VALUES ('user7@example.com', 'Duplicate')");
+    await sql(url, "UPDATE pg_index SET indisready = true WHERE indexrelid = 'users_email_key'::regclass");
+    const damaged = await validate(url, { orderedPassUpTo: 0 });
+    expect(failures(damaged)).toEqual(["unique: users(email)"]);
+    expect(row(damaged, "unique: users(email)").detail).toBe("1 key appears more than once (e.g. (user7@example.com)) despite users_email_key");
+  });
+
   it("says when amcheck is not installed, as a warning that does not fail", async () => {
     const report = await validate(await copy("seeded_plain"));
     expect(row(report, "amcheck")).toMatchObject({
@@ -76,6 +94,26 @@ describe("each kind of violation is detected and named", () => {
     const report = await validate(url);
     expect(failures(report)).toEqual(["orphans: orders.user_id -> users.id"]);
     expect(row(report, "orphans: orders.user_id -> users.id").detail).toMatch(/^3 orphaned rows in orders reference no users \(e\.g\. \(1\), \(1\), \(1\)\): orders_user_id_fkey$/);
+  });
+
+  it("orphans are found from the child's heap, not its index, and a parent index that lost entries reports none", async () => {
+    const url = await copy();
+    // Damaged indexes: each stops receiving entries while rows are written.
+    await sql(
+      url,
+      `UPDATE pg_index SET indisready = false WHERE indexrelid IN ('orders_user_id_idx'::regclass, 'users_pkey'::regclass);
+       SET session_replication_role = replica;
+       INSERT INTO orders (user_id, status, total_cents) VALUES (525252, 'paid', 100);
+       INSERT INTO users (id, email, name) VALUES (700000, 'late@example.com', 'Late');
+       INSERT INTO orders (user_id, status, total_cents) VALUES (700000, 'paid', 100);
+       RESET session_replication_role;
+       UPDATE pg_index SET indisready = true WHERE indexrelid IN ('orders_user_id_idx'::regclass, 'users_pkey'::regclass);`,
+    );
+    const report = await validate(url);
+    expect(row(report, "orphans: orders.user_id -> users.id")).toMatchObject({
+      status: "fail",
+      detail: "1 orphaned row in orders references no users (e.g. (525252)): orders_user_id_fkey",
+    });
   });
 
   it("rows violating a NOT VALID CHECK constraint", async () => {

@@ -76,7 +76,7 @@ export function integrityProgress(): {
  * "privileges: 2 findings: not everything could be checked" (a missing privilege's finding is a row of its own), with
  * ", 1 not checked" and ", 2 warnings" when there are any.
  */
-export function summaryLine(category: CheckCategory, results: readonly IntegrityResult[]): string {
+function summaryLine(category: CheckCategory, results: readonly IntegrityResult[]): string {
   const count = (status: IntegrityResult["status"]) => results.filter((r) => r.status === status).length;
   if (category === "privileges") return `${category}: ${plural(results.length, "finding")}: not everything could be checked`;
   const skipped = count("skip");

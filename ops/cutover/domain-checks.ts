@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import * as path from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import { normalizeDecimal } from "./numbers";
@@ -53,11 +54,22 @@ export function parseDomainChecks(text: string, file: string): DomainCheck[] {
   return parsed.data;
 }
 
+/** A checks file is a few kilobytes; anything past this is not one (a device, a data file). */
+const MAX_CHECKS_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads and parses a domain-checks file: a regular file of at most 1 MiB, YAML or JSON, a leading
+ * byte-order mark ignored (editors on Windows write one).
+ * @throws Error naming `--domain-checks`, the file and the fix: missing, not a regular file, too large, not YAML, not the shape
+ */
 export async function loadDomainChecks(file: string): Promise<DomainCheck[]> {
-  const text = await readFile(file, "utf8").catch(() => {
-    throw new Error(`--domain-checks ${file}: cannot read the file`);
-  });
-  return parseDomainChecks(text, file);
+  const info = await stat(file).catch(() => undefined);
+  if (!info) throw new Error(`--domain-checks ${file}: no such file (resolved as ${path.resolve(file)})`);
+  if (!info.isFile() || info.size > MAX_CHECKS_FILE_BYTES) {
+    throw new Error(`--domain-checks ${file}: not a checks file (${info.isFile() ? `${info.size} bytes, more than 1 MiB` : "not a regular file"}); pass a YAML or JSON list of checks`);
+  }
+  const text = await readFile(file, "utf8");
+  return parseDomainChecks(text.replace(/^\uFEFF/, ""), file);
 }
 
 /**

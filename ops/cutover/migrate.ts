@@ -2,12 +2,13 @@ import * as path from "node:path";
 import { Client, escapeIdentifier } from "pg";
 import type { CheckResult } from "../lib/report";
 import { load } from "./copy";
+import { CliError } from "../lib/cli";
 import { resolveDatetimeUnits } from "./datetime-units";
-import { loadDomainChecks, type DomainCheck } from "./domain-checks";
+import { loadDomainChecks } from "./domain-checks";
 import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type MigrationPlan } from "./plan";
 import { readTargetSchema } from "./postgres";
-import { checkSqliteFile, describeChange, fileStateAhead, snapshotSqlite, type FileState } from "./snapshot";
-import { isSqliteInternal, openSqlite, readSqliteSchema, sqliteForeignKeyViolations } from "./sqlite";
+import { assertNoSidecarFiles, checkSqliteFile, describeChange, fileStateAhead, snapshotSqlite, type FileState } from "./snapshot";
+import { isSqliteInternal, openSqlite, readSqliteSchema, sqliteForeignKeyViolations, type SqliteDatabase } from "./sqlite";
 import { fail, validate } from "./validate";
 import type { EpochUnit } from "./values";
 
@@ -64,6 +65,39 @@ export function schemaFromUrl(databaseUrl: string): string | undefined {
   }
 }
 
+/**
+ * Connects to the target, or says where it could not and what to check, without the password.
+ * @throws CliError, exit 3 (incomplete: nothing was done, the target could not be reached or refused the login)
+ */
+async function connectTarget(databaseUrl: string): Promise<Client> {
+  const client = new Client({ connectionString: databaseUrl });
+  // A connection lost between statements surfaces as the next statement's error, not a crash.
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    return client;
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    const url = new URL(databaseUrl);
+    const where = `${url.hostname}:${url.port || "5432"}${url.pathname}`;
+    throw new CliError(
+      `cannot connect to PostgreSQL at ${where} (--database-url or DATABASE_URL): ${error instanceof Error ? error.message : String(error)}; ` +
+        "check the URL's host, port, database, user, password and TLS settings. Nothing was written",
+      3,
+    );
+  }
+}
+
+/** Whether the SQLite file has a table of its own (the catalog alone is read, read-only). */
+function holdsTables(sqlitePath: string): boolean {
+  const db = openSqlite(sqlitePath);
+  try {
+    return (db.all("SELECT name FROM sqlite_master WHERE type = 'table'") as { name: string }[]).some((t) => !isSqliteInternal(t.name));
+  } finally {
+    db.close();
+  }
+}
+
 /** Why a source with nothing to migrate is refused, with the path as resolved and the way past it. */
 function nothingToMigrate(sqlitePath: string, why: string): string {
   return (
@@ -87,8 +121,20 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
   const results: CheckResult[] = [];
   const allowEmpty = options.allowEmpty ?? false;
   // A wrong file is bad input, refused before a snapshot is written or anything connects.
-  if ((await checkSqliteFile(options.sqlitePath)) === 0 && !allowEmpty) throw new Error(nothingToMigrate(options.sqlitePath, "it is empty (0 bytes)"));
-  const snapshot = await snapshotSqlite(options.sqlitePath, dryRun ? undefined : (options.snapshotDir ?? "cutover-snapshots"));
+  const size = await checkSqliteFile(options.sqlitePath);
+  if (!allowEmpty && size === 0) throw new Error(nothingToMigrate(options.sqlitePath, "it is empty (0 bytes)"));
+  await assertNoSidecarFiles(options.sqlitePath);
+  if (!allowEmpty && !holdsTables(options.sqlitePath)) throw new Error(nothingToMigrate(options.sqlitePath, "it holds no tables"));
+  const domainChecks = options.domainChecksFile ? await loadDomainChecks(options.domainChecksFile) : [];
+  // The target is reached before the snapshot: a wrong URL or password costs no copy of the data.
+  const client = await connectTarget(options.databaseUrl);
+  let snapshot: Awaited<ReturnType<typeof snapshotSqlite>>;
+  try {
+    snapshot = await snapshotSqlite(options.sqlitePath, dryRun ? undefined : (options.snapshotDir ?? "cutover-snapshots"));
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
   const snapshotMs = performance.now() - started;
   const snapshotResult: CheckResult = { check: "snapshot", status: "info", detail: "" };
   results.push(snapshotResult);
@@ -122,14 +168,15 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
     return report;
   };
 
-  const db = openSqlite(snapshot.readPath);
-  const client = new Client({ connectionString: options.databaseUrl });
-  // A connection lost between statements surfaces as the next statement's error, not a crash.
-  client.on("error", () => undefined);
+  let db: SqliteDatabase;
+  try {
+    db = openSqlite(snapshot.readPath);
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
   try {
     const source = readSqliteSchema(db);
-    if (!allowEmpty && source.tables.every((t) => isSqliteInternal(t.name))) throw new Error(nothingToMigrate(options.sqlitePath, "it holds no tables"));
-    await client.connect();
     const target = await readTargetSchema(client, schema);
     if (target.tables.size === 0) {
       results.push(fail("plan", `PostgreSQL schema "${schema}" has no tables: run the application's migrations (prisma migrate deploy) against it first`));
@@ -162,15 +209,7 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
       const bad = violations.get(table.source);
       if (bad) results.push(fail(`source foreign keys: ${table.source}`, `${bad} row(s) in the SQLite source reference missing rows (PRAGMA foreign_key_check); fix the source, PostgreSQL would reject them`));
     }
-    let domainChecks: DomainCheck[] = [];
-    if (options.domainChecksFile) {
-      try {
-        domainChecks = await loadDomainChecks(options.domainChecksFile);
-        results.push({ check: "domain checks file", status: "info", detail: `${domainChecks.length} check(s) from ${options.domainChecksFile}` });
-      } catch (error) {
-        results.push(fail("domain checks file", error instanceof Error ? error.message : String(error)));
-      }
-    }
+    if (options.domainChecksFile) results.push({ check: "domain checks file", status: "info", detail: `${domainChecks.length} check(s) from ${options.domainChecksFile}` });
 
     const nonEmpty: string[] = [];
     for (const table of plan.tables) {

@@ -129,16 +129,63 @@ export async function checkSqliteFile(source: string): Promise<number> {
   if (info.size === 0) return 0;
   const file = await open(source, "r");
   try {
-    const header = Buffer.alloc(SQLITE_HEADER.length);
+    const header = Buffer.alloc(100);
     const { bytesRead } = await file.read(header, 0, header.length, 0);
-    if (bytesRead < header.length || !header.equals(SQLITE_HEADER)) {
-      const start = JSON.stringify(header.subarray(0, bytesRead).toString("latin1").replace(/[^\x20-\x7e]/g, "."));
+    if (bytesRead < SQLITE_HEADER.length || !header.subarray(0, SQLITE_HEADER.length).equals(SQLITE_HEADER)) {
+      const start = JSON.stringify(header.subarray(0, Math.min(bytesRead, SQLITE_HEADER.length)).toString("latin1").replace(/[^\x20-\x7e]/g, "."));
       throw new Error(`--sqlite ${source}: not a SQLite database (it starts with ${start}, not "SQLite format 3"); ${PASS_THE_DATABASE}`);
+    }
+    const expected = declaredSize(header, bytesRead);
+    if (expected !== undefined && info.size < expected) {
+      throw new Error(
+        `--sqlite ${source}: truncated (its header declares ${expected} bytes, the file has ${info.size}): a copy cut short, or a download or disk that failed. ` +
+          "Use the last good copy of the database",
+      );
     }
   } finally {
     await file.close();
   }
   return info.size;
+}
+
+/**
+ * The database size a SQLite header declares, in bytes: page size (offset 16; 1 means 65536) times
+ * the in-header page count (offset 28), which SQLite keeps valid only while the "version-valid-for"
+ * number (offset 92) equals the change counter (offset 24) (sqlite.org/fileformat.html, "In-header
+ * database size"). Undefined when the header is short or the count is not valid.
+ */
+function declaredSize(header: Buffer, bytesRead: number): number | undefined {
+  if (bytesRead < 100 || header.readUInt32BE(92) !== header.readUInt32BE(24)) return undefined;
+  const pageSize = header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
+  const pages = header.readUInt32BE(28);
+  return pages === 0 ? undefined : pageSize * pages;
+}
+
+/**
+ * Creates the snapshot directory one level at a time below its nearest existing ancestor (Node's
+ * recursive mkdir can spin forever under /proc), so a bad `--snapshot-dir` fails at once.
+ * @throws Error naming the flag, the path and what is in the way
+ */
+export async function prepareSnapshotDir(snapshotDir: string): Promise<void> {
+  const missing: string[] = [];
+  let at = path.resolve(snapshotDir);
+  for (;;) {
+    const info = await stat(at).catch(() => undefined);
+    if (info) {
+      if (!info.isDirectory()) throw new Error(`--snapshot-dir ${snapshotDir}: ${at} exists and is not a directory; pass a directory for the snapshot`);
+      break;
+    }
+    missing.unshift(at);
+    const parent = path.dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const dir of missing) {
+    await mkdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "EEXIST") return;
+      throw new Error(`--snapshot-dir ${snapshotDir}: cannot create ${dir} (${error.code ?? error.message}); pass a directory you can write to`);
+    });
+  }
 }
 
 function stamp(date: Date): string {
@@ -176,7 +223,7 @@ export async function snapshotSqlite(source: string, snapshotDir: string | undef
   };
   if (snapshotDir === undefined) return { source, readPath: source, hashed: settleLater(sourceHash.then(unchanged)) };
 
-  await mkdir(snapshotDir, { recursive: true });
+  await prepareSnapshotDir(snapshotDir);
   await ignoreInGit(snapshotDir);
   const name = `${path.basename(source)}.${stamp(now)}`;
   const copy = path.join(snapshotDir, name);

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Database } from "node-sqlite3-wasm";
@@ -224,6 +224,39 @@ describe("an empty, table-less or non-SQLite source (a wrong relative path makes
       );
     }
     expect(await snapshotsWritten(s)).toBe(0);
+  });
+
+  it("a truncated file (a copy cut short) is refused from its header, before any snapshot", async () => {
+    const s = await setup();
+    const whole = await readFile(s.sqlite);
+    await writeFile(s.sqlite, whole.subarray(0, Math.floor(whole.length / 2)));
+    await expect(migrate({ ...s, url: unreachable })).rejects.toThrow(
+      `--sqlite ${s.sqlite}: truncated (its header declares ${whole.length} bytes, the file has ${Math.floor(whole.length / 2)}): a copy cut short, or a download or disk that failed. Use the last good copy of the database`,
+    );
+    expect(await snapshotsWritten(s)).toBe(0);
+  });
+
+  it("an unreachable target is named without its password, exit 3, and costs no snapshot", async () => {
+    const s = await setup();
+    const error = await migrate({ ...s, url: "postgresql://postgres:s3cret-pw@127.0.0.1:1/app" }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { exitCode?: number },
+    );
+    expect(error?.message).toMatch(/^cannot connect to PostgreSQL at 127\.0\.0\.1:1\/app \(--database-url or DATABASE_URL\): connect ECONNREFUSED 127\.0\.0\.1:1; check the URL's host, port, database, user, password and TLS settings\. Nothing was written$/);
+    expect(error?.message).not.toContain("s3cret-pw");
+    expect(error?.exitCode).toBe(3);
+    expect(await snapshotsWritten(s)).toBe(0);
+  });
+
+  it("a bad checks file or snapshot folder is bad input before any snapshot: BOM accepted, a device or a file in the way refused", async () => {
+    const s = await setup();
+    const checks = path.join(work, "checks-bom.yaml");
+    await writeFile(checks, '\uFEFF- name: users\n  sql: SELECT 1 WHERE false\n');
+    const report = await migrate(s, { domainChecksFile: checks, dryRun: true });
+    expect(report.results).toContainEqual({ check: "domain checks file", status: "info", detail: `1 check(s) from ${checks}` });
+    await expect(migrate({ ...s, url: unreachable }, { domainChecksFile: "/dev/zero" })).rejects.toThrow("--domain-checks /dev/zero: not a checks file (not a regular file)");
+    await expect(migrate({ ...s, url: unreachable }, { snapshotDir: s.sqlite })).rejects.toThrow(/^cannot connect/);
+    await expect(migrate(s, { snapshotDir: s.sqlite })).rejects.toThrow(`--snapshot-dir ${s.sqlite}: ${s.sqlite} exists and is not a directory; pass a directory for the snapshot`);
   });
 
   it("tables, but none of the target's: refused with what the file holds", async () => {

@@ -168,9 +168,10 @@ interface BranchProtectionCliOptions {
   json?: boolean;
 }
 
-function positiveMs(value: string): number {
+/** A request timeout Node's timers can hold: 100 ms to 10 minutes. */
+function timeoutMs(value: string): number {
   const ms = Number(value);
-  if (!Number.isInteger(ms) || ms <= 0) throw new InvalidArgumentError("a positive whole number of milliseconds, such as 10000");
+  if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) throw new InvalidArgumentError("a whole number of milliseconds from 100 to 600000, such as 10000");
   return ms;
 }
 
@@ -180,6 +181,9 @@ function positiveMs(value: string): number {
  */
 function apiBaseUrl(value: string): string {
   const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url && (url.username || url.password)) {
+    throw new CliError("--api-url (or GITHUB_API_URL) must not carry credentials (user:password@); the token comes from GITHUB_TOKEN");
+  }
   if (url && (url.protocol === "https:" || url.protocol === "http:") && url.hostname !== "") return value;
   const got = url ? ` (got scheme "${url.protocol.replace(/:$/, "")}"${url.hostname === "" ? ", no host" : ""})` : "";
   throw new CliError(`--api-url (or GITHUB_API_URL) is not an http(s) URL with a host${got}; give one such as ${DEFAULT_API_URL} or https://<host>/api/v3 (GitHub Enterprise)`);
@@ -194,7 +198,7 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo 
   )
     .option("--stack <stack>", "stack file whose repository settings to apply (default: the stack with repository.manageBranchProtection: true)")
     .option("--api-url <url>", "GitHub API base URL (GitHub Enterprise: https://<host>/api/v3)", env.GITHUB_API_URL ?? DEFAULT_API_URL)
-    .option("--timeout-ms <ms>", "request timeout in milliseconds", positiveMs, DEFAULT_TIMEOUT_MS)
+    .option("--timeout-ms <ms>", "request timeout in milliseconds (100 to 600000)", timeoutMs, DEFAULT_TIMEOUT_MS)
     .option("--json", "print the results as one JSON document instead of a table");
   return runCommand<BranchProtectionCliOptions>(
     program,

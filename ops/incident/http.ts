@@ -45,10 +45,11 @@ export function parseBaseUrl(value: string): string {
   try {
     url = new URL(value);
   } catch {
-    throw new Error(`--base-url "${value}" is not a URL; pass the API's address, such as https://api.example.com`);
+    throw new Error("--base-url is not a URL; pass the API's address, such as https://api.example.com");
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`--base-url must be http(s), got ${url.protocol}`);
-  if (url.username || url.password) throw new Error("--base-url must not carry credentials");
+  if (url.username || url.password) throw new Error("--base-url must not carry credentials (user:password@); the health endpoints need none");
+  if (url.search || url.hash) throw new Error("--base-url must not carry a query or fragment (it may hold a token); pass the API's address only, such as https://api.example.com");
   return value.replace(/\/+$/, "");
 }
 

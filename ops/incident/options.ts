@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { CliError } from "../lib/cli";
 import { parseBaseUrl } from "./http";
 
 /** Commander parsers shared by the ops CLIs: bad input is a usage error that names the fix. */
@@ -9,10 +10,15 @@ export function timeoutOption(value: string): number {
   return ms;
 }
 
+/**
+ * `--base-url`, checked when parsed. Its refusal is a CliError (exit 2) rather than commander's
+ * InvalidArgumentError, whose message would quote the value, credentials and all.
+ * @throws CliError saying what is wrong, without the value
+ */
 export function baseUrlOption(value: string): string {
   try {
     return parseBaseUrl(value);
   } catch (error) {
-    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+    throw new CliError(error instanceof Error ? error.message : String(error));
   }
 }

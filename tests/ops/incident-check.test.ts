@@ -374,7 +374,19 @@ describe("npm run ops:incident-check", () => {
   it("exits 2 with the fix on a bad --base-url", async () => {
     const run = await cli(["--base-url", "api.example.com"]);
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain('--base-url "api.example.com" is not a URL; pass the API\'s address, such as https://api.example.com');
+    expect(run.stderr).toBe("ops:incident-check: --base-url is not a URL; pass the API's address, such as https://api.example.com\n");
+  });
+
+  it("refuses credentials or a query in --base-url without ever printing them, exit 2, also under --json", async () => {
+    for (const [url, reason] of [
+      ["https://user:s3cr3tPW@api.example.com", "--base-url must not carry credentials (user:password@); the health endpoints need none"],
+      ["https://api.example.com/?token=s3cr3tPW", "--base-url must not carry a query or fragment (it may hold a token); pass the API's address only, such as https://api.example.com"],
+    ]) {
+      const run = await cli(["--base-url", url as string, "--json"]);
+      expect(run.status).toBe(2);
+      expect(JSON.parse(run.stdout)).toEqual({ command: "ops:incident-check", exitCode: 2, error: reason });
+      expect(`${run.stdout}${run.stderr}`).not.toContain("s3cr3tPW");
+    }
   });
 });
 

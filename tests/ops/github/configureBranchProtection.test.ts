@@ -227,6 +227,17 @@ describe("npm run ops:configure-branch-protection", () => {
     expect(requests).toEqual([]);
   });
 
+  it("refuses credentials in --api-url without printing them, and a timeout Node cannot hold (exit 2, nothing sent)", async () => {
+    const { io, stdout, stderr } = capture();
+    expect(await main(["--api-url", "https://u:s3cr3tPW@github.example.com/api/v3", "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, io)).toBe(2);
+    expect(JSON.parse(stdout())).toMatchObject({ exitCode: 2, error: "--api-url (or GITHUB_API_URL) must not carry credentials (user:password@); the token comes from GITHUB_TOKEN" });
+    expect(`${stdout()}${stderr()}`).not.toContain("s3cr3tPW");
+    const huge = capture();
+    expect(await main(["--timeout-ms", "99999999999"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, huge.io)).toBe(2);
+    expect(huge.stderr()).toContain("a whole number of milliseconds from 100 to 600000");
+    expect(requests).toEqual([]);
+  });
+
   it("fails instead of reading settings out of an answer that is not JSON", async () => {
     answer = () => ({ status: 200, body: "<html>Sign in</html>", headers: { "content-type": "text/html" } });
     const [put, verify] = await applyBranchProtection({ token: TOKEN, repository: "acme/runbook-app", spec, apiUrl });
@@ -283,7 +294,7 @@ describe("npm run ops:configure-branch-protection", () => {
     expect(JSON.parse(json.stdout())).toEqual({
       command: "ops:configure-branch-protection",
       exitCode: 2,
-      error: "option '--timeout-ms <ms>' argument 'soon' is invalid. a positive whole number of milliseconds, such as 10000",
+      error: "option '--timeout-ms <ms>' argument 'soon' is invalid. a whole number of milliseconds from 100 to 600000, such as 10000",
     });
     expect(requests).toEqual([]);
   });

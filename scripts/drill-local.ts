@@ -50,13 +50,19 @@ async function takeOverSignals(): Promise<void> {
   }
 }
 
+/** What a step's task may do with its line: retitle it, or mark it skipped with a reason. */
+interface StepTask {
+  title: string;
+  skip(message?: string): void;
+}
+
 const elapsed = (since: number) => `${((performance.now() - since) / 1000).toFixed(1)} s`;
 
 async function main(): Promise<number> {
   const options = createCommand("drill:local", "Run the weekly restore drill against a throwaway local PostgreSQL")
     .option("--users <n>", "sample users to seed (about 7 rows each)", (v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`--users takes a whole number of at least 1, got "${v}"`);
+      if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new InvalidArgumentError(`--users takes a whole number from 1 to 1000000 (about 7 rows each), got "${v}"`);
       return n;
     }, 2000)
     .parse(process.argv.slice(2), { from: "user" })
@@ -89,11 +95,12 @@ async function main(): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   /** Runs a step's work until it finishes or the run is interrupted (then the work's failure is not reported). */
-  const untilInterrupted = async (task: { title: string }, work: () => Promise<string>): Promise<void> => {
+  const untilInterrupted = async (task: StepTask, work: () => Promise<string>): Promise<void> => {
     const running = work();
     running.catch(() => undefined);
     const title = await Promise.race([running, interruption.promise.then(() => undefined)]);
-    task.title = title ?? `${task.title}: interrupted`;
+    if (title === undefined) task.skip("interrupted");
+    else task.title = title;
   };
   const interruptedExit = (records?: string) => {
     const signal = interrupted as NodeJS.Signals;
@@ -109,7 +116,7 @@ async function main(): Promise<number> {
       [
         {
           title: "Start a throwaway PostgreSQL",
-          task: (_ctx: unknown, task: { title: string }) =>
+          task: (_ctx: unknown, task: StepTask) =>
             untilInterrupted(task, async () => {
               starting = startPostgres();
               pg = await starting;
@@ -118,18 +125,18 @@ async function main(): Promise<number> {
         },
         {
           title: `Seed the sample schema (${options.users} users)`,
-          task: (_ctx: unknown, task: { title: string }) =>
+          task: (_ctx: unknown, task: StepTask) =>
             untilInterrupted(task, async () => {
               const t = performance.now();
               const rows = await seedSampleDatabase(await (pg as PostgresServer).createDatabase("app"), options.users);
               return `Seeded ${rows} rows: ${SAMPLE_TABLES.join(", ")} (${elapsed(t)})`;
             }),
-          skip: () => interrupted !== undefined,
+          skip: () => (interrupted ? "interrupted" : false),
         },
         {
           title: "Take a snapshot (stands in for the nightly automated snapshot)",
-          task: (_ctx: unknown, task: { title: string }) => untilInterrupted(task, async () => `Snapshot ${await takeLocalSnapshot((pg as PostgresServer).url(), "app")}`),
-          skip: () => interrupted !== undefined,
+          task: (_ctx: unknown, task: StepTask) => untilInterrupted(task, async () => `Snapshot ${await takeLocalSnapshot((pg as PostgresServer).url(), "app")}`),
+          skip: () => (interrupted ? "interrupted" : false),
         },
       ],
       { registerSignalListeners: false },
@@ -171,10 +178,11 @@ async function main(): Promise<number> {
     const steps = new Listr(
       STEPS.map(({ step, title }) => ({
         title,
-        task: async (_ctx: unknown, task: { title: string }) => {
+        task: async (_ctx: unknown, task: StepTask) => {
           const detail = await Promise.race([done.get(step)?.promise, failed]);
+          if (detail === "interrupted") return task.skip("interrupted");
           const t = startedAt.get(step);
-          task.title = `${title}${detail ? `: ${detail}` : ""}${t === undefined || detail === "interrupted" ? "" : ` (${elapsed(t)})`}`;
+          task.title = `${title}${detail ? `: ${detail}` : ""}${t === undefined ? "" : ` (${elapsed(t)})`}`;
         },
       })),
       { registerSignalListeners: false },

@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import { PROJECT } from "../config";
 import { CliError, createCommand, runAsProcess } from "../ops/lib/cli";
 import { plural } from "../ops/lib/report";
@@ -119,14 +120,26 @@ export function renderOutputs(outputs: Record<string, unknown>): string[] {
 }
 
 interface PreviewOptions {
-  stack: string;
+  stack?: string;
   configFile?: string;
   json?: boolean;
 }
 
+/**
+ * The stack a `--config-file` is for, from its name (`Pulumi.dev.yaml` is `dev`), as when Pulumi
+ * reads the file next to its stack.
+ * @throws CliError (exit 2) when the name does not say, asking for --stack
+ */
+function stackOfFile(file: string): string {
+  const stack = /^Pulumi\.(.+)\.yaml$/.exec(path.basename(file))?.[1];
+  if (stack === undefined) throw new CliError(`--config-file ${file} is not named Pulumi.<stack>.yaml: pass --stack <name> with it`);
+  return stack;
+}
+
 /** The command: previews one stack; 0 clean, 1 a mandatory policy violation, 2 a config or stack-file error. */
 async function preview(options: PreviewOptions): Promise<number> {
-  const { stack, configFile, json = false } = options;
+  const { configFile, json = false } = options;
+  const stack = options.stack ?? (configFile === undefined ? "staging" : stackOfFile(configFile));
   const stacks = listStacks();
   if (configFile === undefined && !stacks.includes(stack)) {
     throw new CliError(`--stack ${stack}: no Pulumi.${stack}.yaml here; the stacks are ${stacks.join(", ")} (or pass --config-file <file> for a stack file elsewhere)`);
@@ -174,7 +187,7 @@ async function preview(options: PreviewOptions): Promise<number> {
 if (require.main === module) {
   const program = createCommand("start", "Offline preview of the runbook platform: the real program for one stack under Pulumi's mock runtime.")
     .configureHelp({ commandUsage: () => "npm start -- [options]" })
-    .option("--stack <stack>", `stack to preview, from its Pulumi.<stack>.yaml (${listStacks().join(", ")})`, "staging")
+    .option("--stack <stack>", `stack to preview, from its Pulumi.<stack>.yaml (${listStacks().join(", ")}); default: the --config-file's stack, else staging`)
     .option("--config-file <file>", "read the stack's settings from this file instead of Pulumi.<stack>.yaml (as pulumi --config-file)")
     .option("--json", 'write the plan as one JSON document to stdout (secrets replaced by "[secret]"); run it as npm -s start -- --json');
   runAsProcess<PreviewOptions>(program, preview);

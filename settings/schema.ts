@@ -65,7 +65,7 @@ const iamRoleArn = (what: string) => arn("iam", /role\/.+/, what);
  */
 const cluster = z.strictObject({
   mode: z.enum(["create", "existing"], '"create" (a new VPC and EKS cluster) or "existing" (an EKS cluster looked up by name)'),
-  name: pattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, "an EKS cluster name (existing: required; create: default runbook-<stack>-eks)").optional(),
+  name: pattern(/^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/, "an EKS cluster name (existing: required; create: default <namePrefix>-<stack>-eks)").optional(),
   version: pattern(/^1\.(2[89]|3\d)$/, 'create only: an EKS Kubernetes version such as "1.33"').optional(),
   publicAccessCidrs: z.array(cidr()).describe("create only: CIDRs allowed to the public API endpoint; [] keeps the endpoint private").optional(),
   nodeGroup: z

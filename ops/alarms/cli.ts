@@ -4,6 +4,7 @@ import Table from "cli-table3";
 import type { Command } from "commander";
 import { LOG_EVENTS } from "../../components/alarms/logContract";
 import { listStacks } from "../../stackFiles";
+import { plural } from "../lib/report";
 import { CliError, createCommand, required, runAsProcess, type CliIo } from "../lib/cli";
 import { FilterPatternError } from "./filterPattern";
 import { BAND_TRAINING_SECONDS, MetricMathError } from "./metricMath";
@@ -98,7 +99,7 @@ function topicName(arn: string): string {
 }
 
 function render(result: ReplayResult, lines: number, notes: string[]): string {
-  const out: string[] = [`Alarm replay of ${lines} log lines through the ${result.stack} plan's metric filters and alarms.`];
+  const out: string[] = [`Alarm replay of ${plural(lines, "log line")} through the ${result.stack} plan's metric filters and alarms.`];
   const table = new Table({ head: ["time (UTC)", "alarm", "from", "to", "notifies"], style: { head: [], border: [] } });
   const all = result.alarms.flatMap((a) => a.transitions.map((t) => ({ alarm: a.name, ...t }))).sort((a, b) => a.at.localeCompare(b.at));
   for (const t of all) table.push([t.at.replace("T", " ").replace(".000Z", ""), t.alarm, t.from, t.to, t.notifies.map(topicName).join(", ") || "-"]);

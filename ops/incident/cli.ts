@@ -18,7 +18,7 @@ const program = createCommand("ops:incident-check", "The runbook's incident quic
   .addOption(new Option("--redis-url <url>", "redis:// or rediss:// URL with the AUTH token").env("REDIS_URL"))
   .option("--bucket <name>", "object storage bucket for the canary write/read/delete")
   .option("--s3-endpoint <url>", "S3-compatible endpoint (path-style), unset for AWS S3")
-  .addOption(new Option("--region <region>", "AWS region of the bucket").env("AWS_REGION").default("us-east-1"))
+  .addOption(new Option("--region <region>", "AWS region of the bucket (default: the AWS SDK's own, from AWS_REGION or the profile)").env("AWS_REGION"))
   .option("--timeout-ms <ms>", "deadline of every network call", timeoutOption, 5000)
   .option("--json", "print the results as one JSON document instead of a table");
 

@@ -15,7 +15,8 @@ export interface IncidentCheckOptions {
   redisUrl?: string;
   bucket?: string;
   s3Endpoint?: string;
-  region: string;
+  /** AWS region of the bucket; unset: the AWS SDK resolves it (AWS_REGION, the profile). */
+  region?: string;
   /** Deadline of every network call. */
   timeoutMs: number;
 }

@@ -12,7 +12,8 @@ export interface StorageOptions {
   bucket: string;
   /** An S3-compatible endpoint such as http://127.0.0.1:4568; unset for AWS S3. */
   endpoint?: string;
-  region: string;
+  /** AWS region of the bucket; unset: the AWS SDK resolves it (AWS_REGION, the profile). */
+  region?: string;
   timeoutMs: number;
 }
 
@@ -25,6 +26,7 @@ function describeS3Error(error: unknown, options: StorageOptions, where: string)
   const name = (error as { name?: string }).name ?? "";
   const message = error instanceof Error ? error.message : String(error);
   if (name === "NoSuchBucket") return `bucket "${options.bucket}" does not exist at ${where}: check --bucket (the stack output uploadsBucketName)`;
+  if (/^Region is missing/.test(message)) return "no AWS region for the bucket: pass --region (the stack's aws:region) or set AWS_REGION";
   if (name === "CredentialsProviderError") return "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY";
   if (CREDENTIAL_ERRORS.has(name)) return `object storage at ${where} rejected the credentials (${name}): check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE`;
   if (name === "AccessDenied") return `access denied on s3://${options.bucket}/${CANARY_PREFIX}: the caller needs s3:PutObject, s3:GetObject and s3:DeleteObject there`;
@@ -35,9 +37,9 @@ function describeS3Error(error: unknown, options: StorageOptions, where: string)
 
 /** Three rows: write, read (content compared), delete. A failed write leaves the other two not run (status skip). */
 export async function checkStorage(options: StorageOptions): Promise<CheckResult[]> {
-  const where = options.endpoint ? redactUrl(options.endpoint) : `s3.${options.region}.amazonaws.com`;
+  const where = options.endpoint ? redactUrl(options.endpoint) : options.region ? `s3.${options.region}.amazonaws.com` : "AWS S3 (the SDK's region)";
   const client = new S3Client({
-    region: options.region,
+    ...(options.region ? { region: options.region } : {}),
     maxAttempts: 1,
     ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
   });

@@ -11,7 +11,8 @@ import { Command, CommanderError, type OptionValues } from "commander";
 
 // The AWS SDK releases pinned in package.json run on Node >= 20.19; their notice that releases from
 // January 2027 need Node 22 is said once, in the README ("Runtime"), not on every run of a command.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+// The SDK reads exactly "true" (a user's "1" would not silence it).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 /** The exit codes of every command; the README's "Exit codes" table and each `--help` print them. */
 export const EXIT_CODES = [

@@ -1,7 +1,7 @@
 import { Client, type ClientConfig } from "pg";
 import { validateIntegrity, type DomainCheck } from "../integrity";
 import { packagedRdsCa, rdsSsl } from "../lib/rdsTls";
-import type { CheckResult } from "../lib/report";
+import { plural, type CheckResult } from "../lib/report";
 
 /**
  * The validation half of the drill (RUNBOOK.md, Backup and restore drill, steps 5-6): readiness and
@@ -174,7 +174,7 @@ async function enableAmcheck(client: Client): Promise<string> {
 function summarize(results: readonly CheckResult[]): string {
   const failed = results.filter((r) => r.status === "fail").length;
   const warnings = results.filter((r) => r.status === "warn").length;
-  return `${results.length} checks, ${failed} failed, ${warnings} warning${warnings === 1 ? "" : "s"}`;
+  return `${plural(results.length, "check")}, ${failed} failed, ${plural(warnings, "warning")}`;
 }
 
 /**

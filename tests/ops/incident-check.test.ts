@@ -287,6 +287,21 @@ describe("object storage", () => {
     expect(row(results, "object storage write").detail).toMatch(/^wrote s3:\/\/uploads\/ops\/incident-check\/canary-/);
   });
 
+  it("without --region or AWS_REGION, names the two ways to give the bucket's region", async () => {
+    const { region: _default, ...withoutRegion } = options();
+    const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION, AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE };
+    delete process.env.AWS_REGION;
+    delete process.env.AWS_DEFAULT_REGION;
+    process.env.AWS_CONFIG_FILE = path.join(tmpdir(), "no-aws-config-here");
+    try {
+      const [write] = await checkStorage(withoutRegion);
+      expect(write).toMatchObject({ status: "fail", detail: "no AWS region for the bucket: pass --region (the stack's aws:region) or set AWS_REGION" });
+    } finally {
+      for (const [key, value] of Object.entries(saved)) if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+
   it("names --bucket when the bucket does not exist", async () => {
     const results = await checkStorage({ ...options(), bucket: "no-such-bucket" });
     expect(results).toEqual([
@@ -340,7 +355,7 @@ describe("npm run ops:incident-check", () => {
 
   it("runs every step, prints JSON, and exits 0 when all pass", async () => {
     api.mode = "healthy";
-    const run = await cli(["--base-url", api.url, "--bucket", "uploads", "--s3-endpoint", s3Endpoint, "--json"], { DATABASE_URL: postgres.url(), REDIS_URL: redis.url });
+    const run = await cli(["--base-url", api.url, "--bucket", "uploads", "--s3-endpoint", s3Endpoint, "--region", "eu-west-1", "--json"], { DATABASE_URL: postgres.url(), REDIS_URL: redis.url });
     expect(run.status, run.stdout).toBe(0);
     const report = JSON.parse(run.stdout) as { results: CheckResult[]; exitCode: number };
     expect(report.results.map((r) => r.check)).toEqual([

@@ -55,8 +55,8 @@ describe("npm run drill:local, interrupted", () => {
     expect(run.code, run.stderr).toBe(130);
     expect(run.stderr).toContain("SIGINT: interrupted; stopping the throwaway PostgreSQL and removing its data");
     expect(run.stderr).toContain("drill:local: interrupted by SIGINT before the drill finished; no record was written; the throwaway PostgreSQL and the records folder are removed");
-    expect(run.stdout).toMatch(/^✔ Validate: readiness \(connect, SELECT 1, migrations\) and integrity \(read-only\): interrupted$/m);
-    expect(run.stdout).toMatch(/^✔ Delete the temporary database: interrupted$/m);
+    expect(run.stdout).toMatch(/^↓ Validate: readiness \(connect, SELECT 1, migrations\) and integrity \(read-only\) \[SKIPPED: interrupted\]$/m);
+    expect(run.stdout).toMatch(/^↓ Delete the temporary database \[SKIPPED: interrupted\]$/m);
     expect(`${run.stdout}${run.stderr}`).not.toMatch(/✖|FAIL|failed/);
     expect(run.leftBehind).toEqual([]);
   }, 180_000);
@@ -65,7 +65,8 @@ describe("npm run drill:local, interrupted", () => {
     const run = await interruptAt("❯ Seed the sample schema", "SIGTERM");
     expect(run.code, run.stderr).toBe(143);
     expect(run.stderr).toContain("drill:local: interrupted by SIGTERM before the drill finished; no record was written; the throwaway PostgreSQL is removed");
-    expect(run.stdout).toMatch(/^✔ Seed the sample schema \(60000 users\): interrupted$/m);
+    expect(run.stdout).toMatch(/^↓ Seed the sample schema \(60000 users\) \[SKIPPED: interrupted\]$/m);
+    expect(run.stdout).toMatch(/^↓ Take a snapshot \(stands in for the nightly automated snapshot\) \[SKIPPED: interrupted\]$/m);
     expect(run.stdout).not.toContain("Sweep temporary databases");
     expect(`${run.stdout}${run.stderr}`).not.toMatch(/✖|FAIL|failed/);
     expect(run.leftBehind).toEqual([]);

@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { countByType, renderTree, toPlan, type Plan } from "../../scripts/preview";
@@ -11,6 +13,24 @@ function preview(args: string[]) {
 }
 
 describe("npm start (offline preview)", () => {
+  it("takes the stack's name from a --config-file named Pulumi.<stack>.yaml, and asks for --stack otherwise (exit 2)", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "preview-config-file-"));
+    try {
+      const named = path.join(dir, "Pulumi.qa.yaml");
+      copyFileSync(path.join(ROOT, "Pulumi.staging.yaml"), named);
+      const run = preview(["--config-file", named, "--json"]);
+      expect(run.status, run.stderr).toBe(0);
+      expect((JSON.parse(run.stdout) as Plan).stack).toBe("qa");
+      const other = path.join(dir, "settings.yaml");
+      copyFileSync(named, other);
+      const refused = preview(["--config-file", other]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toBe(`start: --config-file ${other} is not named Pulumi.<stack>.yaml: pass --stack <name> with it\n`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("prints the production plan as JSON of the documented shape, secrets replaced", async () => {
     const run = preview(["--stack", "production", "--json"]);
     expect(run.status, run.stderr).toBe(0);

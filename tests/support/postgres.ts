@@ -52,8 +52,15 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     onLog: options.onLog ?? (() => undefined),
     onError: (error: unknown) => options.onLog?.(String(error)),
   });
-  await server.initialise();
-  await server.start();
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error) {
+    // A start that failed (or was interrupted) leaves nothing behind either.
+    await server.stop().catch(() => undefined);
+    await rm(parent, { recursive: true, force: true });
+    throw error;
+  }
   const url = (database = "postgres") =>
     `postgresql://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   return {

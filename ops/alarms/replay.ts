@@ -121,8 +121,10 @@ export class AlarmReplay {
   }
 
   private groupOf(event: Record<string, JsonValue>, where: string): string {
-    const log = event["@log"];
-    if (typeof log === "string") {
+    const field = event["@log"];
+    if (typeof field === "string") {
+      // Logs Insights results name the group "<account id>:<log group>".
+      const log = field.replace(/^\d{12}:/, "");
       const group = this.filtersByGroup.has(log) ? log : this.groupBySource.get(log);
       if (!group) throw new ReplayInputError(`${where}: "@log" is "${log}", which is none of the plan's log groups (${[...this.groupBySource.keys()].join(", ")} or their full names)`);
       return group;

@@ -113,6 +113,13 @@ describe('"db_connectivity_failures > 3 in 5m": page on-call', () => {
     expect(alarmsAt(result, "page-db-connectivity-failures")).toEqual([at(10)]);
   });
 
+  it("takes @log as a Logs Insights export names it (<account id>:<log group>)", () => {
+    const insights = (minute: number) =>
+      JSON.stringify({ time: at(minute), "@log": "123456789012:/runbook/staging/worker", event: "db_connectivity_failure", level: "error" });
+    const logs = base().dbFailures(5, 2, "api").raw(8, insights(8)).raw(8, insights(8));
+    expect(alarmsAt(replay(logs), "page-db-connectivity-failures")).toEqual([at(10)]);
+  });
+
   it("4 failures split across two five-minute periods do not page", () => {
     expect(alarmsAt(replay(base().dbFailures(3, 2, "api").dbFailures(6, 2, "api")), "page-db-connectivity-failures")).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { LineCounter, parseDocument } from "yaml";
@@ -49,8 +50,15 @@ export function readSettingsFile(file: string, root = ROOT): Record<string, unkn
   const shown = relative.startsWith("..") ? file : relative;
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
-  } catch {
+    const bytes = readFileSync(file);
+    text = bytes.toString("utf8");
+    if (!isUtf8(bytes)) {
+      // A Latin-1 or Windows-1252 byte would otherwise reach the plan as U+FFFD (in a header, a name).
+      const line = text.slice(0, Math.max(0, text.indexOf("\uFFFD"))).split("\n").length;
+      throw new StackFileError(`${shown}:${line}: not valid UTF-8 (a byte from another encoding, such as Latin-1); save the file as UTF-8`);
+    }
+  } catch (error) {
+    if (error instanceof StackFileError) throw error;
     throw new StackFileError(`${shown}: no such stack file; create it (copy Pulumi.staging.yaml and set environment) or pick a stack that has one: ${listStacks(root).join(", ") || "none"}`);
   }
   const lineCounter = new LineCounter();

@@ -244,7 +244,7 @@ export const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
 /** Every project setting of a stack file, section by section. */
 export const configSchema = z.strictObject({
-  organization: pattern(/^[A-Za-z0-9_.-]+$/, "your Pulumi organization name"),
+  organization: pattern(/^[A-Za-z0-9_.-]{1,100}$/, "your Pulumi organization name (letters, digits, -, _ and ., at most 100)"),
   cluster,
   environment: z
     .enum(ENVIRONMENTS, `"staging" or "production": the environment whose rules, defaults and policies this stack follows`)

@@ -119,6 +119,12 @@ describe("stack files (stackFiles.ts)", () => {
     expect(() => readStackFile("bracket", dir)).toThrow(new RegExp(`^${escapeRegExp(path.join(dir, "Pulumi.bracket.yaml"))}:4:3: Flow sequence in block collection must be sufficiently indented and end with a \\] \\(and \\d+ more[^\n]+\nFix the YAML syntax`));
   });
 
+  it("refuses a file that is not UTF-8, naming the line, instead of carrying U+FFFD into the plan", () => {
+    writeFileSync(path.join(dir, "Pulumi.latin1.yaml"), Buffer.concat([Buffer.from("config:\n  runbook-platform:frontend:\n    contentSecurityPolicy: \"default-src 'self' caf"), Buffer.from([0xe9]), Buffer.from("\"\n")]));
+    expect(() => readStackFile("latin1", dir)).toThrow(`${path.join(dir, "Pulumi.latin1.yaml")}:3: not valid UTF-8 (a byte from another encoding, such as Latin-1); save the file as UTF-8`);
+    rmSync(path.join(dir, "Pulumi.latin1.yaml"));
+  });
+
   it("names a missing stack file and the stacks that exist", () => {
     expect(() => readStackFile("qa", dir)).toThrow(`${path.join(dir, "Pulumi.qa.yaml")}: no such stack file; create it (copy Pulumi.staging.yaml and set environment) or pick a stack that has one: bracket, broken`);
   });

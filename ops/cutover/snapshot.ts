@@ -101,10 +101,11 @@ export async function assertNoSidecarFiles(source: string): Promise<void> {
   for (const suffix of ["-wal", "-journal"]) {
     const info = await stat(`${source}${suffix}`).catch(() => undefined);
     if (info && info.size > 0) {
-      throw new Error(
-        `${source}${suffix} exists (${info.size} bytes): the database has writes outside the main file. Stop writes to the old environment, ` +
-          `then checkpoint (sqlite3 ${source} "PRAGMA wal_checkpoint(TRUNCATE);") before migrating`,
-      );
+      const fix =
+        suffix === "-wal"
+          ? `then checkpoint (sqlite3 ${source} "PRAGMA wal_checkpoint(TRUNCATE);")`
+          : `then let SQLite roll the interrupted transaction back (sqlite3 ${source} "PRAGMA integrity_check;" opens it and does)`;
+      throw new Error(`${source}${suffix} exists (${info.size} bytes): the database has writes outside the main file. Stop writes to the old environment, ${fix} before migrating`);
     }
   }
 }

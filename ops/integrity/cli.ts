@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { InvalidArgumentError } from "commander";
 import { LineCounter, parseDocument } from "yaml";
@@ -31,10 +31,18 @@ const COUNTS_EXAMPLE = '{ "users": 1200, "orders": 3600 } (whole row counts per 
  * The text of a file a flag names; throws a CliError (exit 2) naming the flag, the file (as given
  * and as resolved) and the fix when it cannot be read.
  */
+/** An input file is a few kilobytes; past this it is not one (a device, a data file). */
+const MAX_INPUT_BYTES = 1024 * 1024;
+
 function readInput(flag: string, file: string, example: string): string {
   try {
-    return readFileSync(file, "utf8");
+    const info = statSync(file);
+    if (info.isFile() && info.size > MAX_INPUT_BYTES) throw new CliError(`${flag} ${file}: ${info.size} bytes, more than 1 MiB: not the file this flag takes, which holds for example: ${example}`);
+    if (!info.isFile() && !info.isDirectory()) throw new CliError(`${flag} ${file}: not a regular file (a device or a pipe); give the file itself, for example one holding: ${example}`);
+    // Editors on Windows start a UTF-8 file with a byte-order mark; it is not part of the YAML or JSON.
+    return readFileSync(file, "utf8").replace(/^\uFEFF/, "");
   } catch (error) {
+    if (error instanceof CliError) throw error;
     const code = (error as { code?: unknown }).code;
     const resolved = path.resolve(file);
     if (code === "ENOENT") throw new CliError(`${flag} ${file}: no such file (${resolved}); fix the path, or write the file, for example: ${example}`);

@@ -314,6 +314,13 @@ describe("migrateSqliteToPostgres: failures roll back and leave the target as it
     await expect(migrate(s)).rejects.toThrow(`${s.sqlite}-wal exists (7 bytes): the database has writes outside the main file`);
     expect(existsSync(s.snapshots)).toBe(false);
   });
+
+  it("refuses a hot journal with its own fix (a rollback, not a WAL checkpoint)", async () => {
+    const s = await setup();
+    await writeFile(`${s.sqlite}-journal`, "interrupted");
+    await expect(migrate(s)).rejects.toThrow(`${s.sqlite}-journal exists (11 bytes): the database has writes outside the main file. Stop writes to the old environment, then let SQLite roll the interrupted transaction back`);
+    expect(existsSync(s.snapshots)).toBe(false);
+  });
 });
 
 describe("migrateSqliteToPostgres: rows stored out of load order", () => {

@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateIntegrity, type IntegrityOptions } from "../../ops/integrity";
-import { main } from "../../ops/integrity/cli";
+import { main, readDomainChecks } from "../../ops/integrity/cli";
 import { runChild } from "../support/spawn";
 import { failures, row, sql, startIntegrityFixture, type IntegrityFixture } from "./integrity-support";
 
@@ -366,5 +367,13 @@ describe("the CLI", () => {
     expect(yaml.stderr).toMatch(new RegExp(`^ops:db:validate-integrity: --domain-checks ${badYaml.replace(/[.]/g, "\\.")}:4:3: .+; fix the YAML syntax at that line and column\n$`));
     expect(json.code).toBe(2);
     expect(JSON.parse(json.stdout)).toMatchObject({ exitCode: 2, error: expect.stringContaining(`--reference-counts ${missing}: no such file`) });
+  });
+
+  it("reads a checks file saved with a byte-order mark, and refuses a device instead of reading it forever", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "integrity-bom-"));
+    const bom = path.join(dir, "checks.yaml");
+    writeFileSync(bom, "\uFEFF- name: no negative totals\n  sql: SELECT id FROM orders WHERE total_cents < 0\n");
+    expect(readDomainChecks(bom)).toEqual([{ name: "no negative totals", sql: "SELECT id FROM orders WHERE total_cents < 0" }]);
+    expect(() => readDomainChecks("/dev/zero")).toThrow("--domain-checks /dev/zero: not a regular file (a device or a pipe)");
   });
 });

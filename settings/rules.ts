@@ -1,6 +1,6 @@
 import { cacheProblems } from "../components/cache";
 import { cidrsOverlap } from "../components/cluster/layout";
-import { databaseProblems } from "../components/database";
+import { backupCopyProblems, databaseProblems } from "../components/database";
 import { zoneProblems } from "../components/dns";
 import { customDomainProblems } from "../components/frontend";
 import type { SettingProblem } from "../components/problems";
@@ -31,10 +31,8 @@ export function crossChecks(c: Partial<Settings>, invalid: ReadonlySet<string> =
   const { environment, database, cache, services, frontend, image, backup, dns } = c;
   // Without a valid environment the per-environment rules wait: the environment's own problem is reported.
   const production = environment === "production";
-  if (database && environment) {
-    const copyTo = invalid.has("backup") ? undefined : backup?.copyTo;
-    problems.push(...databaseProblems({ environment, ...database, backup: { copyTo } }).map((p) => (p.key.startsWith("backup.") ? under()(p) : under("database")(p))));
-  }
+  if (database && environment) problems.push(...databaseProblems({ environment, ...database }).map(under("database")));
+  if (backup && environment) problems.push(...backupCopyProblems(environment, backup.copyTo).map(under("backup")));
   if (cache && environment) problems.push(...cacheProblems({ environment, ...cache }).map(under("cache")));
   if (services && environment) problems.push(...replicaProblems({ environment, ...services }).map(under("services")));
   // A malformed zone would make every hostname and certificate look wrong: its own problem is the one to fix.

@@ -80,14 +80,12 @@ export interface DatabaseRuleSettings {
   maxAllocatedStorageGb: number;
   multiAz: boolean;
   deletionProtection: boolean;
-  backup?: { copyTo?: unknown };
 }
 
 /**
  * The database rules config.ts and validateDatabaseArgs share: the runbook's backup retention per
  * environment (automated backups are what keep PITR on), a storage autoscaling ceiling at or above
- * the initial size, production's Multi-AZ and deletion protection, and cross-region copies in
- * production only. Keys are relative to the database's args (`backup.copyTo` is the copy setting).
+ * the initial size, and production's Multi-AZ and deletion protection.
  */
 export function databaseProblems(s: DatabaseRuleSettings): SettingProblem[] {
   const problems: SettingProblem[] = [];
@@ -103,10 +101,13 @@ export function databaseProblems(s: DatabaseRuleSettings): SettingProblem[] {
   if (production && !s.deletionProtection) {
     problems.push({ key: "deletionProtection", got: s.deletionProtection, expected: "true in production (the runbook's data must not be one command away from deletion)" });
   }
-  if (!production && s.backup?.copyTo !== undefined) {
-    problems.push({ key: "backup.copyTo", got: s.backup.copyTo, expected: "unset outside production (cross-region copies are a production safeguard)" });
-  }
   return problems;
+}
+
+/** The backup rule config.ts and validateDatabaseArgs share: cross-region copies (`copyTo`) in production only. */
+export function backupCopyProblems(environment: Environment, copyTo: unknown): SettingProblem[] {
+  if (environment === "production" || copyTo === undefined) return [];
+  return [{ key: "copyTo", got: copyTo, expected: "unset outside production (cross-region copies are a production safeguard)" }];
 }
 
 /**
@@ -138,7 +139,10 @@ export function validateDatabaseArgs(args: DatabaseArgs): void {
   if (!/^cron\(.+\)$/.test(args.backup.schedule)) {
     throw new Error(`Database: backup.schedule "${args.backup.schedule}" is not an AWS cron expression such as "cron(0 3 * * ? *)".`);
   }
-  assertNoProblems("Database", databaseProblems({ environment: stack.environment, ...args }));
+  assertNoProblems("Database", [
+    ...databaseProblems({ environment: stack.environment, ...args }),
+    ...backupCopyProblems(stack.environment, args.backup.copyTo).map((p) => ({ ...p, key: `backup.${p.key}` })),
+  ]);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Provider } from "@pulumi/kubernetes/provider";
 import { POSTGRES_PORT, REDIS_PORT } from "../network";
 import { NETWORK_POLICY_NAMES, networkPolicies } from "./networkPolicies";
 import { physicalName, type StackIdentity } from "../naming";
+import { assertNoProblems } from "../problems";
 import {
   appPolicy,
   type ContainerResources,
@@ -93,8 +94,7 @@ export interface ServicesArgs {
 
 /** Throws a fixable message when the args cannot make a highly available, least-privilege service. */
 export function validateServicesArgs(args: Pick<ServicesArgs, "stack" | "apiReplicas" | "apiMaxReplicas" | "workerReplicas" | "runAsUser">): void {
-  const [problem] = replicaProblems({ environment: args.stack.environment, apiReplicas: args.apiReplicas, apiMaxReplicas: args.apiMaxReplicas, workerReplicas: args.workerReplicas });
-  if (problem) throw new Error(`Services: ${problem.key} is ${problem.got}; expected ${problem.expected}.`);
+  assertNoProblems("Services", replicaProblems({ environment: args.stack.environment, apiReplicas: args.apiReplicas, apiMaxReplicas: args.apiMaxReplicas, workerReplicas: args.workerReplicas }));
   if ((args.runAsUser ?? 1000) === 0) throw new Error("Services: runAsUser is 0 (root); use a non-root uid.");
 }
 

@@ -1,5 +1,6 @@
 import type * as k8s from "@pulumi/kubernetes/types/input";
 import { type Environment, HEALTH_PATHS, WORKER_COMMAND } from "../../runbook";
+import type { SettingProblem } from "../problems";
 
 /**
  * Pure builders for the API and worker workloads: what the pods look like, how they are probed
@@ -25,20 +26,14 @@ export interface ReplicaSettings {
   workerReplicas: number;
 }
 
-/** A replica setting that breaks a rule: the key under `services`, the value and the form expected. */
-export interface ReplicaProblem {
-  key: "apiReplicas" | "apiMaxReplicas" | "workerReplicas";
-  got: number;
-  expected: string;
-}
 
 /** The replica rules: the autoscaler's bounds in order, and high availability in production. */
-export function replicaProblems(s: ReplicaSettings): ReplicaProblem[] {
+export function replicaProblems(s: ReplicaSettings): SettingProblem[] {
   const production = s.environment === "production";
   return [
-    ...(s.apiMaxReplicas < s.apiReplicas ? [{ key: "apiMaxReplicas" as const, got: s.apiMaxReplicas, expected: `at least services.apiReplicas (${s.apiReplicas})` }] : []),
-    ...(production && s.apiReplicas < 2 ? [{ key: "apiReplicas" as const, got: s.apiReplicas, expected: "at least 2 in production (one pod is not highly available)" }] : []),
-    ...(production && s.workerReplicas < 1 ? [{ key: "workerReplicas" as const, got: s.workerReplicas, expected: "at least 1 in production (the worker never scales to zero)" }] : []),
+    ...(s.apiMaxReplicas < s.apiReplicas ? [{ key: "apiMaxReplicas", got: s.apiMaxReplicas, expected: `at least services.apiReplicas (${s.apiReplicas})` }] : []),
+    ...(production && s.apiReplicas < 2 ? [{ key: "apiReplicas", got: s.apiReplicas, expected: "at least 2 in production (one pod is not highly available)" }] : []),
+    ...(production && s.workerReplicas < 1 ? [{ key: "workerReplicas", got: s.workerReplicas, expected: "at least 1 in production (the worker never scales to zero)" }] : []),
   ];
 }
 

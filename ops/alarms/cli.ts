@@ -3,7 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import Table from "cli-table3";
 import type { Command } from "commander";
 import { LOG_EVENTS } from "../../components/alarms/logContract";
-import { listStacks } from "../../stackFiles";
+import { listStacks, requireStackFile } from "../../stackFiles";
 import { plural } from "../lib/report";
 import { CliError, createCommand, required, runAsProcess, type CliIo } from "../lib/cli";
 import { FilterPatternError } from "./filterPattern";
@@ -151,12 +151,9 @@ interface Options {
 }
 
 export async function replayCommand(o: Options, io: CliIo): Promise<number> {
-  const stacks = listStacks();
-  const stack = required(o.stack, "--stack", `--stack ${stacks[0] ?? "staging"}`);
+  const stack = required(o.stack, "--stack", `--stack ${listStacks().join(" or --stack ")}`);
   const logs = required(o.logs, "--logs", "--logs incident.jsonl");
-  if (o.plan === undefined && !stacks.includes(stack)) {
-    throw new CliError(`--stack ${stack}: no Pulumi.${stack}.yaml here; the stacks are ${stacks.join(", ")} (or pass --plan <file> with that stack's offline plan)`);
-  }
+  if (o.plan === undefined) requireStackFile(stack, "pass --plan <file> with that stack's offline plan");
   try {
     const plan = await loadPlan(stack, o.plan);
     if (process.stderr.isTTY && !o.json) io.stderr(`${NAME}: replaying ${logs} through the ${stack} plan...\n`);

@@ -34,7 +34,7 @@ const LAST_SECOND = 253402300799;
  * The smallest and largest INTEGER value of each column (values of other types are ignored), one
  * scan per column: a WHERE on typeof() is about twice as fast as CASE inside three aggregates.
  */
-export function integerRanges(db: SqliteDatabase, table: string, columns: readonly string[]): Map<string, { min: number; max: number; count: number }> {
+function integerRanges(db: SqliteDatabase, table: string, columns: readonly string[]): Map<string, { min: number; max: number; count: number }> {
   const ranges = new Map<string, { min: number; max: number; count: number }>();
   for (const c of columns) {
     const row = (db.all(`SELECT min(${quoteSqlite(c)}) AS min, max(${quoteSqlite(c)}) AS max, count(*) AS n FROM ${quoteSqlite(table)} WHERE typeof(${quoteSqlite(c)}) = 'integer'`) as Record<string, unknown>[])[0] ?? {};

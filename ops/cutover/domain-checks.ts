@@ -1,7 +1,6 @@
-import { readFile, stat } from "node:fs/promises";
-import * as path from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
+import { readInputFile } from "../lib/inputFile";
 import { normalizeDecimal } from "./numbers";
 
 /**
@@ -39,6 +38,8 @@ const domainChecksFileSchema = z.union([checkList, z.strictObject({ checks: chec
 
 export type DomainCheck = z.infer<typeof checkList>[number];
 
+const CHECKS_EXAMPLE = "- name: users carried over\n  source: SELECT count(*) FROM \"User\"\n  target: SELECT count(*) FROM \"User\"";
+
 export function parseDomainChecks(text: string, file: string): DomainCheck[] {
   let raw: unknown;
   try {
@@ -54,22 +55,12 @@ export function parseDomainChecks(text: string, file: string): DomainCheck[] {
   return parsed.data;
 }
 
-/** A checks file is a few kilobytes; anything past this is not one (a device, a data file). */
-const MAX_CHECKS_FILE_BYTES = 1024 * 1024;
-
 /**
- * Reads and parses a domain-checks file: a regular file of at most 1 MiB, YAML or JSON, a leading
- * byte-order mark ignored (editors on Windows write one).
- * @throws Error naming `--domain-checks`, the file and the fix: missing, not a regular file, too large, not YAML, not the shape
+ * Reads and parses a domain-checks file (YAML or JSON), through the shared reader of flag-named files.
+ * @throws CliError (exit 2) naming `--domain-checks`, the file and the fix: unreadable (ops/lib/inputFile), not YAML, not the shape
  */
-export async function loadDomainChecks(file: string): Promise<DomainCheck[]> {
-  const info = await stat(file).catch(() => undefined);
-  if (!info) throw new Error(`--domain-checks ${file}: no such file (resolved as ${path.resolve(file)})`);
-  if (!info.isFile() || info.size > MAX_CHECKS_FILE_BYTES) {
-    throw new Error(`--domain-checks ${file}: not a checks file (${info.isFile() ? `${info.size} bytes, more than 1 MiB` : "not a regular file"}); pass a YAML or JSON list of checks`);
-  }
-  const text = await readFile(file, "utf8");
-  return parseDomainChecks(text.replace(/^\uFEFF/, ""), file);
+export function loadDomainChecks(file: string): DomainCheck[] {
+  return parseDomainChecks(readInputFile("--domain-checks", file, CHECKS_EXAMPLE), file);
 }
 
 /**

@@ -1,8 +1,9 @@
 import * as path from "node:path";
 import { Client, escapeIdentifier } from "pg";
+import { redactUrl } from "../incident/errors";
+import { CliError } from "../lib/cli";
 import type { CheckResult } from "../lib/report";
 import { load } from "./copy";
-import { CliError } from "../lib/cli";
 import { resolveDatetimeUnits } from "./datetime-units";
 import { loadDomainChecks } from "./domain-checks";
 import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type MigrationPlan } from "./plan";
@@ -78,10 +79,8 @@ async function connectTarget(databaseUrl: string): Promise<Client> {
     return client;
   } catch (error) {
     await client.end().catch(() => undefined);
-    const url = new URL(databaseUrl);
-    const where = `${url.hostname}:${url.port || "5432"}${url.pathname}`;
     throw new CliError(
-      `cannot connect to PostgreSQL at ${where} (--database-url or DATABASE_URL): ${error instanceof Error ? error.message : String(error)}; ` +
+      `cannot connect to PostgreSQL at ${redactUrl(databaseUrl)} (--database-url or DATABASE_URL): ${error instanceof Error ? error.message : String(error)}; ` +
         "check the URL's host, port, database, user, password and TLS settings. Nothing was written",
       3,
     );
@@ -109,9 +108,10 @@ function nothingToMigrate(sqlitePath: string, why: string): string {
 /**
  * Runs the cutover and returns its report; a failed check is a result (the transaction rolled back),
  * not an exception.
- * @throws Error for bad input found before anything is written or connected: a missing file, a file
- * that is not a SQLite database, a source with nothing to migrate (unless `allowEmpty`), pending -wal
- * or -journal files.
+ * @throws Error for bad input found before anything is written or connected (exit 2): a missing,
+ * truncated or non-SQLite file, a source with nothing to migrate (unless `allowEmpty`), pending -wal
+ * or -journal files, a bad checks file or snapshot folder; CliError with exit 3 when the target
+ * cannot be reached or refuses the login (nothing was written).
  */
 export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<CutoverReport> {
   const started = performance.now();
@@ -125,57 +125,47 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
   if (!allowEmpty && size === 0) throw new Error(nothingToMigrate(options.sqlitePath, "it is empty (0 bytes)"));
   await assertNoSidecarFiles(options.sqlitePath);
   if (!allowEmpty && !holdsTables(options.sqlitePath)) throw new Error(nothingToMigrate(options.sqlitePath, "it holds no tables"));
-  const domainChecks = options.domainChecksFile ? await loadDomainChecks(options.domainChecksFile) : [];
+  const domainChecks = options.domainChecksFile ? loadDomainChecks(options.domainChecksFile) : [];
   // The target is reached before the snapshot: a wrong URL or password costs no copy of the data.
   const client = await connectTarget(options.databaseUrl);
-  let snapshot: Awaited<ReturnType<typeof snapshotSqlite>>;
+  // Everything below owns the connection and, once opened, the snapshot's reader: both close in `finally`.
+  const opened: { db?: SqliteDatabase } = {};
   try {
-    snapshot = await snapshotSqlite(options.sqlitePath, dryRun ? undefined : (options.snapshotDir ?? "cutover-snapshots"));
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw error;
-  }
-  const snapshotMs = performance.now() - started;
-  const snapshotResult: CheckResult = { check: "snapshot", status: "info", detail: "" };
-  results.push(snapshotResult);
-  const report: CutoverReport = {
-    sqlite: options.sqlitePath,
-    snapshot: {
-      ...(snapshot.path ? { path: snapshot.path, checksumPath: snapshot.checksumPath, verifyCommand: snapshot.verifyCommand } : {}),
-      sha256: "",
-      size: 0,
-    },
-    results,
-    committed: false,
-    dryRun,
-    rows: 0,
-    timings: { snapshotMs, loadMs: 0, validateMs: 0, totalMs: 0 },
-  };
-  // The snapshot is hashed and checked on another thread while the schema is read; its state is recorded once.
-  let recorded: Promise<FileState> | undefined;
-  const snapshotState = () =>
-    (recorded ??= snapshot.hashed.then((state) => {
-      report.snapshot.sha256 = state.sha256;
-      report.snapshot.size = state.size;
-      snapshotResult.detail = snapshot.path
-        ? `${snapshot.path} (${state.size} bytes, sha256 ${state.sha256}); verify it with: ${snapshot.verifyCommand}`
-        : `dry run, not copied (${state.size} bytes, sha256 ${state.sha256})`;
-      return state;
-    }));
-  const done = async () => {
-    await snapshotState();
-    report.timings.totalMs = performance.now() - started;
-    return report;
-  };
+    const snapshot = await snapshotSqlite(options.sqlitePath, dryRun ? undefined : (options.snapshotDir ?? "cutover-snapshots"));
+    const snapshotMs = performance.now() - started;
+    const snapshotResult: CheckResult = { check: "snapshot", status: "info", detail: "" };
+    results.push(snapshotResult);
+    const report: CutoverReport = {
+      sqlite: options.sqlitePath,
+      snapshot: {
+        ...(snapshot.path ? { path: snapshot.path, checksumPath: snapshot.checksumPath, verifyCommand: snapshot.verifyCommand } : {}),
+        sha256: "",
+        size: 0,
+      },
+      results,
+      committed: false,
+      dryRun,
+      rows: 0,
+      timings: { snapshotMs, loadMs: 0, validateMs: 0, totalMs: 0 },
+    };
+    // The snapshot is hashed and checked on another thread while the schema is read; its state is recorded once.
+    let recorded: Promise<FileState> | undefined;
+    const snapshotState = () =>
+      (recorded ??= snapshot.hashed.then((state) => {
+        report.snapshot.sha256 = state.sha256;
+        report.snapshot.size = state.size;
+        snapshotResult.detail = snapshot.path
+          ? `${snapshot.path} (${state.size} bytes, sha256 ${state.sha256}); verify it with: ${snapshot.verifyCommand}`
+          : `dry run, not copied (${state.size} bytes, sha256 ${state.sha256})`;
+        return state;
+      }));
+    const done = async () => {
+      await snapshotState();
+      report.timings.totalMs = performance.now() - started;
+      return report;
+    };
 
-  let db: SqliteDatabase;
-  try {
-    db = openSqlite(snapshot.readPath);
-  } catch (error) {
-    await client.end().catch(() => undefined);
-    throw error;
-  }
-  try {
+    const db = (opened.db = openSqlite(snapshot.readPath));
     const source = readSqliteSchema(db);
     const target = await readTargetSchema(client, schema);
     if (target.tables.size === 0) {
@@ -262,7 +252,7 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
     }
     return done();
   } finally {
-    db.close();
+    opened.db?.close();
     await client.end().catch(() => undefined);
   }
 }

@@ -35,13 +35,13 @@ export interface SqliteSnapshot {
   hashed: Promise<FileState>;
 }
 
-export async function sha256File(file: string): Promise<string> {
+async function sha256File(file: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest("hex");
 }
 
-export async function fileState(file: string): Promise<FileState> {
+async function fileState(file: string): Promise<FileState> {
   const info = await stat(file);
   return { size: info.size, mtimeMs: info.mtimeMs, sha256: await sha256File(file) };
 }
@@ -56,7 +56,7 @@ require("node:fs").createReadStream(workerData)
 `;
 
 /** The SHA-256 of `file`, computed on a worker thread so that it runs on another core. */
-export function sha256FileInWorker(file: string): Promise<string> {
+function sha256FileInWorker(file: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(HASH_IN_WORKER, { eval: true, workerData: file });
     worker.once("message", (message: { sha256?: string; error?: string }) => {
@@ -65,6 +65,8 @@ export function sha256FileInWorker(file: string): Promise<string> {
       void worker.terminate();
     });
     worker.once("error", reject);
+    // A worker that dies without a word (out of memory) must not leave the caller waiting forever.
+    worker.once("exit", (code) => reject(new Error(`hashing ${file} stopped (worker exit code ${code})`)));
   });
 }
 
@@ -167,7 +169,7 @@ function declaredSize(header: Buffer, bytesRead: number): number | undefined {
  * recursive mkdir can spin forever under /proc), so a bad `--snapshot-dir` fails at once.
  * @throws Error naming the flag, the path and what is in the way
  */
-export async function prepareSnapshotDir(snapshotDir: string): Promise<void> {
+async function prepareSnapshotDir(snapshotDir: string): Promise<void> {
   const missing: string[] = [];
   let at = path.resolve(snapshotDir);
   for (;;) {
@@ -211,7 +213,8 @@ async function ignoreInGit(snapshotDir: string): Promise<void> {
 /**
  * Copies the source file (unless `snapshotDir` is undefined) with the kernel's file copy, so no
  * byte passes through JavaScript, and hashes the source and then the copy on a worker thread:
- * the copy is ready to read at once, `hashed` settles later. Nothing is held in memory.
+ * the copy is ready to read at once, `hashed` settles later. Nothing is held in memory. The caller
+ * has refused pending -wal and -journal files first (assertNoSidecarFiles).
  */
 export async function snapshotSqlite(source: string, snapshotDir: string | undefined, now = new Date()): Promise<SqliteSnapshot> {
   await assertNoSidecarFiles(source);

@@ -1,7 +1,8 @@
 import { Octokit, type RestEndpointMethodTypes } from "@octokit/rest";
-import { InvalidArgumentError } from "commander";
 import { CliError, createCommand, exitWhenDrained, processIo, runCommand, type CliIo } from "../lib/cli";
 import { describeNetworkError, redactUrl } from "../incident/errors";
+import { parseBaseUrl } from "../incident/http";
+import { timeoutOption } from "../incident/options";
 import { exitCodeFor, plural, renderTable, timed, type CheckResult } from "../lib/report";
 import { PROJECT } from "../../runbook";
 import { listStacks, projectSettings, ROOT } from "../../stackFiles";
@@ -168,25 +169,17 @@ interface BranchProtectionCliOptions {
   json?: boolean;
 }
 
-/** A request timeout Node's timers can hold: 100 ms to 10 minutes. */
-function timeoutMs(value: string): number {
-  const ms = Number(value);
-  if (!Number.isInteger(ms) || ms < 100 || ms > 600_000) throw new InvalidArgumentError("a whole number of milliseconds from 100 to 600000, such as 10000");
-  return ms;
-}
-
 /**
- * The GitHub API base URL from --api-url or GITHUB_API_URL, checked before anything connects: an
- * http(s) URL with a host, else exit 2 naming both sources and never echoing the value.
+ * The GitHub API base URL from --api-url or GITHUB_API_URL, checked before anything connects by the
+ * shared base-URL rule (ops/incident/http.ts), never echoing the value.
+ * @throws CliError (exit 2)
  */
 function apiBaseUrl(value: string): string {
-  const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (url && (url.username || url.password)) {
-    throw new CliError("--api-url (or GITHUB_API_URL) must not carry credentials (user:password@); the token comes from GITHUB_TOKEN");
+  try {
+    return parseBaseUrl(value, "--api-url (or GITHUB_API_URL)", `${DEFAULT_API_URL} or https://<host>/api/v3 (GitHub Enterprise)`);
+  } catch (error) {
+    throw new CliError((error as Error).message);
   }
-  if (url && (url.protocol === "https:" || url.protocol === "http:") && url.hostname !== "") return value;
-  const got = url ? ` (got scheme "${url.protocol.replace(/:$/, "")}"${url.hostname === "" ? ", no host" : ""})` : "";
-  throw new CliError(`--api-url (or GITHUB_API_URL) is not an http(s) URL with a host${got}; give one such as ${DEFAULT_API_URL} or https://<host>/api/v3 (GitHub Enterprise)`);
 }
 
 /** The command: arguments and environment in, the report out; returns the exit code (never throws). */
@@ -198,7 +191,7 @@ export function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo 
   )
     .option("--stack <stack>", "stack file whose repository settings to apply (default: the stack with repository.manageBranchProtection: true)")
     .option("--api-url <url>", "GitHub API base URL (GitHub Enterprise: https://<host>/api/v3)", env.GITHUB_API_URL ?? DEFAULT_API_URL)
-    .option("--timeout-ms <ms>", "request timeout in milliseconds (100 to 600000)", timeoutMs, DEFAULT_TIMEOUT_MS)
+    .option("--timeout-ms <ms>", "request timeout in milliseconds (100 to 120000)", timeoutOption, DEFAULT_TIMEOUT_MS)
     .option("--json", "print the results as one JSON document instead of a table");
   return runCommand<BranchProtectionCliOptions>(
     program,

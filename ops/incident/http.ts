@@ -39,17 +39,26 @@ function shown(body: string): string {
   return flat.length > SHOWN_BODY ? `${flat.slice(0, SHOWN_BODY)}...` : flat || "(empty body)";
 }
 
-/** `--base-url`: an absolute http(s) URL; anything else is a usage error naming the fix. */
-export function parseBaseUrl(value: string): string {
+/**
+ * An API's base URL given by the user (`--base-url`, `--api-url`): an absolute http(s) URL with a
+ * host and nothing secret in it (no user:password@, no query or fragment, which may carry a token).
+ * Returned without its trailing slashes.
+ * @param source how the user gave it, named in the error (`--base-url`, `--api-url (or GITHUB_API_URL)`)
+ * @param example a URL of the right form, quoted in the fix
+ * @throws Error saying what is wrong, never quoting the value
+ */
+export function parseBaseUrl(value: string, source = "--base-url", example = "https://api.example.com"): string {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new Error("--base-url is not a URL; pass the API's address, such as https://api.example.com");
+    throw new Error(`${source} is not a URL; pass the API's address, such as ${example}`);
   }
-  if (url.protocol !== "https:" && url.protocol !== "http:") throw new Error(`--base-url must be http(s), got ${url.protocol}`);
-  if (url.username || url.password) throw new Error("--base-url must not carry credentials (user:password@); the health endpoints need none");
-  if (url.search || url.hash) throw new Error("--base-url must not carry a query or fragment (it may hold a token); pass the API's address only, such as https://api.example.com");
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.hostname === "") {
+    throw new Error(`${source} must be an http(s) URL with a host (got scheme "${url.protocol.replace(/:$/, "")}"); pass one such as ${example}`);
+  }
+  if (url.username || url.password) throw new Error(`${source} must not carry credentials (user:password@); secrets come from the environment`);
+  if (url.search || url.hash) throw new Error(`${source} must not carry a query or fragment (it may hold a token); pass the API's address only, such as ${example}`);
   return value.replace(/\/+$/, "");
 }
 

@@ -5,7 +5,8 @@ import { countRows, type DomainCheck } from "./domain";
 import { planMigrations } from "./migrations";
 import { privilegeFindings, type Blocked } from "./privileges";
 import { planForeignKeyChecks, planIndexChecks, planInvalidIndexChecks, planSequenceChecks, planTableScans, planUniquenessChecks } from "./relations";
-import { plural, splitTableName } from "./sql";
+import { plural } from "../lib/report";
+import { splitTableName } from "./sql";
 
 /**
  * The integrity checks: each is planned from the catalog (one consistent snapshot) and runs as one

@@ -1,9 +1,8 @@
-import { readFileSync, statSync } from "node:fs";
-import * as path from "node:path";
 import { InvalidArgumentError } from "commander";
 import { LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
 import { CliError, connectionUrl, createCommand, exitWhenDrained, POSTGRES_SCHEMES, processIo, runCommand, type CliIo } from "../lib/cli";
+import { readInputFile } from "../lib/inputFile";
 import { plural, renderTable } from "../lib/report";
 import { validateIntegrity, type DomainCheck, type IntegrityOptions } from "./index";
 import { integrityProgress, integritySummaryLines } from "./progress";
@@ -28,38 +27,13 @@ const DOMAIN_CHECKS_EXAMPLE = '- name: payments never exceed their order\n  sql:
 const COUNTS_EXAMPLE = '{ "users": 1200, "orders": 3600 } (whole row counts per table)';
 
 /**
- * The text of a file a flag names; throws a CliError (exit 2) naming the flag, the file (as given
- * and as resolved) and the fix when it cannot be read.
- */
-/** An input file is a few kilobytes; past this it is not one (a device, a data file). */
-const MAX_INPUT_BYTES = 1024 * 1024;
-
-function readInput(flag: string, file: string, example: string): string {
-  try {
-    const info = statSync(file);
-    if (info.isFile() && info.size > MAX_INPUT_BYTES) throw new CliError(`${flag} ${file}: ${info.size} bytes, more than 1 MiB: not the file this flag takes, which holds for example: ${example}`);
-    if (!info.isFile() && !info.isDirectory()) throw new CliError(`${flag} ${file}: not a regular file (a device or a pipe); give the file itself, for example one holding: ${example}`);
-    // Editors on Windows start a UTF-8 file with a byte-order mark; it is not part of the YAML or JSON.
-    return readFileSync(file, "utf8").replace(/^\uFEFF/, "");
-  } catch (error) {
-    if (error instanceof CliError) throw error;
-    const code = (error as { code?: unknown }).code;
-    const resolved = path.resolve(file);
-    if (code === "ENOENT") throw new CliError(`${flag} ${file}: no such file (${resolved}); fix the path, or write the file, for example: ${example}`);
-    if (code === "EISDIR") throw new CliError(`${flag} ${file}: is a directory (${resolved}); give the file itself, for example one holding: ${example}`);
-    if (code === "EACCES") throw new CliError(`${flag} ${file}: not readable by this user (${resolved}); fix its permissions or copy it somewhere readable`);
-    throw new CliError(`${flag} ${file}: cannot be read (${resolved}): ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
-/**
  * Reads a YAML or JSON file of `[{ name, sql }]` (`--domain-checks`): each query returns the rows
  * that violate a rule. Throws a CliError (exit 2) naming the flag and the file: with the line and
  * column of a syntax error, or the entry and field of a wrong shape.
  */
 export function readDomainChecks(file: string): DomainCheck[] {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(readInput("--domain-checks", file, DOMAIN_CHECKS_EXAMPLE), { prettyErrors: false, lineCounter });
+  const doc = parseDocument(readInputFile("--domain-checks", file, DOMAIN_CHECKS_EXAMPLE), { prettyErrors: false, lineCounter });
   const [first, ...rest] = doc.errors;
   if (first) {
     // One unclosed quote or bracket makes the parser report every line after it: the first error is the one to fix.
@@ -79,7 +53,7 @@ const countsFile = z.record(z.string(), z.number().int().min(0), "an object of {
 
 /** Reads `--reference-counts`, a JSON object of whole row counts per table; throws a CliError (exit 2) naming the flag, the file and the fix. */
 export function readReferenceCounts(file: string): Record<string, number> {
-  const text = readInput("--reference-counts", file, COUNTS_EXAMPLE);
+  const text = readInputFile("--reference-counts", file, COUNTS_EXAMPLE);
   let content: unknown;
   try {
     content = JSON.parse(text);

@@ -1,6 +1,7 @@
 import type { ClientBase } from "pg";
 import type { MigrationTableInfo } from "./catalog";
-import { displayName, plural, scanTarget } from "./sql";
+import { plural } from "../lib/report";
+import { displayName, scanTarget } from "./sql";
 
 /**
  * The migrations tables of the common migration tools, recognised by their columns (a table can be

@@ -38,6 +38,8 @@ export function integrityProgress(): {
       planned.resolve();
       return;
     }
+    // A category's summary repeats rows its "finished" events already counted.
+    if (event.kind !== "finished") return;
     done[event.category] = (done[event.category] ?? 0) + 1;
     failed[event.category] = (failed[event.category] ?? 0) + event.results.filter((r) => r.status === "fail").length;
     titleUpdaters.get(event.category)?.();

@@ -1,7 +1,8 @@
 import { escapeIdentifier, escapeLiteral, type ClientBase } from "pg";
 import { outcome, sampleText, type CheckOutcome, type PlanContext, type PlannedCheck } from "./checks";
 import type { UnvalidatedConstraint } from "./catalog";
-import { displayName, plural, scanTarget, withSettings } from "./sql";
+import { plural } from "../lib/report";
+import { displayName, scanTarget, withSettings } from "./sql";
 
 /**
  * The checks of the data itself, one planner per category: orphans per foreign key, one scan per

@@ -29,10 +29,6 @@ export function splitTableName(name: string): { schema: string; table: string } 
   return dot < 0 ? { schema: "public", table: name } : { schema: name.slice(0, dot), table: name.slice(dot + 1) };
 }
 
-export function plural(n: number | bigint, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 || n === 1n ? one : many}`;
-}
-
 /**
  * Runs `work` with planner settings changed (`{ enable_hashjoin: "off" }`), then puts back the
  * values they had, so a caller's transaction (the cutover's) continues as it was. The change is

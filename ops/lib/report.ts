@@ -19,8 +19,8 @@ export interface CheckResult {
 }
 
 /** `1 finding`, `2 findings`: a count with its noun, singular or plural. */
-export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
-  return `${count} ${count === 1 ? singular : pluralForm}`;
+export function plural(count: number | bigint, singular: string, pluralForm = `${singular}s`): string {
+  return `${count} ${count === 1 || count === 1n ? singular : pluralForm}`;
 }
 
 const MARK: Record<CheckStatus, string> = { pass: "PASS", fail: "FAIL", warn: "WARN", info: "INFO", skip: "SKIP" };

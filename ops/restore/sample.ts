@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from "commander";
 import { Client, type ClientConfig } from "pg";
 
 /**
@@ -55,6 +56,24 @@ CREATE TABLE webhook_events (
 `;
 
 const MIGRATIONS = ["20240101000000_init", "20240301000000_payments", "20240601000000_webhook_events"];
+
+/** The most sample users a command seeds: about 7 million rows, minutes of seeding, a few GB of disk. */
+const MAX_SAMPLE_USERS = 1_000_000;
+
+/**
+ * The commander parser of a flag giving a number of sample users (`drill:local --users`,
+ * `db:local --seed`).
+ * @throws InvalidArgumentError (exit 2) for anything but a whole number from 1 to MAX_SAMPLE_USERS
+ */
+export function sampleUsersOption(flag: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_SAMPLE_USERS) {
+      throw new InvalidArgumentError(`${flag} takes a number of sample users from 1 to ${MAX_SAMPLE_USERS} (about 7 rows each), got "${value}"`);
+    }
+    return n;
+  };
+}
 
 /** Creates the sample schema in an empty database and seeds it; returns the total row count. */
 export async function seedSampleDatabase(connection: string | ClientConfig, users: number): Promise<number> {

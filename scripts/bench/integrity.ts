@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { Client } from "pg";
+import { Client, escapeIdentifier } from "pg";
 import { planChecks, readCatalog } from "../../ops/integrity/checks";
 import { SAMPLE_DOMAIN_CHECKS, SAMPLE_TABLES, seedSampleDatabase } from "../../ops/restore/sample";
 import { benchServer, type BenchServer } from "./integrity/server";
@@ -92,11 +92,11 @@ function measure(url: string): { ms: number; maxRssMb: number } {
 async function seeded(server: BenchServer, name: string, users: number): Promise<{ url: string; label: string }> {
   if (!(await server.has(name))) {
     const seeding = `${name}_seeding`;
-    if (await server.has(seeding)) await withClient(server.url("postgres"), (client) => client.query(`DROP DATABASE ${seeding}`));
+    if (await server.has(seeding)) await withClient(server.url("postgres"), (client) => client.query(`DROP DATABASE ${escapeIdentifier(seeding)}`));
     const url = await server.createDatabase(seeding);
     await seedSampleDatabase(url, users);
     await withClient(url, (client) => client.query("CREATE EXTENSION amcheck"));
-    await withClient(server.url("postgres"), (client) => client.query(`ALTER DATABASE ${seeding} RENAME TO ${name}`));
+    await withClient(server.url("postgres"), (client) => client.query(`ALTER DATABASE ${escapeIdentifier(seeding)} RENAME TO ${escapeIdentifier(name)}`));
   }
   const url = server.url(name);
   const counts = await withClient(url, (client) => client.query<{ n: string }>(`SELECT (${SAMPLE_TABLES.map((t) => `(SELECT count(*) FROM ${t})`).join(" + ")})::text AS n`));

@@ -203,6 +203,7 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
       expect(pod.serviceAccountName).toBe("runbook-app");
       expect(pod.automountServiceAccountToken).toBe(false);
       expect(restrictedViolations(pod as unknown as RestrictedPodSpec)).toEqual([]);
+      expect(pod.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000 });
       const container = containerOf(deployment);
       expect(container.securityContext).toMatchObject({ runAsUser: 1000, readOnlyRootFilesystem: true });
       expect(container.volumeMounts).toEqual([{ name: "scratch", mountPath: "/tmp" }]);
@@ -220,6 +221,12 @@ describe.each(["staging", "production"] as const)("Services in %s", (stack) => {
       ["runAsNonRoot is not true", (pod, c) => void ((pod.securityContext = { ...pod.securityContext, runAsNonRoot: false }), delete c.runAsNonRoot)],
       ["seccompProfile is Unconfined", (pod, c) => void ((pod.securityContext = { ...pod.securityContext, seccompProfile: { type: "Unconfined" } }), delete c.seccompProfile)],
       ["type hostPath is not allowed", (pod) => void (pod.volumes = [...(pod.volumes ?? []), { name: "host", hostPath: { path: "/" } }])],
+      ["hostNetwork is true", (pod) => void (pod.hostNetwork = true)],
+      ["privileged (Privileged Containers)", (_pod, c) => void (c.privileged = true)],
+      ["runAsUser is 0", (_pod, c) => void (c.runAsUser = 0)],
+      ["adds capability SYS_ADMIN", (_pod, c) => void (c.capabilities = { drop: ["ALL"], add: ["SYS_ADMIN"] })],
+      ["procMount Unmasked", (_pod, c) => void (c.procMount = "Unmasked")],
+      ["uses a hostPort", (pod) => void (pod.containers[0] = { ...pod.containers[0], ports: [{ hostPort: 8080 }] })],
     ];
     for (const [violation, breakIt] of broken) {
       const pod = structuredClone(podOf(api)) as unknown as RestrictedPodSpec;

@@ -242,7 +242,7 @@ describe("an empty, table-less or non-SQLite source (a wrong relative path makes
       () => undefined,
       (e: unknown) => e as Error & { exitCode?: number },
     );
-    expect(error?.message).toMatch(/^cannot connect to PostgreSQL at 127\.0\.0\.1:1\/app \(--database-url or DATABASE_URL\): connect ECONNREFUSED 127\.0\.0\.1:1; check the URL's host, port, database, user, password and TLS settings\. Nothing was written$/);
+    expect(error?.message).toMatch(/^cannot connect to PostgreSQL at postgresql:\/\/127\.0\.0\.1:1\/app \(--database-url or DATABASE_URL\): connect ECONNREFUSED 127\.0\.0\.1:1; check the URL's host, port, database, user, password and TLS settings\. Nothing was written$/);
     expect(error?.message).not.toContain("s3cret-pw");
     expect(error?.exitCode).toBe(3);
     expect(await snapshotsWritten(s)).toBe(0);
@@ -254,7 +254,7 @@ describe("an empty, table-less or non-SQLite source (a wrong relative path makes
     await writeFile(checks, '\uFEFF- name: users\n  sql: SELECT 1 WHERE false\n');
     const report = await migrate(s, { domainChecksFile: checks, dryRun: true });
     expect(report.results).toContainEqual({ check: "domain checks file", status: "info", detail: `1 check(s) from ${checks}` });
-    await expect(migrate({ ...s, url: unreachable }, { domainChecksFile: "/dev/zero" })).rejects.toThrow("--domain-checks /dev/zero: not a checks file (not a regular file)");
+    await expect(migrate({ ...s, url: unreachable }, { domainChecksFile: "/dev/zero" })).rejects.toThrow("--domain-checks /dev/zero: not a regular file (a device or a pipe)");
     await expect(migrate({ ...s, url: unreachable }, { snapshotDir: s.sqlite })).rejects.toThrow(/^cannot connect/);
     await expect(migrate(s, { snapshotDir: s.sqlite })).rejects.toThrow(`--snapshot-dir ${s.sqlite}: ${s.sqlite} exists and is not a directory; pass a directory for the snapshot`);
   });

@@ -394,7 +394,7 @@ describe("npm run ops:incident-check", () => {
 
   it("refuses credentials or a query in --base-url without ever printing them, exit 2, also under --json", async () => {
     for (const [url, reason] of [
-      ["https://user:s3cr3tPW@api.example.com", "--base-url must not carry credentials (user:password@); the health endpoints need none"],
+      ["https://user:s3cr3tPW@api.example.com", "--base-url must not carry credentials (user:password@); secrets come from the environment"],
       ["https://api.example.com/?token=s3cr3tPW", "--base-url must not carry a query or fragment (it may hold a token); pass the API's address only, such as https://api.example.com"],
     ]) {
       const run = await cli(["--base-url", url as string, "--json"]);

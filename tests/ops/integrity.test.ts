@@ -287,7 +287,7 @@ describe("the CLI", () => {
 
   it("reads domain checks and reference counts from files, and refuses a missing DATABASE_URL", async () => {
     const url = await copy();
-    const dir = await import("node:fs/promises").then((fs) => fs.mkdtemp(path.join(require("node:os").tmpdir(), "integrity-cli-")));
+    const dir = mkdtempSync(path.join(tmpdir(), "integrity-cli-"));
     const checks = path.join(dir, "checks.yaml");
     writeFileSync(checks, "- name: no big orders\n  sql: SELECT id FROM orders WHERE total_cents > 30000\n");
     const counts = path.join(dir, "counts.json");
@@ -352,7 +352,7 @@ describe("the CLI", () => {
 
   it("a missing --reference-counts file and a --domain-checks file with bad YAML are named with the fix, exit 2", async () => {
     const url = await copy();
-    const dir = await import("node:fs/promises").then((fs) => fs.mkdtemp(path.join(require("node:os").tmpdir(), "integrity-files-")));
+    const dir = mkdtempSync(path.join(tmpdir(), "integrity-files-"));
     const missing = path.join(dir, "counts.json");
     const badYaml = path.join(dir, "checks.yaml");
     writeFileSync(badYaml, "- name: no big orders\n  sql: SELECT id FROM orders\n- name: [unclosed\n  sql: SELECT 1\n");

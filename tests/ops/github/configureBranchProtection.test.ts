@@ -215,26 +215,23 @@ describe("npm run ops:configure-branch-protection", () => {
   }, 60_000);
 
   it.each([
-    ["api.github.com", ""],
-    ["ftp://api.github.com", ' (got scheme "ftp")'],
-  ])("refuses --api-url %s before anything connects (exit 2)", async (url, got) => {
+    ["api.github.com", "is not a URL; pass the API's address, such as"],
+    ["ftp://api.github.com", 'must be an http(s) URL with a host (got scheme "ftp"); pass one such as'],
+  ])("refuses --api-url %s as bad usage (exit 2) before any request", async (url, why) => {
     const { io, stdout, stderr } = capture();
     expect(await main(["--api-url", url], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, io)).toBe(2);
-    expect(stderr()).toBe(
-      `ops:configure-branch-protection: --api-url (or GITHUB_API_URL) is not an http(s) URL with a host${got}; give one such as https://api.github.com or https://<host>/api/v3 (GitHub Enterprise)\n`,
-    );
+    expect(stderr()).toBe(`ops:configure-branch-protection: --api-url (or GITHUB_API_URL) ${why} https://api.github.com or https://<host>/api/v3 (GitHub Enterprise)\n`);
     expect(stdout()).toBe("");
-    expect(requests).toEqual([]);
   });
 
-  it("refuses credentials in --api-url without printing them, and a timeout Node cannot hold (exit 2, nothing sent)", async () => {
+  it("refuses credentials in --api-url without printing them, and an unbounded --timeout-ms (exit 2)", async () => {
     const { io, stdout, stderr } = capture();
     expect(await main(["--api-url", "https://u:s3cr3tPW@github.example.com/api/v3", "--json"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, io)).toBe(2);
-    expect(JSON.parse(stdout())).toMatchObject({ exitCode: 2, error: "--api-url (or GITHUB_API_URL) must not carry credentials (user:password@); the token comes from GITHUB_TOKEN" });
+    expect(JSON.parse(stdout())).toMatchObject({ exitCode: 2, error: "--api-url (or GITHUB_API_URL) must not carry credentials (user:password@); secrets come from the environment" });
     expect(`${stdout()}${stderr()}`).not.toContain("s3cr3tPW");
     const huge = capture();
     expect(await main(["--timeout-ms", "99999999999"], { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: "acme/runbook-app" }, huge.io)).toBe(2);
-    expect(huge.stderr()).toContain("a whole number of milliseconds from 100 to 600000");
+    expect(huge.stderr()).toContain("a whole number of milliseconds from 100 to 120000");
     expect(requests).toEqual([]);
   });
 
@@ -294,7 +291,7 @@ describe("npm run ops:configure-branch-protection", () => {
     expect(JSON.parse(json.stdout())).toEqual({
       command: "ops:configure-branch-protection",
       exitCode: 2,
-      error: "option '--timeout-ms <ms>' argument 'soon' is invalid. a whole number of milliseconds from 100 to 600000, such as 10000",
+      error: "option '--timeout-ms <ms>' argument 'soon' is invalid. a whole number of milliseconds from 100 to 120000",
     });
     expect(requests).toEqual([]);
   });

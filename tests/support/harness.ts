@@ -136,6 +136,36 @@ function offlineReference(name: string): Record<string, unknown> {
 }
 
 /**
+ * The stack outputs the program's StackReferences read offline: the stack `image.verifiedBy` names,
+ * answered from its file here. Resolved before the program runs, so a stack with no file here stops
+ * the run with the key and the fix before anything is registered (a StackReference that fails to
+ * read leaves its other outputs rejected with no one awaiting them). A malformed image section is
+ * left to the program's own config check.
+ * @throws ProgramError naming the key and the fix when the named stack has no file or no image.ref here
+ */
+function offlineReferences(config: Record<string, string>): Record<string, Record<string, unknown>> {
+  const image = parsedSection(config[`${PROJECT}:image`]);
+  const verifiedBy = image?.verifiedBy;
+  if (typeof verifiedBy !== "string" || image?.rollback === true) return {};
+  try {
+    return { [verifiedBy]: offlineReference(verifiedBy) };
+  } catch (error) {
+    throw new ProgramError(error, []);
+  }
+}
+
+/** A structured config value as the program reads it (JSON), or undefined when it is not an object. */
+function parsedSection(raw: string | undefined): Record<string, unknown> | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const value: unknown = JSON.parse(raw);
+    return isPlainObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The artifact Pulumi.staging.yaml pins. Offline (the preview, the tests) staging is taken to have
  * run it and passed its smoke checks: that is its smoke record and its `verifiedImageRefs` output.
  * @throws Error when Pulumi.staging.yaml pins no image.ref
@@ -209,7 +239,7 @@ function awsService(type: string): string {
 }
 
 /** Realistic outputs for the resources whose attributes the program reads. */
-function mockState(type: string, name: string, inputs: Record<string, unknown>, region: string, refs: RunOptions["stackReferences"]): { id: string; state: Record<string, unknown> } {
+function mockState(type: string, name: string, inputs: Record<string, unknown>, region: string, refs: Record<string, Record<string, unknown>>): { id: string; state: Record<string, unknown> } {
   const hash = shortHash(`${type}::${name}`);
   const id = `${ID_PREFIX[type] ?? `${name}-`}${ID_PREFIX[type] ? `0${hash}${shortHash(name, 8)}` : hash}`;
   const service = awsService(type);
@@ -225,7 +255,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
   switch (type) {
     case "pulumi:pulumi:StackReference": {
       const stackName = String(inputs.name);
-      const outputs = refs === undefined ? offlineReference(stackName) : refs[stackName];
+      const outputs = refs[stackName];
       if (!outputs) throw new Error(`no mocked outputs for StackReference "${stackName}": pass stackReferences to runProgram`);
       return { id: stackName, state: { name: stackName, outputs, secretOutputNames: [] } };
     }
@@ -474,13 +504,14 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
   const region = config["aws:region"] ?? "eu-west-1";
   const organization = config[`${PROJECT}:organization`] ?? "organization";
   const world = options.world ?? defaultWorld(ACCOUNT_ID, region);
+  const stackReferences = options.stackReferences ?? offlineReferences(config);
   const smokeRecordKeys = options.smokeRecordKeys ?? offlineSmokeRecordKeys();
   const resources: RecordedResource[] = [];
   const namesByUrn = new Map<string, string>();
 
   await pulumi.runtime.setMocks(
     {
-      newResource: ({ type, name, inputs }) => mockState(type, name, inputs as Record<string, unknown>, region, options.stackReferences),
+      newResource: ({ type, name, inputs }) => mockState(type, name, inputs as Record<string, unknown>, region, stackReferences),
       call: ({ token, inputs }) =>
         token === "aws:s3/getObjects:getObjects" ? { keys: smokeRecordKeys, id: String(inputs.bucket) } : mockCall(token, inputs as Record<string, unknown>, region, world),
     },

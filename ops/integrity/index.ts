@@ -44,6 +44,11 @@ export interface IntegrityOptions {
   orderedPassUpTo?: number;
   /** Called as checks are planned and finish, for progress displays. */
   onProgress?: (event: IntegrityProgress) => void;
+  /**
+   * Once aborted, no further check starts and no further connection is opened (a drill deleting
+   * the database it validates); the checks never started are reported as one failed row.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -231,6 +236,7 @@ async function collect(
     let nextFinish = new Promise<void>((resolve) => (checkFinished = resolve));
     const next = async (): Promise<PlannedCheck | undefined> => {
       for (;;) {
+        if (options.signal?.aborted) return undefined;
         const i = queue.findIndex((c) => c.after === undefined || !unfinished.has(c.after));
         if (i >= 0) return queue.splice(i, 1)[0];
         if (queue.length === 0) return undefined;
@@ -256,6 +262,9 @@ async function collect(
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, checks.length) }, worker));
+    if (queue.length > 0) {
+      add("connectivity", { check: "integrity run", status: "fail", detail: `interrupted: ${queue.length} of ${checks.length} checks not run` });
+    }
   } catch (error) {
     add("connectivity", { check: "integrity run", status: "fail", detail: error instanceof Error ? error.message : String(error) });
   } finally {

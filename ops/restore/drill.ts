@@ -102,7 +102,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillRecord> {
 
     begin("validate");
     const target = await interruptible(backend.target(db));
-    const result = await interruptible(options.validator({ kind: "validate", mode: "restored", target, checks: options.checks, budgetMs: options.validationBudgetMs }));
+    const result = await interruptible(options.validator({ kind: "validate", mode: "restored", target, checks: options.checks, budgetMs: options.validationBudgetMs }, signal));
     const finished = performance.now();
     step("validate", "done", result.summary);
     notes.push(...result.notes);

@@ -82,7 +82,7 @@ function validateDrillSpec(spec: DrillSpec): void {
 function backendFor(spec: DrillSpec): { backend: RestoreBackend; validator: Validator; publishClient?: ReturnType<typeof awsClientConfig> } {
   const b = spec.backend;
   if (b.kind === "local") {
-    const inProcess: Validator = (request: ValidationRequest): Promise<ValidationResult> => validate(request);
+    const inProcess: Validator = (request: ValidationRequest, signal?: AbortSignal): Promise<ValidationResult> => validate(request, signal);
     return { backend: localBackend({ adminUrl: b.adminUrl, sourceDatabase: b.sourceDatabase }), validator: inProcess };
   }
   const { LambdaClient } = require("@aws-sdk/client-lambda") as typeof import("@aws-sdk/client-lambda");

@@ -44,6 +44,24 @@ async function withAdmin<T>(adminUrl: string, run: (client: Client) => Promise<T
   }
 }
 
+/**
+ * DROP DATABASE ... WITH (FORCE), which ends the database's sessions first. A session that
+ * connects between that and the drop (a check that was already connecting) makes PostgreSQL refuse
+ * with SQLSTATE 55006 (object_in_use); the drop is retried a few times, 200 ms apart, then that
+ * error is thrown.
+ */
+async function dropDatabase(client: Client, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`);
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "55006" || attempt === 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
 /** Takes a snapshot of the source, as the daily automated backup would; returns its name. */
 export async function takeLocalSnapshot(adminUrl: string, sourceDatabase: string, at = new Date()): Promise<string> {
   const name = snapshotName(checkName(sourceDatabase, "sourceDatabase"), at);
@@ -55,7 +73,7 @@ export async function takeLocalSnapshot(adminUrl: string, sourceDatabase: string
 export async function dropLocalSnapshots(adminUrl: string, sourceDatabase: string): Promise<void> {
   await withAdmin(adminUrl, async (c) => {
     const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database WHERE starts_with(datname, $1)", [`${sourceDatabase}${SNAPSHOT_SUFFIX}`]);
-    for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(datname)} WITH (FORCE)`);
+    for (const { datname } of rows) await dropDatabase(c, datname);
   });
 }
 
@@ -141,7 +159,7 @@ export function localBackend(options: LocalBackendOptions): RestoreBackend {
     },
     async destroy(identifier): Promise<void> {
       const name = guard(identifier);
-      await withAdmin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`));
+      await withAdmin(adminUrl, (c) => dropDatabase(c, name));
     },
   };
 }

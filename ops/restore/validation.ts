@@ -95,9 +95,11 @@ async function resolveCredentials(target: ValidationTarget, signal: AbortSignal)
   return { user: secret.username ?? target.user, password: secret.password };
 }
 
-function aborted(signal: AbortSignal): Promise<never> {
+/** Rejects when `signal` aborts: the time budget ran out (`budget` aborted), or the caller interrupted. */
+function aborted(signal: AbortSignal, budget: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
-    const fail = () => reject(new Error(`validation did not finish within its time budget (${signal.reason instanceof Error ? signal.reason.message : "aborted"})`));
+    const fail = () =>
+      reject(new Error(budget.aborted ? `validation did not finish within its time budget (${budget.reason instanceof Error ? budget.reason.message : "aborted"})` : "validation interrupted"));
     if (signal.aborted) fail();
     else signal.addEventListener("abort", fail, { once: true });
   });
@@ -106,6 +108,7 @@ function aborted(signal: AbortSignal): Promise<never> {
 async function connectWithRetry(config: ClientConfig, timeoutMs: number, signal: AbortSignal): Promise<Client> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
+    if (signal.aborted) throw new Error(`readiness: stopped after ${attempt - 1} attempt${attempt === 2 ? "" : "s"} to connect to ${config.host}:${config.port}/${config.database}`);
     const client = new Client({ connectionTimeoutMillis: 10_000, ...config, application_name: "runbook-drill-readiness" });
     client.on("error", () => undefined);
     try {
@@ -180,11 +183,15 @@ function summarize(results: readonly CheckResult[]): string {
 /**
  * Validates one database and returns the result; never throws for a check that fails, an
  * unreachable database or a timeout: those are results with `passed: false`.
+ * @param interrupt the caller's abort (a drill interrupted, about to delete the database): like the
+ * time budget running out, it stops the readiness retries and keeps further checks from starting,
+ * so no new connection races the deletion
  */
-export async function validate(request: ValidationRequest): Promise<ValidationResult> {
+export async function validate(request: ValidationRequest, interrupt?: AbortSignal): Promise<ValidationResult> {
   const started = performance.now();
   const budgetMs = request.budgetMs ?? DEFAULT_BUDGET_MS;
-  const signal = AbortSignal.timeout(budgetMs);
+  const budget = AbortSignal.timeout(budgetMs);
+  const signal = interrupt ? AbortSignal.any([budget, interrupt]) : budget;
   const notes: string[] = [];
   const checks = request.checks;
   const migrationsTable = checks.migrationsTable ?? "_prisma_migrations";
@@ -234,12 +241,13 @@ export async function validate(request: ValidationRequest): Promise<ValidationRe
         domainChecks: checks.domainChecks ?? [],
         concurrency: checks.concurrency,
         statementTimeoutMs: Math.min(checks.statementTimeoutMs ?? 300_000, remaining),
+        signal,
       });
       const results = [...readinessResults, ...report.results];
       const passed = results.every((r) => r.status !== "fail");
       return { passed, nothingToDrill: false, summary: summarize(results), results, rowCounts: report.rowCounts, notes, durationMs: performance.now() - started };
     };
-    return await Promise.race([run(), aborted(signal)]);
+    return await Promise.race([run(), aborted(signal, budget)]);
   } catch (error) {
     return fail((error as Error).message);
   } finally {

@@ -60,6 +60,22 @@ describe("validateIntegrity on a clean database", () => {
     expect(row(damaged, "unique: users(email)").detail).toBe("1 key appears more than once (e.g. (user7@example.com)) despite users_email_key");
   });
 
+  it("once aborted, starts no further check and reports how many were not run", async () => {
+    const controller = new AbortController();
+    let planned = 0;
+    const report = await validate(await copy(), {
+      concurrency: 1,
+      signal: controller.signal,
+      onProgress: (event) => {
+        if (event.kind === "planned") planned = Object.values(event.totals).reduce((sum, n) => sum + (n ?? 0), 0);
+        if (event.kind === "finished") controller.abort();
+      },
+    });
+    expect(planned).toBeGreaterThan(2);
+    expect(row(report, "integrity run")).toMatchObject({ status: "fail", detail: `interrupted: ${planned - 1} of ${planned} checks not run` });
+    expect(report.passed).toBe(false);
+  });
+
   it("says when amcheck is not installed, as a warning that does not fail", async () => {
     const report = await validate(await copy("seeded_plain"));
     expect(row(report, "amcheck")).toMatchObject({

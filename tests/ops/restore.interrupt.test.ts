@@ -18,6 +18,8 @@ const TEMPORARY = "drill_interrupted";
 interface Drill {
   child: ChildProcess;
   lines: string[];
+  /** What the drill wrote on stderr, for a failed assertion's message. */
+  stderr(): string;
   /** Resolves when the drill printed this step line. */
   reached(line: string): Promise<void>;
   exited: Promise<number | null>;
@@ -31,6 +33,8 @@ function startDrill(): Drill {
   const lines: string[] = [];
   const waiters: { line: string; resolve(): void }[] = [];
   let buffer = "";
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdout?.on("data", (chunk: Buffer) => {
     buffer += chunk.toString();
     const parts = buffer.split("\n");
@@ -44,6 +48,7 @@ function startDrill(): Drill {
   return {
     child,
     lines,
+    stderr: () => stderr,
     exited,
     reached: (line) =>
       lines.includes(line)
@@ -84,7 +89,7 @@ describe("an interrupted drill deletes its temporary database", () => {
     await drill.reached("validate:start");
     expect(await databaseNames(pg)).toContain(TEMPORARY);
     drill.child.kill(signal);
-    expect(await drill.exited).toBe(code);
+    expect(await drill.exited, `${drill.lines.join(", ")}\n${drill.stderr()}`).toBe(code);
     expect(drill.lines.filter((line) => line.startsWith("cleanup:"))).toEqual(["cleanup:start", "cleanup:done"]);
     // The validation may still finish (failing against the dropped database); no later step starts.
     expect(drill.lines.slice(drill.lines.indexOf("validate:start") + 1).filter((line) => line.endsWith(":start"))).toEqual(["cleanup:start"]);

@@ -64,21 +64,30 @@ describe("any stack name, with the environment its file declares", () => {
     expect(instance.inputs.deletionProtection).toBe(true);
   });
 
-  it("answers image.verifiedBy offline from the named stack's file here, in the team's own organization", async () => {
-    const file = stackFileLike("production", "prod", { environment: "production", organization: "myorg" });
-    const result = await runProgram({ stack: "prod", stackFile: file, config: { image: { verifiedBy: "myorg/runbook-platform/staging" } } });
-    const images = ofType(result, "kubernetes:apps/v1:Deployment").map(
-      (d) => (d.inputs.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image,
+  it("answers image.verifiedBy offline from the named stack's file here, as that stack would export it", async () => {
+    const file = stackFileLike("production", "prod", { environment: "production" });
+    const imagesOf = (result: ProgramResult) =>
+      ofType(result, "kubernetes:apps/v1:Deployment").map((d) => (d.inputs.spec as { template: { spec: { containers: { image: string }[] } } }).template.spec.containers[0]?.image);
+    const result = await runProgram({ stack: "prod", stackFile: file, config: { image: { verifiedBy: "acme/runbook-platform/staging" } } });
+    expect(imagesOf(result)).toContain(stagingArtifact());
+    const refusal = (verifiedBy: string) =>
+      runProgram({ stack: "prod", stackFile: file, config: { image: { verifiedBy } } }).then(
+        () => "accepted",
+        (error: unknown) => (error as Error).message,
+      );
+    const refused = (verifiedBy: string, why: string) =>
+      `which stack ${verifiedBy} has not run and passed its smoke checks with (its verifiedImageRefs lists 0 artifacts); ` +
+      "promote an artifact staging verified (npm run promote), or set image.rollback: true for a deliberate rollback." +
+      (why === "" ? "" : ` (${why}; name a stack that has a file here (production, staging))`);
+    expect(await refusal("acme/runbook-platform/qa")).toContain(
+      refused("acme/runbook-platform/qa", "offline, the preview reads what acme/runbook-platform/qa runs from Pulumi.qa.yaml, which is not here"),
     );
-    expect(images).toContain(stagingArtifact());
-    const missing = await runProgram({ stack: "prod", stackFile: file, config: { image: { verifiedBy: "myorg/runbook-platform/qa" } } }).then(
-      () => undefined,
-      (error: unknown) => error as Error,
+    expect(await refusal("myorg/runbook-platform/staging")).toContain(refused("myorg/runbook-platform/staging", "Pulumi.staging.yaml is a stack of organization acme, not myorg"));
+    expect(await refusal("acme/other-project/staging")).toContain(
+      refused("acme/other-project/staging", "offline, the preview reads only this project's stacks (runbook-platform), not other-project"),
     );
-    expect(missing?.message).toContain(
-      "image.verifiedBy names the stack myorg/runbook-platform/qa; offline, the preview reads what it runs from Pulumi.qa.yaml, which is not here. " +
-        "Name a stack that has a file here (production, staging), or set image.rollback: true for a deliberate rollback",
-    );
+    // A stack that keeps no smoke records (production, or the stack itself) verifies nothing.
+    expect(await refusal("acme/runbook-platform/production")).toContain(refused("acme/runbook-platform/production", ""));
   });
 
   it("previews the dev stack through npm, as the README writes it, exit 0", () => {

@@ -112,46 +112,63 @@ export class ProgramError extends Error {
   }
 }
 
+/** The artifact a stack's settings pin (`image.ref`), when it is a string. */
+function pinOf(config: Record<string, unknown>): string | undefined {
+  const image = config[`${PROJECT}:image`];
+  return isPlainObject(image) && typeof image.ref === "string" ? image.ref : undefined;
+}
+
 /** The artifact a stack file here pins (`image.ref`); undefined when the stack has no file or pins none. */
 function pinnedArtifact(stack: string): string | undefined {
-  if (!listStacks().includes(stack)) return undefined;
-  return (readStackFile(stack)[`${PROJECT}:image`] as { ref?: string } | undefined)?.ref;
+  return listStacks().includes(stack) ? pinOf(readStackFile(stack)) : undefined;
+}
+
+/** What the program's StackReferences read offline, and why a named stack could not be read. */
+interface OfflineReferences {
+  /** Outputs by fully qualified stack name; `{}` for a stack that could not be read. */
+  outputs: Record<string, Record<string, unknown>>;
+  /** Why each unreadable stack could not be read, with the fix. */
+  unreadable: Map<string, string>;
 }
 
 /**
- * Offline, a StackReference (`image.verifiedBy`, `<organization>/<project>/<stack>`) is answered from
- * that stack's file here: it runs, and its smoke checks passed with, the artifact its file pins.
- * @throws Error naming the key and the fix when the referenced stack has no file or no image.ref here
+ * Offline, the stack `image.verifiedBy` names (`<organization>/<project>/<stack>`) is answered from
+ * its file here, the way the program itself would have exported it: `imageRef` is its pin, and
+ * `verifiedImageRefs` lists that pin only when the stack keeps smoke records (`image.smokeRecords`),
+ * as only such a stack runs the smoke workflow. A stack of another organization or project, or
+ * without a readable file here, reads as a stack with no outputs: the program's own check then
+ * refuses the artifact, and `unreadable` says why. Nothing here throws, so the program's config
+ * check speaks first about a malformed image section.
  */
-function offlineReference(name: string): Record<string, unknown> {
-  const stack = name.split("/")[2] ?? name;
-  const artifact = pinnedArtifact(stack);
-  if (artifact === undefined) {
-    throw new Error(
-      `image.verifiedBy names the stack ${name}; offline, the preview reads what it runs from Pulumi.${stack}.yaml, which ${listStacks().includes(stack) ? "pins no image.ref" : "is not here"}. ` +
-        `Name a stack that has a file here (${listStacks().join(", ")}), or set image.rollback: true for a deliberate rollback`,
-    );
-  }
-  return { [ARTIFACT_OUTPUT]: artifact, [VERIFIED_OUTPUT]: [artifact] };
-}
-
-/**
- * The stack outputs the program's StackReferences read offline: the stack `image.verifiedBy` names,
- * answered from its file here. Resolved before the program runs, so a stack with no file here stops
- * the run with the key and the fix before anything is registered (a StackReference that fails to
- * read leaves its other outputs rejected with no one awaiting them). A malformed image section is
- * left to the program's own config check.
- * @throws ProgramError naming the key and the fix when the named stack has no file or no image.ref here
- */
-function offlineReferences(config: Record<string, string>): Record<string, Record<string, unknown>> {
+function offlineReferences(config: Record<string, string>): OfflineReferences {
+  const references: OfflineReferences = { outputs: {}, unreadable: new Map() };
   const image = parsedSection(config[`${PROJECT}:image`]);
-  const verifiedBy = image?.verifiedBy;
-  if (typeof verifiedBy !== "string" || image?.rollback === true) return {};
+  const name = image?.verifiedBy;
+  if (typeof name !== "string") return references;
+  const [organization, project, stack = ""] = name.split("/");
+  const why = (reason: string) => {
+    references.outputs[name] = {};
+    references.unreadable.set(name, `${reason}; name a stack that has a file here (${listStacks().join(", ")})`);
+    return references;
+  };
+  if (project !== PROJECT) return why(`offline, the preview reads only this project's stacks (${PROJECT}), not ${project ?? name}`);
+  if (!listStacks().includes(stack)) return why(`offline, the preview reads what ${name} runs from Pulumi.${stack}.yaml, which is not here`);
+  let settings: Record<string, unknown>;
   try {
-    return { [verifiedBy]: offlineReference(verifiedBy) };
+    settings = readStackFile(stack);
   } catch (error) {
-    throw new ProgramError(error, []);
+    return why(`offline, the preview reads what ${name} runs from Pulumi.${stack}.yaml, which cannot be read: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const own = settings[`${PROJECT}:organization`];
+  if (own !== organization) return why(`Pulumi.${stack}.yaml is a stack of organization ${String(own)}, not ${organization}`);
+  const pin = pinOf(settings);
+  const section = settings[`${PROJECT}:image`];
+  const keepsRecords = isPlainObject(section) && section.smokeRecords === true;
+  references.outputs[name] = {
+    ...(pin === undefined ? {} : { [ARTIFACT_OUTPUT]: pin }),
+    ...(pin !== undefined && keepsRecords ? { [VERIFIED_OUTPUT]: [pin] } : {}),
+  };
+  return references;
 }
 
 /** A structured config value as the program reads it (JSON), or undefined when it is not an object. */
@@ -177,13 +194,13 @@ export function stagingArtifact(): string {
 }
 
 /**
- * The smoke records the staging smoke workflow would have written offline: one per artifact a
- * staging-environment stack file here pins (a production stack's own pin proves nothing).
+ * The smoke records a stack keeping them (`image.smokeRecords`) would hold offline: one for the
+ * artifact its own settings pin, which it runs and is taken to have passed its smoke checks with.
  */
-function offlineSmokeRecordKeys(): string[] {
-  const staging = listStacks().filter((s) => readStackFile(s)[`${PROJECT}:environment`] === "staging");
-  const pinned = new Set(staging.flatMap((s) => pinnedArtifact(s) ?? []));
-  return [...pinned].map((ref) => `${SMOKE_RECORD_PREFIX}${ref.split("@sha256:")[1]}.json`);
+function offlineSmokeRecordKeys(config: Record<string, string>): string[] {
+  const ref = parsedSection(config[`${PROJECT}:image`])?.ref;
+  const digest = typeof ref === "string" ? /@sha256:([a-f0-9]{64})$/.exec(ref)?.[1] : undefined;
+  return digest === undefined ? [] : [`${SMOKE_RECORD_PREFIX}${digest}.json`];
 }
 
 /** The stack file's `config` map, read by the project's one stack-file reader (stackFiles.ts). */
@@ -504,14 +521,19 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
   const region = config["aws:region"] ?? "eu-west-1";
   const organization = config[`${PROJECT}:organization`] ?? "organization";
   const world = options.world ?? defaultWorld(ACCOUNT_ID, region);
-  const stackReferences = options.stackReferences ?? offlineReferences(config);
-  const smokeRecordKeys = options.smokeRecordKeys ?? offlineSmokeRecordKeys();
+  const offline = options.stackReferences === undefined ? offlineReferences(config) : undefined;
+  const stackReferences = options.stackReferences ?? offline?.outputs ?? {};
+  const read = new Set<string>();
+  const smokeRecordKeys = options.smokeRecordKeys ?? offlineSmokeRecordKeys(config);
   const resources: RecordedResource[] = [];
   const namesByUrn = new Map<string, string>();
 
   await pulumi.runtime.setMocks(
     {
-      newResource: ({ type, name, inputs }) => mockState(type, name, inputs as Record<string, unknown>, region, stackReferences),
+      newResource: ({ type, name, inputs }) => {
+        if (type === "pulumi:pulumi:StackReference") read.add(String(inputs.name));
+        return mockState(type, name, inputs as Record<string, unknown>, region, stackReferences);
+      },
       call: ({ token, inputs }) =>
         token === "aws:s3/getObjects:getObjects" ? { keys: smokeRecordKeys, id: String(inputs.bucket) } : mockCall(token, inputs as Record<string, unknown>, region, world),
     },
@@ -575,7 +597,9 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
     const { waitForRPCs } = settings as unknown as { waitForRPCs(): Promise<void> };
     await waitForRPCs();
   } catch (error) {
-    throw new ProgramError(error, resources);
+    // A failure after reading a stack that could not be read offline says why it could not.
+    const reasons = [...read].flatMap((name) => offline?.unreadable.get(name) ?? []);
+    throw new ProgramError(error instanceof Error && reasons.length > 0 ? new Error(`${error.message} (${reasons.join("; ")})`) : error, resources);
   }
   for (const resource of resources) {
     resource.parentName = resource.parent ? namesByUrn.get(resource.parent) : undefined;

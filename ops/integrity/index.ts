@@ -70,7 +70,7 @@ export interface IntegrityResult extends CheckResult {
 export interface IntegrityReport {
   /** Every check ran and none failed (exit code 0). */
   passed: boolean;
-  /** 0 passed, 1 a check failed, 3 incomplete: something could not be checked (and nothing failed). */
+  /** 0 passed, 1 a check failed, 3 incomplete: something could not be checked (and nothing failed), or the database could not be reached. */
   exitCode: 0 | 1 | 3;
   serverVersion: string | undefined;
   /** Row counts per table (display names), as seen in the snapshot. */
@@ -149,9 +149,9 @@ export async function validateIntegrity(options: IntegrityOptions): Promise<Inte
     const rows = results.filter((r) => r.category === category);
     if (rows.length > 0) options.onProgress?.({ kind: "summary", category, results: rows });
   };
-  const { serverVersion, rowCounts } = await collect(options, settings, results, summarize);
+  const { serverVersion, rowCounts, reached } = await collect(options, settings, results, summarize);
   for (const category of CATEGORIES) summarize(category);
-  return finish(results, serverVersion, rowCounts);
+  return finish(results, serverVersion, rowCounts, reached);
 }
 
 /** Runs every check, adding its rows to `results`; `summarize(category)` is called as each category's last planned check ends. */
@@ -160,7 +160,7 @@ async function collect(
   { concurrency, statementTimeoutMs, tolerancePercent }: ReturnType<typeof validateOptions>,
   results: IntegrityResult[],
   summarize: (category: CheckCategory) => void,
-): Promise<{ serverVersion: string | undefined; rowCounts: Record<string, number> }> {
+): Promise<{ serverVersion: string | undefined; rowCounts: Record<string, number>; reached: boolean }> {
   const started = performance.now();
   const coordinator = new Client(config(options.connection, "runbook-integrity"));
   let serverVersion: string | undefined;
@@ -173,7 +173,7 @@ async function collect(
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     add("connectivity", { check: "connectivity", status: "fail", detail: `cannot connect: ${message}; check DATABASE_URL's host, port, user, password and TLS settings`, durationMs: performance.now() - started });
-    return { serverVersion, rowCounts };
+    return { serverVersion, rowCounts, reached: false };
   }
   const pool = new Pool({ ...config(options.connection, "runbook-integrity"), max: concurrency });
   // An idle connection the server terminates (failover, shutdown) must not crash the process;
@@ -273,7 +273,7 @@ async function collect(
     await pool.end().catch(() => undefined);
   }
   add("privileges", ...privilegeFindings(blocked, role));
-  return { serverVersion, rowCounts };
+  return { serverVersion, rowCounts, reached: true };
 }
 
 async function runOne(pool: Pool, check: PlannedCheck, statementTimeoutMs: number, snapshot: string | undefined): Promise<(CheckResult & Pick<CheckOutcome, "rowCount" | "blocked">)[]> {
@@ -319,7 +319,12 @@ function amcheckRow(catalog: Awaited<ReturnType<typeof readCatalog>>): CheckResu
   };
 }
 
-function finish(results: IntegrityResult[], serverVersion: string | undefined, rowCounts: Record<string, number>): IntegrityReport {
+/**
+ * The report: rows in check order, the summary and the exit code. A database that could not be
+ * reached at all is exit 3 (nothing could be checked: an outage or a wrong URL, not a violation),
+ * still `passed: false`.
+ */
+function finish(results: IntegrityResult[], serverVersion: string | undefined, rowCounts: Record<string, number>, reached: boolean): IntegrityReport {
   const rank = (r: CheckResult) => {
     const i = ORDER.findIndex((prefix) => r.check.startsWith(prefix));
     return i < 0 ? ORDER.length : i;
@@ -331,6 +336,6 @@ function finish(results: IntegrityResult[], serverVersion: string | undefined, r
   const firstFailures = sorted.filter((r) => r.status === "fail").slice(0, 3).map((r) => r.check);
   const incomplete = skipped > 0 ? `, ${skipped} not checked` : "";
   const summary = `${plural(sorted.length, "check")}, ${failed} failed${incomplete}, ${plural(warnings, "warning")}${firstFailures.length ? `: ${firstFailures.join("; ")}` : ""}`;
-  const exitCode = exitCodeFor(sorted) as IntegrityReport["exitCode"];
+  const exitCode = (reached ? exitCodeFor(sorted) : 3) as IntegrityReport["exitCode"];
   return { passed: exitCode === 0, exitCode, serverVersion, rowCounts, results: sorted, summary };
 }

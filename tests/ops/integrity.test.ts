@@ -234,9 +234,10 @@ describe("each kind of violation is detected and named", () => {
 });
 
 describe("bad input", () => {
-  it("an unreachable host fails connectivity with a fix", async () => {
+  it("an unreachable host fails connectivity with a fix, exit 3: nothing could be checked", async () => {
     const report = await validateIntegrity({ connection: "postgresql://u:p@127.0.0.1:1/db", expectedTables: [] });
     expect(report.passed).toBe(false);
+    expect(report.exitCode).toBe(3);
     expect(report.results).toHaveLength(1);
     expect(report.results[0]?.check).toBe("connectivity");
     expect(report.results[0]?.detail).toMatch(/^cannot connect: connect ECONNREFUSED 127\.0\.0\.1:1; check DATABASE_URL's host, port, user, password and TLS settings$/);
@@ -246,6 +247,7 @@ describe("bad input", () => {
   it("a wrong password fails connectivity", async () => {
     const report = await validateIntegrity({ connection: fixture.pg.url().replace(fixture.pg.password, "wrong"), expectedTables: [] });
     expect(report.results[0]?.detail).toContain('password authentication failed for user "postgres"');
+    expect(report.exitCode).toBe(3);
   });
 
   it("out-of-range options are refused before connecting", async () => {

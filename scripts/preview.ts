@@ -26,7 +26,13 @@ export interface Plan {
   policies: PlanPolicyResult[];
 }
 
-/** The machine-readable plan, with every secret value replaced by "[secret]". */
+/** What the plan says in place of a value that is only known after `pulumi up` (JSON has no undefined). */
+export const KNOWN_AFTER_UP = "[known after pulumi up]";
+
+/**
+ * The machine-readable plan, with every secret value replaced by "[secret]" and every output only
+ * known after `pulumi up` by {@link KNOWN_AFTER_UP}, so each stack output has its key.
+ */
 export function toPlan(result: ProgramResult, policies: PlanPolicyResult[]): Plan {
   return {
     stack: result.stack,
@@ -38,7 +44,7 @@ export function toPlan(result: ProgramResult, policies: PlanPolicyResult[]): Pla
       options: r.options,
     })),
     outputs: Object.fromEntries(
-      Object.entries(result.outputs).map(([k, v]) => [k, result.secretOutputs.includes(k) ? "[secret]" : v]),
+      Object.entries(result.outputs).map(([k, v]) => [k, result.secretOutputs.includes(k) ? "[secret]" : v === undefined ? KNOWN_AFTER_UP : v]),
     ),
     policies,
   };
@@ -96,7 +102,7 @@ async function evaluatePolicies(result: ProgramResult, environment: string | und
  * its key (one `name  value` row per entry, names aligned), never one long JSON line.
  */
 export function renderOutputs(outputs: Record<string, unknown>): string[] {
-  const scalar = (value: unknown) => (value === undefined ? "(known after pulumi up)" : typeof value === "string" ? value : JSON.stringify(value));
+  const scalar = (value: unknown) => (value === undefined ? KNOWN_AFTER_UP : typeof value === "string" ? value : JSON.stringify(value));
   const lines: string[] = [];
   for (const [key, value] of Object.entries(outputs)) {
     if (typeof value !== "object" || value === null) {

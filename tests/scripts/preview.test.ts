@@ -63,6 +63,9 @@ describe("npm start (offline preview)", () => {
     for (const secret of secretValues) expect(run.stdout).not.toContain(secret);
     expect(plan.outputs.databaseUrl).toBe("[secret]");
     expect(plan.outputs.redisUrl).toBe("[secret]");
+    // Every stack output has its key; what only pulumi up knows says so.
+    expect(Object.keys(plan.outputs).sort()).toEqual(Object.keys(result.outputs).sort());
+    expect(plan.outputs.restoreDrillPassed).toBe("[known after pulumi up]");
   });
 
   it("prints the staging plan as a tree with counts and a summary, saying it needs no cloud", () => {

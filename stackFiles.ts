@@ -1,7 +1,7 @@
 import { isUtf8 } from "node:buffer";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { type Document, LineCounter, parseDocument } from "yaml";
 import { PROJECT } from "./runbook";
 
 /**
@@ -56,10 +56,47 @@ export function readStackFile(stack: string, root = ROOT): Record<string, unknow
 
 /** As readStackFile, for a stack file at any path (`npm start -- --config-file <file>`, as `pulumi --config-file`). */
 export function readSettingsFile(file: string, root = ROOT): Record<string, unknown> {
+  const { doc, shown } = readStackDocument(file, root);
+  let content: unknown;
+  try {
+    content = doc.toJS();
+  } catch (error) {
+    // Aliases resolve here, not in the parser: an alias without its anchor, or one that expands without end.
+    throw new StackFileError(`${shown}: ${error instanceof Error ? error.message : String(error)}\nFix the YAML anchors (&name) and aliases (*name) of ${shown}; nothing was registered.`);
+  }
+  if (content === null || content === undefined) return {};
+  const config = (content as { config?: unknown }).config;
+  if (typeof content !== "object" || Array.isArray(content) || (config !== undefined && (typeof config !== "object" || config === null || Array.isArray(config)))) {
+    throw new StackFileError(`${shown}: expected a mapping with a "config:" mapping of settings (see Pulumi.staging.yaml)`);
+  }
+  return (config ?? {}) as Record<string, unknown>;
+}
+
+/** A stack file parsed as a YAML document (comments and layout kept, for a command that edits it), and how its path is shown. */
+export interface StackDocument {
+  doc: Document;
+  /** The path relative to the working directory when inside it, else as given. */
+  shown: string;
+  /** The file's line ending, kept when the document is written back. */
+  newline: "\n" | "\r\n";
+  /** Whether the file starts with a byte-order mark, kept when the document is written back. */
+  bom: boolean;
+}
+
+/**
+ * Reads and parses a stack file: the one way every command opens one.
+ * @throws StackFileError (exit 2) naming the file and the fix: missing, a directory, a device or
+ * pipe (which would be read forever), not UTF-8 (with the line), or a YAML syntax error (the
+ * first one, with its line and column)
+ */
+export function readStackDocument(file: string, root = ROOT): StackDocument {
   const relative = path.relative(process.cwd(), file);
   const shown = relative.startsWith("..") ? file : relative;
   let text: string;
   try {
+    const info = statSync(file);
+    if (info.isDirectory()) throw new StackFileError(`${shown}: is a directory; give the stack file itself, such as ${path.join(shown, "Pulumi.staging.yaml")}`);
+    if (!info.isFile()) throw new StackFileError(`${shown}: not a regular file (a device or a pipe); give the stack file itself`);
     const bytes = readFileSync(file);
     text = bytes.toString("utf8");
     if (!isUtf8(bytes)) {
@@ -80,13 +117,7 @@ export function readSettingsFile(file: string, root = ROOT): Record<string, unkn
     const more = cascade.length === 0 ? "" : ` (and ${cascade.length} more YAML error${cascade.length === 1 ? "" : "s"} after it; fix this one first, the rest often follow from it)`;
     throw new StackFileError(`${shown}:${at.line}:${at.col}: ${first.message}${more}\nFix the YAML syntax of ${shown} at that line and column; nothing was registered.`);
   }
-  const content = doc.toJS() as unknown;
-  if (content === null || content === undefined) return {};
-  const config = (content as { config?: unknown }).config;
-  if (typeof content !== "object" || Array.isArray(content) || (config !== undefined && (typeof config !== "object" || config === null || Array.isArray(config)))) {
-    throw new StackFileError(`${shown}: expected a mapping with a "config:" mapping of settings (see Pulumi.staging.yaml)`);
-  }
-  return (config ?? {}) as Record<string, unknown>;
+  return { doc, shown, newline: text.includes("\r\n") ? "\r\n" : "\n", bom: text.startsWith("\uFEFF") };
 }
 
 /** The project's settings of a stack file, keyed without the `runbook-platform:` prefix (`database`). */

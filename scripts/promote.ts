@@ -1,11 +1,13 @@
 import { execFile } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { Option } from "commander";
-import { isMap, parseDocument } from "yaml";
+import { isMap } from "yaml";
 import { CliError, createCommand, runAsProcess, type CliIo } from "../ops/lib/cli";
 import { ARTIFACT_OUTPUT, requireDigestPinned, VERIFIED_OUTPUT } from "../ops/promotion/artifact";
+import { PROJECT } from "../runbook";
+import { readStackDocument } from "../stackFiles";
 
 /**
  * `npm run promote`: "Promote same artifact to production" as a one-line, reviewable change. Reads the
@@ -18,7 +20,6 @@ import { ARTIFACT_OUTPUT, requireDigestPinned, VERIFIED_OUTPUT } from "../ops/pr
  * 2 bad usage or a bad stack file, 3 staging could not be read (the Pulumi CLI failed).
  */
 
-const PROJECT = "runbook-platform";
 const IMAGE_KEY = `${PROJECT}:image`;
 
 interface PromoteResult {
@@ -64,14 +65,8 @@ interface PromoteOptions {
 /** Checks the artifact and writes it into the stack file; throws CliError with the contract's exit code. */
 async function promote(options: PromoteOptions): Promise<PromoteResult> {
   const { file, rollback } = options;
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    throw new CliError(`${file}: no such stack file; run from the repository root or pass --file.`, 2);
-  }
-  const doc = parseDocument(text);
-  if (doc.errors.length > 0) throw new CliError(`${file}: not valid YAML: ${doc.errors[0]?.message ?? ""}`, 2);
+  // The same reader as the preview: a missing file, a directory, a non-UTF-8 byte or a YAML error is named with its line.
+  const { doc, newline, bom } = readStackDocument(file);
   const image = doc.getIn(["config", IMAGE_KEY]);
   if (!isMap(image)) throw new CliError(`${file}: no ${IMAGE_KEY} section; add one with repository and verifiedBy.`, 2);
   const repository = image.get("repository");
@@ -106,7 +101,9 @@ async function promote(options: PromoteOptions): Promise<PromoteResult> {
     image.set("ref", ref);
     if (rollback) image.set("rollback", true);
     else image.delete("rollback");
-    writeFileSync(file, doc.toString({ lineWidth: 0 }));
+    // The one changed line, and nothing else: the file's line endings and byte-order mark are kept.
+    const text = doc.toString({ lineWidth: 0 });
+    writeFileSync(file, `${bom ? "\uFEFF" : ""}${newline === "\r\n" ? text.replace(/\r*\n/g, "\r\n") : text}`);
   }
   return { file, previous: typeof previous === "string" ? previous : undefined, ref, changed, rollback, source: options.digest ? "--digest" : (from as string), verified };
 }

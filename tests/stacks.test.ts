@@ -90,6 +90,17 @@ describe("any stack name, with the environment its file declares", () => {
     expect(await refusal("acme/runbook-platform/production")).toContain(refused("acme/runbook-platform/production", ""));
   });
 
+  it("refuses through npm an artifact staging has not passed: exit 1 (a check failed), one JSON document with --json", () => {
+    const file = stackFileLike("production", "prod", { environment: "production" });
+    const unverified = stagingArtifact().replace(/@sha256:[a-f0-9]{64}$/, `@sha256:${"ab".repeat(32)}`);
+    writeFileSync(file, readFileSync(file, "utf8").replace(/^ {4}ref: .*$/m, `    ref: ${unverified}`));
+    const run = spawnSync("npm", ["run", "-s", "start", "--", "--stack", "prod", "--config-file", file, "--json"], { cwd: ROOT, encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(1);
+    const document = JSON.parse(run.stdout) as { exitCode: number; error: string };
+    expect(document.exitCode).toBe(1);
+    expect(document.error).toContain(`image.ref is "${unverified}", which stack acme/runbook-platform/staging has not run and passed its smoke checks with`);
+  }, 120_000);
+
   it("previews the dev stack through npm, as the README writes it, exit 0", () => {
     const file = stackFileLike("staging", "dev", { environment: "staging" });
     const run = spawnSync("npm", ["start", "--", "--stack", "dev", "--config-file", file], { cwd: ROOT, encoding: "utf8" });

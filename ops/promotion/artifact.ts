@@ -31,14 +31,27 @@ export function requireDigestPinned(ref: unknown, source: string, repository: st
 }
 
 /**
+ * The promotion gate refused an artifact: a check failed (exit 1), as `npm run promote` exits for
+ * the same refusal, not a malformed setting (exit 2).
+ */
+export class UnverifiedArtifactError extends Error {
+  readonly exitCode = 1;
+  constructor(message: string) {
+    super(message);
+    this.name = "UnverifiedArtifactError";
+  }
+}
+
+/**
  * Throws unless `ref` is among the artifacts the verifying stack lists (unless `rollback`). The
  * message names the stack, the artifact and both ways forward.
+ * @throws UnverifiedArtifactError (exit 1)
  */
 export function requireVerified(ref: string, verified: unknown, from: string, rollback: boolean): void {
   if (rollback) return;
   const list = Array.isArray(verified) ? verified.filter((v): v is string => typeof v === "string") : [];
   if (!list.includes(ref)) {
-    throw new Error(
+    throw new UnverifiedArtifactError(
       `image.ref is "${ref}", which stack ${from} has not run and passed its smoke checks with (its ${VERIFIED_OUTPUT} lists ${list.length} artifact${list.length === 1 ? "" : "s"}); ` +
         "promote an artifact staging verified (npm run promote), or set image.rollback: true for a deliberate rollback.",
     );

@@ -599,7 +599,8 @@ async function runOnce(options: RunOptions): Promise<ProgramResult> {
   } catch (error) {
     // A failure after reading a stack that could not be read offline says why it could not.
     const reasons = [...read].flatMap((name) => offline?.unreadable.get(name) ?? []);
-    throw new ProgramError(error instanceof Error && reasons.length > 0 ? new Error(`${error.message} (${reasons.join("; ")})`) : error, resources);
+    if (error instanceof Error && reasons.length > 0) error.message = `${error.message} (${reasons.join("; ")})`;
+    throw new ProgramError(error, resources);
   }
   for (const resource of resources) {
     resource.parentName = resource.parent ? namesByUrn.get(resource.parent) : undefined;

@@ -1,5 +1,4 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
-import { StringDecoder } from "node:string_decoder";
 import Table from "cli-table3";
 import type { Command } from "commander";
 import { LOG_EVENTS } from "../../components/alarms/logContract";
@@ -29,7 +28,46 @@ function sourcesByEvent(): Map<string, string[]> {
   return map;
 }
 
-/** Calls `onLine(text, lineNumber)` for every non-blank line, reading the file in 4 MiB chunks. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/** Splits decoded whole lines (the last one may lack its newline at the end of the file); returns the last line number. */
+function emitLines(text: string, line: number, onLine: (text: string, line: number) => void): number {
+  let from = 0;
+  for (let nl = text.indexOf("\n", from); nl !== -1; nl = text.indexOf("\n", from)) {
+    line++;
+    const content = text.slice(from, nl).trim();
+    if (content !== "") onLine(content, line);
+    from = nl + 1;
+  }
+  if (from === text.length) return line;
+  const content = text.slice(from).trim();
+  if (content !== "") onLine(content, line + 1);
+  return line + 1;
+}
+
+/** The number of the first line of `bytes` (whole lines following line `line`) that is not UTF-8. */
+function firstNonUtf8Line(bytes: Buffer, line: number): number {
+  let from = 0;
+  for (let n = line + 1; ; n++) {
+    const nl = bytes.indexOf(NEWLINE, from);
+    const to = nl === -1 ? bytes.length : nl;
+    try {
+      new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(from, to));
+    } catch {
+      return n;
+    }
+    if (nl === -1) return n;
+    from = nl + 1;
+  }
+}
+
+/**
+ * Calls `onLine(text, lineNumber)` for every non-blank line (trimmed), reading the file in 4 MiB
+ * chunks cut at line ends (trimming drops a leading byte-order mark).
+ * @throws ReplayInputError naming the file for a path that is not a readable file, and the file
+ *   and line for bytes that are not UTF-8 (a Latin-1 or Windows-1252 export).
+ */
 export function forEachLine(file: string, onLine: (text: string, line: number) => void): void {
   let fd: number;
   try {
@@ -39,24 +77,36 @@ export function forEachLine(file: string, onLine: (text: string, line: number) =
     if (error instanceof ReplayInputError) throw error;
     throw new ReplayInputError(`${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the path`);
   }
-  const buffer = Buffer.allocUnsafe(4 * 1024 * 1024);
-  const decoder = new StringDecoder("utf8");
-  let carry = "";
+  let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  let kept = 0;
   let line = 0;
   try {
-    for (let n = readSync(fd, buffer, 0, buffer.length, null); n > 0; n = readSync(fd, buffer, 0, buffer.length, null)) {
-      const text = carry + decoder.write(buffer.subarray(0, n));
-      let from = 0;
-      for (let nl = text.indexOf("\n", from); nl !== -1; nl = text.indexOf("\n", from)) {
-        line++;
-        const content = text.slice(from, nl).trim();
-        if (content !== "") onLine(content, line);
-        from = nl + 1;
+    for (;;) {
+      if (kept === buffer.length) {
+        // One line longer than the buffer: keep reading it into a larger one.
+        const larger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(larger, 0, 0, kept);
+        buffer = larger;
       }
-      carry = text.slice(from);
+      const n = readSync(fd, buffer, kept, buffer.length - kept, null);
+      const end = kept + n;
+      const cut = n === 0 ? end : buffer.lastIndexOf(NEWLINE, end - 1) + 1;
+      if (cut > 0) {
+        const bytes = buffer.subarray(0, cut);
+        let text: string;
+        try {
+          text = decoder.decode(bytes);
+        } catch {
+          const bad = firstNonUtf8Line(bytes, line);
+          throw new ReplayInputError(`${file}:${bad}: not UTF-8 text (Latin-1 or Windows-1252?); convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8 ${file}`);
+        }
+        line = emitLines(text, line, onLine);
+      }
+      if (n === 0) return;
+      buffer.copy(buffer, 0, cut, end);
+      kept = end - cut;
     }
-    const rest = (carry + decoder.end()).trim();
-    if (rest !== "") onLine(rest, line + 1);
   } finally {
     closeSync(fd);
   }

@@ -50,6 +50,48 @@ interface Aggregate {
 
 const MINUTE = 60_000;
 
+/**
+ * The longest time range one replay covers, from its earliest to its latest line or row: 31 days.
+ * An incident replay covers hours to days; a month holds a whole calendar month's review and a day
+ * of anomaly-band training with room to spare. The replay keeps a value per minute and evaluates
+ * every minute of its range, so the range, not the number of lines, bounds its memory and time
+ * (44,640 minutes: one Float64Array of 350 KiB per one-minute series). A longer range is almost
+ * always a mistyped timestamp (3026 for 2026), which would otherwise allocate centuries of minutes.
+ */
+export const MAX_REPLAY_DAYS = 31;
+const MAX_SPAN = MAX_REPLAY_DAYS * 24 * 60 * MINUTE;
+
+/** ISO 8601 date and time with a zone, as `Date.prototype.toISOString` and the log contract write it. */
+const ISO_TIME = /^(?:[+-]\d{6}|\d{4})-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** Days of a month (1-12) of the proleptic Gregorian calendar. */
+function daysIn(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * Milliseconds since the epoch of an ISO 8601 date and time with a zone (`2026-11-30T10:00:00.000Z`,
+ * `2026-11-30T11:00:00+01:00`), or NaN for anything else: other date formats `Date.parse` guesses
+ * at (`Nov 30 2026`), a time without a zone (read in this machine's zone), a day the month lacks,
+ * or a time past what a JavaScript Date holds (±275,760 years).
+ */
+export function isoTime(text: unknown): number {
+  if (typeof text !== "string" || !ISO_TIME.test(text)) return NaN;
+  const t = text.indexOf("T");
+  // Date.parse rolls 2026-02-30 over into March.
+  if (Number(text.slice(t - 2, t)) > daysIn(Number(text.slice(0, t - 6)), Number(text.slice(t - 5, t - 3)))) return NaN;
+  return Date.parse(text);
+}
+
+/** A span past the limit: `31 days 0 h 1 min`, or whole days from 100 days on (`365,242 days`). */
+function duration(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  if (days >= 100) return `${days.toLocaleString("en")} days`;
+  const minutes = Math.floor((ms % 86_400_000) / MINUTE);
+  return `${days} days ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
 /** Which log group a line belongs to, from its `@log` field or, failing that, its event. */
 export interface LineRouting {
   /** Log sources (`api`, `worker`) by event name, from the log contract. */
@@ -66,6 +108,9 @@ export class AlarmReplay {
   private lastMetricTime = -Infinity;
   private firstMinute = Infinity;
   private lastMinute = -Infinity;
+  /** The "file:line" and time of the earliest and latest line or row, for span errors. */
+  private first = { where: "", time: "" };
+  private last = { where: "", time: "" };
   /** Namespace/metric pairs the --metrics rows supplied, for the "no rows" notes. */
   readonly suppliedMetrics = new Set<string>();
   lines = 0;
@@ -102,9 +147,29 @@ export class AlarmReplay {
     }
   }
 
-  private span(minute: number): void {
-    if (minute < this.firstMinute) this.firstMinute = minute;
-    if (minute > this.lastMinute) this.lastMinute = minute;
+  /**
+   * Widens the replay's range to `time`'s minute, refusing a range longer than MAX_REPLAY_DAYS
+   * before anything is allocated for it.
+   * @throws ReplayInputError naming this line and the line at the range's other end.
+   */
+  private span(minute: number, time: string, where: string): void {
+    if (minute < this.firstMinute) {
+      if (this.lastMinute - minute > MAX_SPAN) this.refuseSpan(this.lastMinute - minute, where, time, this.last, "before");
+      this.firstMinute = minute;
+      this.first = { where, time };
+    }
+    if (minute > this.lastMinute) {
+      if (minute - this.firstMinute > MAX_SPAN) this.refuseSpan(minute - this.firstMinute, where, time, this.first, "after");
+      this.lastMinute = minute;
+      this.last = { where, time };
+    }
+  }
+
+  private refuseSpan(ms: number, where: string, time: string, other: { where: string; time: string }, relation: "before" | "after"): never {
+    throw new ReplayInputError(
+      `${where}: time ${time} is ${duration(ms)} ${relation} ${other.where} (${other.time}); one replay covers at most ${MAX_REPLAY_DAYS} days. ` +
+        `Correct the timestamp if it is mistyped, or split the file into replays of at most ${MAX_REPLAY_DAYS} days each`,
+    );
   }
 
   /** Closes a minute of log ingestion: filters with a default value publish it where nothing matched. */
@@ -122,7 +187,10 @@ export class AlarmReplay {
 
   private groupOf(event: Record<string, JsonValue>, where: string): string {
     const field = event["@log"];
-    if (typeof field === "string") {
+    if (field !== undefined && typeof field !== "string") {
+      throw new ReplayInputError(`${where}: "@log" must be a string naming the log group (${[...this.groupBySource.keys()].join(" or ")}, or its full name), got ${JSON.stringify(field)}`);
+    }
+    if (field !== undefined) {
       // Logs Insights results name the group "<account id>:<log group>".
       const log = field.replace(/^\d{12}:/, "");
       const group = this.filtersByGroup.has(log) ? log : this.groupBySource.get(log);
@@ -143,8 +211,9 @@ export class AlarmReplay {
    * Ingests one JSON log line (the application's line, plus an optional `"@log"`: the log group or
    * its last segment, `api` or `worker`).
    * @param where "file:line" for error messages.
-   * @throws ReplayInputError for a line that is not a JSON object, has no ISO `time`, goes back in
-   *   time, or cannot be routed to a log group.
+   * @throws ReplayInputError for a line that is not a JSON object, has no ISO 8601 `time` with a
+   *   zone, goes back in time, takes the replay past MAX_REPLAY_DAYS, or cannot be routed to a log
+   *   group (including a `@log` that is not a string).
    */
   addLogLine(text: string, where: string): void {
     let event: unknown;
@@ -153,10 +222,15 @@ export class AlarmReplay {
     } catch {
       throw new ReplayInputError(`${where}: not JSON (${text.length > 60 ? `${text.slice(0, 57)}...` : text}); each line must be one JSON object`);
     }
-    if (event === null || typeof event !== "object" || Array.isArray(event)) throw new ReplayInputError(`${where}: a JSON ${Array.isArray(event) ? "array" : typeof event}, not an object`);
+    if (event === null || typeof event !== "object" || Array.isArray(event)) {
+      const got = event === null ? "null" : Array.isArray(event) ? "an array" : `a ${typeof event}`;
+      throw new ReplayInputError(`${where}: got JSON ${got}, not an object; each line must be one JSON object`);
+    }
     const record = event as Record<string, JsonValue>;
-    const time = typeof record.time === "string" ? Date.parse(record.time) : NaN;
-    if (Number.isNaN(time)) throw new ReplayInputError(`${where}: "time" must be an ISO-8601 timestamp (the log contract's time field), got ${JSON.stringify(record.time ?? null)}`);
+    const time = isoTime(record.time);
+    if (Number.isNaN(time)) {
+      throw new ReplayInputError(`${where}: "time" must be an ISO 8601 date and time with a zone, of a day that exists, such as 2026-11-30T10:00:00.000Z (the log contract's time field), got ${JSON.stringify(record.time ?? null)}`);
+    }
     if (time < this.lastLogTime) {
       throw new ReplayInputError(`${where}: time ${record.time as string} is earlier than the line before (${new Date(this.lastLogTime).toISOString()}); sort the file by time`);
     }
@@ -164,9 +238,9 @@ export class AlarmReplay {
     this.lines++;
     const minute = Math.floor(time / MINUTE) * MINUTE;
     if (minute !== this.currentMinute) {
+      this.span(minute, record.time as string, where);
       this.closeMinute();
       this.currentMinute = minute;
-      this.span(minute);
     }
     const group = this.groupOf(record, where);
     this.eventsThisMinute.set(group, (this.eventsThisMinute.get(group) ?? 0) + 1);
@@ -182,14 +256,14 @@ export class AlarmReplay {
   /**
    * Ingests one `time,namespace,metric,dimensions,value` row of an AWS-published metric; dimensions
    * are `Name=Value` pairs joined by `;`, or empty to stand for the metric whatever its dimensions.
-   * @throws ReplayInputError naming the row.
+   * @throws ReplayInputError naming the row, also one that takes the replay past MAX_REPLAY_DAYS.
    */
   addMetricRow(text: string, where: string): void {
     const cells = text.split(",").map((c) => c.trim());
     if (cells.length !== 5) throw new ReplayInputError(`${where}: expected 5 columns time,namespace,metric,dimensions,value, got ${cells.length}`);
     const [timeText, namespace, metricName, dimensionText, valueText] = cells as [string, string, string, string, string];
-    const time = Date.parse(timeText);
-    if (Number.isNaN(time)) throw new ReplayInputError(`${where}: time "${timeText}" is not an ISO-8601 timestamp`);
+    const time = isoTime(timeText);
+    if (Number.isNaN(time)) throw new ReplayInputError(`${where}: time "${timeText}" is not an ISO 8601 date and time with a zone, such as 2026-11-30T10:00:05.000Z`);
     if (time < this.lastMetricTime) throw new ReplayInputError(`${where}: time ${timeText} is earlier than the row before; sort the rows by time`);
     this.lastMetricTime = time;
     const value = Number(valueText);
@@ -202,7 +276,7 @@ export class AlarmReplay {
       dimensions[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
     const minute = Math.floor(time / MINUTE) * MINUTE;
-    this.span(minute);
+    this.span(minute, timeText, where);
     this.suppliedMetrics.add(`${namespace}|${metricName}`);
     this.add(metricKey({ namespace, metricName, dimensions }), minute, value);
   }

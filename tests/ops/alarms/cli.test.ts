@@ -86,3 +86,21 @@ describe("npm run alarms:replay", () => {
     expect(help.stdout).toContain("--metrics <file>");
   });
 });
+
+describe("npm run alarms:replay with bad input exits 2 with one JSON document naming the file", () => {
+  const error = (run: ChildRun) => {
+    expect(run.code, run.stderr).toBe(2);
+    const doc = JSON.parse(run.stdout) as { command: string; exitCode: number; error: string };
+    expect(doc).toMatchObject({ command: "alarms:replay", exitCode: 2 });
+    return doc.error;
+  };
+
+  it("a mistyped year on the second line (3026): refused before the replay allocates its minutes", async () => {
+    const line = JSON.stringify({ time: "2026-11-30T10:00:00.000Z", event: "http_request", requestId: "r", method: "GET", path: "/x", status: 200, durationMs: 1 });
+    const gap = path.join(dir, "gap.jsonl");
+    writeFileSync(gap, `${line}\n${line.replace("2026-11-30", "3026-11-30")}\n`);
+    expect(error(await npm(["--stack", "staging", "--plan", planFile, "--logs", gap, "--json"]))).toBe(
+      `${gap}:2: time 3026-11-30T10:00:00.000Z is 365,242 days after ${gap}:1 (2026-11-30T10:00:00.000Z); one replay covers at most 31 days. Correct the timestamp if it is mistyped, or split the file into replays of at most 31 days each`,
+    );
+  });
+});

@@ -1,8 +1,9 @@
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { replayFiles } from "../../../ops/alarms/cli";
+import { forEachLine, replayFiles } from "../../../ops/alarms/cli";
 import type { PlanDocument } from "../../../ops/alarms/plan";
-import { ReplayInputError, type ReplayResult, type Transition } from "../../../ops/alarms/replay";
+import { MAX_REPLAY_DAYS, ReplayInputError, type ReplayResult, type Transition } from "../../../ops/alarms/replay";
 import { one, runProgram } from "../../support/harness";
 import { at, LogFile, MetricsFile, scratchDir } from "./logFiles";
 
@@ -34,6 +35,17 @@ function transitions(result: ReplayResult, key: string): Transition[] {
   const found = result.alarms.find((a) => a.name === `runbook-staging-${key}`);
   if (!found) throw new Error(`no alarm runbook-staging-${key} in ${result.alarms.map((a) => a.name).join(", ")}`);
   return found.transitions;
+}
+/** Replaying `logs` (and `metrics`) throws a ReplayInputError whose message matches. */
+function expectBad(logs: LogFile, message: RegExp, metrics?: MetricsFile): void {
+  let error: unknown;
+  try {
+    replay(logs, metrics);
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(ReplayInputError);
+  expect((error as Error).message).toMatch(message);
 }
 const alarmsAt = (result: ReplayResult, key: string) => transitions(result, key).filter((t) => t.to === "ALARM").map((t) => t.at);
 const PAGE = "arn:aws:sns:eu-west-1:123456789012:runbook-staging-page";
@@ -162,19 +174,93 @@ describe("AWS-published metrics from --metrics", () => {
 });
 
 describe("bad input names the file and line", () => {
-  const expectBad = (logs: LogFile, message: RegExp) => {
-    let error: unknown;
-    try {
-      replay(logs);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ReplayInputError);
-    expect((error as Error).message).toMatch(message);
-  };
-
   it("a line that is not JSON", () => expectBad(new LogFile().lag(0, 3, 1).raw(1, "GET /health 200"), /logs-\d+\.jsonl:2: not JSON \(GET \/health 200\)/));
   it("a time going backwards", () => expectBad(new LogFile().lag(0, 3, 1).raw(2, JSON.stringify({ time: at(0), event: "worker_lag", workerLagMs: 1 })), /:3: time .* is earlier than the line before .*; sort the file by time/));
   it("a line no log group takes", () => expectBad(new LogFile().raw(0, JSON.stringify({ time: at(0), event: "db_connectivity_failure" })), /:1: event "db_connectivity_failure" is written by api and worker; add "@log"/));
   it("an unknown @log", () => expectBad(new LogFile().raw(0, JSON.stringify({ time: at(0), "@log": "frontend", event: "x" })), /:1: "@log" is "frontend", which is none of the plan's log groups/));
+});
+
+describe("odd lines name the file and line", () => {
+  const line = (time: unknown, extra: Record<string, unknown> = {}) => JSON.stringify({ time, event: "worker_lag", workerLagMs: 1, ...extra });
+
+  it("a line that is JSON null, an array or a number says what it got", () => {
+    expectBad(new LogFile().lag(0, 2, 1).raw(1, "null"), /:2: got JSON null, not an object; each line must be one JSON object/);
+    expectBad(new LogFile().raw(0, "[1]"), /:1: got JSON an array, not an object/);
+    expectBad(new LogFile().raw(0, "42"), /:1: got JSON a number, not an object/);
+  });
+
+  it("a time that is not ISO 8601 with a zone, or names a day the month lacks", () => {
+    for (const time of ["Nov 30 2026", "2026-11-30 10:00:00", "2026-11-30T10:00:00", "2026-11-30", "2026-02-30T10:00:00Z", 1796032800000]) {
+      expectBad(new LogFile().raw(0, line(time)), new RegExp(`:1: "time" must be an ISO 8601 date and time with a zone, .*got ${JSON.stringify(JSON.stringify(time)).slice(1, -1)}$`));
+    }
+  });
+
+  it("takes ISO 8601 times with an offset, and reads them in UTC", () => {
+    const offset = new LogFile().raw(0, line("2026-11-30T11:00:00+01:00")).raw(1, line("2026-11-30T10:01:00Z")).raw(2, line("2026-11-30T10:02:30.5Z"));
+    const result = replay(offset);
+    expect(transitions(result, "page-worker-lag")[0]?.at).toBe(at(1));
+  });
+
+  it("an @log that is not a string", () => {
+    expectBad(new LogFile().lag(0, 2, 1).raw(1, line(at(1), { "@log": 123 })), /:2: "@log" must be a string naming the log group \(.*\bapi or worker\b.*, or its full name\), got 123/);
+    expectBad(new LogFile().raw(0, line(at(0), { "@log": null })), /:1: "@log" must be a string .*got null/);
+  });
+
+  it("a metrics row whose time is not ISO 8601", () => {
+    const metrics = new MetricsFile().series(0, 2, "AWS/Route53", "HealthCheckStatus", "", () => 1);
+    const file = metrics.write(dir, "bad-time.csv");
+    writeFileSync(file, `${readFileSync(file, "utf8")}Nov 30 2026 10:05,AWS/Route53,HealthCheckStatus,,1\n`);
+    expect(() => replayFiles(plan, new LogFile().lag(0, 3, 1).write(dir, "bad-time.jsonl"), file)).toThrow(/bad-time\.csv:4: time "Nov 30 2026 10:05" is not an ISO 8601 date and time with a zone/);
+  });
+});
+
+describe(`a replay covers at most ${MAX_REPLAY_DAYS} days`, () => {
+  const day = 24 * 60;
+  const lagLine = (minute: number, time = at(minute)) => JSON.stringify({ time, event: "worker_lag", workerLagMs: 1 });
+
+  it(`replays exactly ${MAX_REPLAY_DAYS} days from the first line to the last`, () => {
+    const result = replay(new LogFile().lag(0, 10, 1000).raw(MAX_REPLAY_DAYS * day, lagLine(MAX_REPLAY_DAYS * day)));
+    expect(transitions(result, "page-worker-lag").at(-1)?.at).toBe(at(MAX_REPLAY_DAYS * day + 1));
+  });
+
+  it("refuses one minute more, naming the line that set the span, the first line and the fix, before evaluating anything", () => {
+    const logs = new LogFile().lag(0, 3, 1000).raw(MAX_REPLAY_DAYS * day + 1, lagLine(MAX_REPLAY_DAYS * day + 1));
+    expectBad(
+      logs,
+      new RegExp(`logs-\\d+\\.jsonl:4: time ${at(MAX_REPLAY_DAYS * day + 1)} is 31 days 0 h 1 min after \\S+logs-\\d+\\.jsonl:1 \\(${at(0, 30)}\\); one replay covers at most 31 days\\. Correct the timestamp if it is mistyped, or split the file`),
+    );
+  });
+
+  it("refuses a mistyped year (3026) and the last time JavaScript represents, which would otherwise allocate centuries of minutes", () => {
+    const mistyped = new LogFile().lag(0, 2, 1000).raw(2, lagLine(2, at(2).replace("2026", "3026")));
+    expect(() => replay(mistyped)).toThrow(/:3: time 3026-11-30T10:02:00\.000Z is 365,242 days after \S+:1 /);
+    expect(() => replay(new LogFile().lag(0, 2, 1000).raw(2, lagLine(2, "+275760-09-13T00:00:00.000Z")))).toThrow(/:3: time \+275760-09-13T00:00:00\.000Z is [\d,]+ days after/);
+  });
+
+  it("counts --metrics rows in the span, naming the row and the log line at the other end", () => {
+    const metrics = new MetricsFile().series(-MAX_REPLAY_DAYS * day - 10, -MAX_REPLAY_DAYS * day - 9, "AWS/Route53", "HealthCheckStatus", "", () => 1);
+    expectBad(new LogFile().lag(0, 3, 1000), /metrics-\d+\.csv:2: time \S+ is 31 days 0 h 12 min before \S+logs-\d+\.jsonl:3 \(/, metrics);
+  });
+});
+
+describe("the bytes of a log file", () => {
+  const lagLine = (minute: number, extra = "") => `{"time":"${at(minute)}","event":"worker_lag","workerLagMs":1${extra}}`;
+
+  it("refuses bytes that are not UTF-8 (a Latin-1 export), naming the line", () => {
+    const file = path.join(dir, "latin1.jsonl");
+    writeFileSync(file, Buffer.concat([Buffer.from(`${lagLine(0)}\n${lagLine(1)}\n`), Buffer.from(`${lagLine(2, ',"note":"caf\u00e9"')}\n`, "latin1")]));
+    expect(() => replayFiles(plan, file)).toThrow(new ReplayInputError(`${file}:3: not UTF-8 text (Latin-1 or Windows-1252?); convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8 ${file}`));
+  });
+
+  it("reads a byte-order mark, characters cut by the 4 MiB chunks and a line longer than a chunk", () => {
+    const file = path.join(dir, "chunks.jsonl");
+    const lines: string[] = [];
+    // Enough two-byte characters that some straddle each 4 MiB boundary whatever the line lengths.
+    for (let m = 0; m < 40; m++) lines.push(lagLine(m, `,"note":"${"é".repeat(60_000 + m)}"`));
+    lines.push(lagLine(40, `,"note":"${"x".repeat(9 * 1024 * 1024)}"`), lagLine(41));
+    writeFileSync(file, `\uFEFF${lines.join("\n")}`);
+    const seen: { line: number; length: number; time: string }[] = [];
+    forEachLine(file, (text, line) => seen.push({ line, length: text.length, time: (JSON.parse(text) as { time: string }).time }));
+    expect(seen).toEqual(lines.map((text, i) => ({ line: i + 1, length: text.length, time: at(i) })));
+  });
 });

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -43,6 +43,28 @@ describe("npm run db:local", () => {
     process.kill(group, "SIGINT");
     await run.exited;
     expect(run.stderr()).toContain("db:local: SIGINT: stopping the server and removing its data");
+    expect(leftovers()).toEqual([]);
+  }, 120_000);
+
+  it("--cutover-sample: a Prisma-shaped SQLite file and an empty target the cutover migrates exactly; never over an existing file", async () => {
+    const sample = path.join(scratch, "sample.db");
+    const run = await startDbLocal(process.execPath, ["--import", "tsx", "scripts/db-local.ts", "--cutover-sample", sample]);
+    const target = run.urls[1] as string;
+    expect(target).toMatch(/\/cutover$/);
+    const cutover = spawnSync("npm", ["run", "-s", "migrate:sqlite-to-postgres", "--", `--sqlite=${sample}`, "--snapshot-dir", path.join(scratch, "snapshots"), "--json"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, DATABASE_URL: target },
+    });
+    expect(cutover.status, cutover.stderr).toBe(0);
+    expect(JSON.parse(cutover.stdout)).toMatchObject({ passed: true, committed: true });
+    const again = spawnSync(process.execPath, ["--import", "tsx", "scripts/db-local.ts", "--cutover-sample", sample], { cwd: ROOT, encoding: "utf8" });
+    expect(again.status).toBe(2);
+    expect(again.stderr).toContain(`--cutover-sample ${sample}: already exists`);
+    run.child.kill("SIGINT");
+    expect(await run.exited).toBe(0);
+    rmSync(sample);
+    rmSync(path.join(scratch, "snapshots"), { recursive: true });
     expect(leftovers()).toEqual([]);
   }, 120_000);
 

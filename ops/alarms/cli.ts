@@ -7,7 +7,7 @@ import { plural } from "../lib/report";
 import { CliError, createCommand, required, runAsProcess, type CliIo } from "../lib/cli";
 import { FilterPatternError } from "./filterPattern";
 import { BAND_TRAINING_SECONDS, MetricMathError } from "./metricMath";
-import { PlanError, replayPlan, type PlanDocument } from "./plan";
+import { parsePlanDocument, PlanError, replayPlan, type PlanDocument } from "./plan";
 import { AlarmReplay, ReplayInputError, type ReplayResult } from "./replay";
 
 /**
@@ -112,23 +112,42 @@ export function forEachLine(file: string, onLine: (text: string, line: number) =
   }
 }
 
-async function loadPlan(stack: string, planFile: string | undefined): Promise<PlanDocument> {
-  if (planFile !== undefined) {
+/** Where the plan comes from: a plan file (whose stack, when given, --stack must match), or the program run for a stack. */
+type PlanSource = { file: string; stack?: string } | { stack: string };
+
+/**
+ * The plan source the flags name. With --plan, --stack is optional (the plan names its stack);
+ * without it, --stack must have a stack file.
+ * @throws CliError or StackFileError (exit 2) for a missing --stack or one without a stack file.
+ */
+function planSource(o: Options): PlanSource {
+  if (o.plan !== undefined) return { file: o.plan, ...(o.stack === undefined ? {} : { stack: o.stack }) };
+  const stack = required(o.stack, "--stack", `--stack ${listStacks().join(" or --stack ")} (or --plan <file>)`);
+  requireStackFile(stack, "pass --plan <file> with that stack's offline plan");
+  return { stack };
+}
+
+async function loadPlan(source: PlanSource): Promise<PlanDocument> {
+  if ("file" in source) {
+    const { file, stack } = source;
+    const fix = `write it with npm run -s start -- --stack ${stack ?? "<stack>"} --json > ${file}`;
     let doc: unknown;
     try {
-      doc = JSON.parse(readFileSync(planFile, "utf8"));
+      doc = JSON.parse(readFileSync(file, "utf8"));
     } catch (error) {
-      throw new ReplayInputError(`--plan ${planFile}: ${(error as Error).message}; write it with npm run -s start -- --stack ${stack} --json > ${planFile}`);
+      throw new ReplayInputError(`--plan ${file}: ${(error as Error).message}; ${fix}`);
     }
-    const plan = doc as Partial<PlanDocument>;
-    if (!Array.isArray(plan.resources) || typeof plan.stack !== "string") throw new ReplayInputError(`--plan ${planFile}: not an offline plan (no "stack" and "resources")`);
-    if (plan.stack !== stack) throw new ReplayInputError(`--plan ${planFile} is the plan of stack "${plan.stack}", not "${stack}"`);
-    return plan as PlanDocument;
+    const plan = parsePlanDocument(doc);
+    if (typeof plan === "string") throw new ReplayInputError(`--plan ${file}: not an offline plan: ${plan}; ${fix}`);
+    if (stack !== undefined && plan.stack !== stack) {
+      throw new ReplayInputError(`--plan ${file} is the plan of stack "${plan.stack}", not "${stack}"; leave --stack out to replay the plan's stack`);
+    }
+    return plan;
   }
   // The offline preview's program runner: the real program under Pulumi's mock runtime.
   const { runProgram } = await import("../../tests/support/harness.js");
-  const result = await runProgram({ stack });
-  return { stack, resources: result.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })) };
+  const result = await runProgram({ stack: source.stack });
+  return { stack: source.stack, resources: result.resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })) };
 }
 
 /** Replays files against a plan; the engine behind the CLI and the tests. */
@@ -185,7 +204,7 @@ function isBadInput(error: unknown): boolean {
 
 export function command(io?: CliIo): Command {
   return createCommand(NAME, "Replay JSON log lines (and AWS metrics) through a stack's metric filters and alarms, as CloudWatch evaluates them", io)
-    .option("--stack <stack>", "the stack whose offline plan supplies the filters and alarms: one with a Pulumi.<stack>.yaml, or the plan's with --plan")
+    .option("--stack <stack>", "the stack whose offline plan supplies the filters and alarms: one with a Pulumi.<stack>.yaml; with --plan, optional (the plan names it) and must match")
     .option("--logs <file>", 'JSON lines, sorted by their ISO "time"; "@log" (api | worker) routes a line, else its event does')
     .option("--metrics <file>", "CSV rows time,namespace,metric,dimensions,value of AWS-published metrics (dimensions Name=Value;...)")
     .option("--plan <file>", "an offline plan (npm run -s start -- --stack <stack> --json) instead of running the program")
@@ -201,12 +220,11 @@ interface Options {
 }
 
 export async function replayCommand(o: Options, io: CliIo): Promise<number> {
-  const stack = required(o.stack, "--stack", `--stack ${listStacks().join(" or --stack ")}`);
+  const source = planSource(o);
   const logs = required(o.logs, "--logs", "--logs incident.jsonl");
-  if (o.plan === undefined) requireStackFile(stack, "pass --plan <file> with that stack's offline plan");
   try {
-    const plan = await loadPlan(stack, o.plan);
-    if (process.stderr.isTTY && !o.json) io.stderr(`${NAME}: replaying ${logs} through the ${stack} plan...\n`);
+    const plan = await loadPlan(source);
+    if (process.stderr.isTTY && !o.json) io.stderr(`${NAME}: replaying ${logs} through the ${plan.stack} plan...\n`);
     const { result, replay } = replayFiles(plan, logs, o.metrics);
     // An empty export replays as "no alarm changed state", which would read as a clean bill of health.
     if (replay.lines === 0) throw new ReplayInputError(`${logs}: holds no log lines; export the log groups' events as JSON lines (one event per line)`);
@@ -220,7 +238,7 @@ export async function replayCommand(o: Options, io: CliIo): Promise<number> {
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause;
     const bad = [error, cause].find(isBadInput) as Error | undefined;
-    if (bad) throw new CliError(bad.message, 2);
+    if (bad) throw new CliError(bad instanceof PlanError && o.plan !== undefined ? `--plan ${o.plan}: ${bad.message}` : bad.message, 2);
     throw new CliError(`the replay did not complete: ${error instanceof Error ? error.message : String(error)}`, 3);
   }
 }

@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { parseFilterPattern, type ParsedFilterPattern } from "./filterPattern";
 
 /**
@@ -17,6 +18,31 @@ export interface PlanResource {
 export interface PlanDocument {
   stack: string;
   resources: PlanResource[];
+}
+
+/** The part of scripts/preview.ts's `--json` document the replay reads; other keys are dropped. */
+const planDocumentSchema = z.object({
+  stack: z.string().min(1),
+  resources: z.array(z.object({ type: z.string(), name: z.string(), inputs: z.record(z.string(), z.unknown()) })),
+});
+
+/** `resources[3].inputs` for zod's `["resources", 3, "inputs"]`. */
+function issuePath(path: readonly PropertyKey[]): string {
+  return path.map((key, i) => (typeof key === "number" ? `[${key}]` : `${i === 0 ? "" : "."}${String(key)}`)).join("") || "(the document)";
+}
+
+/**
+ * A parsed plan file checked for the shape the replay reads: `{ stack, resources: [{ type, name,
+ * inputs }] }`. Returns the document, or the problems as one line naming each bad path
+ * (`resources[1]: expected object, received null`), at most five.
+ */
+export function parsePlanDocument(doc: unknown): PlanDocument | string {
+  const parsed = planDocumentSchema.safeParse(doc);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues;
+  const shown = issues.slice(0, 5).map((i) => `${issuePath(i.path)}: ${i.message.replace(/^Invalid input: /, "")}`);
+  if (issues.length > shown.length) shown.push(`and ${issues.length - shown.length} more`);
+  return shown.join("; ");
 }
 
 const TYPES = {
@@ -142,7 +168,9 @@ function metricAlarmOf(r: PlanResource): ReplayMetricAlarm {
   const i = r.inputs;
   const queries: ReplayQuery[] = [];
   if (Array.isArray(i.metricQueries) && i.metricQueries.length > 0) {
-    for (const [n, raw] of (i.metricQueries as Record<string, unknown>[]).entries()) {
+    for (const [n, item] of (i.metricQueries as unknown[]).entries()) {
+      if (item === null || typeof item !== "object" || Array.isArray(item)) throw new PlanError(r.name, `metricQueries[${n}] must be an object, got ${JSON.stringify(item)}`);
+      const raw = item as Record<string, unknown>;
       const id = str(r, `metricQueries[${n}].id`, raw.id);
       const m = raw.metric as Record<string, unknown> | undefined;
       const stat = m ? str(r, `metricQueries[${n}].metric.stat`, m.stat) : undefined;

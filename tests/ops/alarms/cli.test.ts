@@ -1,4 +1,4 @@
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "../../../stackFiles";
@@ -102,5 +102,44 @@ describe("npm run alarms:replay with bad input exits 2 with one JSON document na
     expect(error(await npm(["--stack", "staging", "--plan", planFile, "--logs", gap, "--json"]))).toBe(
       `${gap}:2: time 3026-11-30T10:00:00.000Z is 365,242 days after ${gap}:1 (2026-11-30T10:00:00.000Z); one replay covers at most 31 days. Correct the timestamp if it is mistyped, or split the file into replays of at most 31 days each`,
     );
+  });
+
+  it("a plan file of the wrong shape names --plan and each bad path", async () => {
+    const nulls = path.join(dir, "nulls-plan.json");
+    writeFileSync(nulls, JSON.stringify({ stack: "staging", resources: [1, null] }));
+    expect(error(await npm(["--plan", nulls, "--logs", logs, "--json"]))).toBe(
+      `--plan ${nulls}: not an offline plan: resources[0]: expected object, received number; resources[1]: expected object, received null; write it with npm run -s start -- --stack <stack> --json > ${nulls}`,
+    );
+    const noInputs = path.join(dir, "no-inputs-plan.json");
+    writeFileSync(noInputs, JSON.stringify({ stack: "staging", resources: [{ type: "aws:cloudwatch/logGroup:LogGroup", name: "api" }] }));
+    expect(error(await npm(["--stack", "staging", "--plan", noInputs, "--logs", logs, "--json"]))).toMatch(
+      new RegExp(`^--plan ${noInputs}: not an offline plan: resources\\[0\\]\\.inputs: expected record, received undefined; write it with npm run -s start -- --stack staging --json`),
+    );
+  });
+
+  it("a plan whose resource inputs the replay cannot read names --plan and the resource", async () => {
+    const doc = JSON.parse(readFileSync(planFile, "utf8")) as { stack: string; resources: { type: string; inputs: Record<string, unknown> }[] };
+    const alarm = doc.resources.find((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && Array.isArray(r.inputs.metricQueries)) as { name?: string; inputs: Record<string, unknown> };
+    alarm.inputs.metricQueries = [null];
+    const broken = path.join(dir, "broken-plan.json");
+    writeFileSync(broken, JSON.stringify(doc));
+    expect(error(await npm(["--plan", broken, "--logs", logs, "--json"]))).toBe(`--plan ${broken}: plan resource ${alarm.name}: metricQueries[0] must be an object, got null`);
+  });
+});
+
+describe("npm run alarms:replay --plan takes the stack from the plan", () => {
+  it("replays without --stack, and refuses a --stack the plan is not of", async () => {
+    const run = await npm(["--plan", planFile, "--logs", logs, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { stack: string }).stack).toBe("staging");
+    const other = await npm(["--stack", "production", "--plan", planFile, "--logs", logs, "--json"]);
+    expect(other.code).toBe(2);
+    expect((JSON.parse(other.stdout) as { error: string }).error).toBe(`--plan ${planFile} is the plan of stack "staging", not "production"; leave --stack out to replay the plan's stack`);
+  });
+
+  it("still requires --stack without --plan", async () => {
+    const run = await npm(["--logs", logs, "--json"]);
+    expect(run.code).toBe(2);
+    expect((JSON.parse(run.stdout) as { error: string }).error).toBe("--stack is required, such as --stack production or --stack staging (or --plan <file>)");
   });
 });

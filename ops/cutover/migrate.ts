@@ -228,7 +228,12 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
       if (!results.some((r) => r.status === "fail")) {
         await options.beforeFinalCheck?.();
         const now = await finalState().catch((error: Error) => ({ error }));
-        const change = "error" in now ? `cannot read it any more (${now.error.message})` : describeChange(sourceState, now);
+        // In WAL mode the old environment's writes land in the -wal, leaving the main file as it was.
+        const walWrites = await assertNoSidecarFiles(options.sqlitePath).then(
+          () => undefined,
+          (error: Error) => error.message,
+        );
+        const change = "error" in now ? `cannot read it any more (${now.error.message})` : (describeChange(sourceState, now) ?? walWrites);
         results.push(
           change === undefined
             ? { check: "source unchanged", status: "pass", detail: `${options.sqlitePath} still matches the snapshot (sha256 ${sourceState.sha256.slice(0, 12)}...)` }

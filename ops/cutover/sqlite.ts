@@ -1,6 +1,7 @@
 import { isUtf8 } from "node:buffer";
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { createRequire } from "node:module";
+import * as path from "node:path";
 import type { Database as WasmDatabase, SQLiteValue as WasmValue } from "node-sqlite3-wasm";
 import { firstInvalidUtf8, showBytes } from "./utf8";
 import type { SqliteValue } from "./values";
@@ -87,6 +88,11 @@ type Column<T> = (statement: number, column: number) => T;
 interface WasmSqlite {
   Database: typeof WasmDatabase;
   memory: WasmMemory;
+  openV2: (filename: number, database: number, flags: number, vfs: number) => number;
+  closeV2: (database: number) => number;
+  errmsg: (database: number) => number;
+  malloc: (bytes: number) => number;
+  free: (pointer: number) => void;
   step: Step;
   columnCount: (statement: number) => number;
   columnType: Column<number>;
@@ -133,6 +139,11 @@ function loadWasm(): WasmSqlite {
   wasm = {
     Database: lib.Database as typeof WasmDatabase,
     memory,
+    openV2: fn("open_v2"),
+    closeV2: fn("close_v2"),
+    errmsg: fn("errmsg"),
+    malloc: lib._malloc as WasmSqlite["malloc"],
+    free: lib._free as WasmSqlite["free"],
     step: fn("step"),
     columnCount: fn("column_count"),
     columnType: fn("column_type"),
@@ -148,17 +159,85 @@ function loadWasm(): WasmSqlite {
 /** A SQLite file opened read-only; pages are read from disk on demand. */
 export type SqliteDatabase = WasmDatabase;
 
-/** Opens `file` read-only (the snapshot copy, or the source itself on a dry run). */
+/**
+ * Whether `file` is a WAL-mode database: its header's write and read versions (bytes 18 and 19) are
+ * 2 (sqlite.org/fileformat.html, "File format version numbers"). False for a file too short to say.
+ */
+function isWalMode(file: string): boolean {
+  const header = Buffer.alloc(20);
+  const fd = openSync(file, "r");
+  try {
+    return readSync(fd, header, 0, header.length, 0) === header.length && (header[18] === 2 || header[19] === 2);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const SQLITE_OPEN_READONLY = 0x01;
+const SQLITE_OPEN_URI = 0x40;
+
+/**
+ * Opens a WAL-mode file as `file:...?immutable=1`. The library's VFS has no shared memory, so SQLite
+ * cannot open a WAL database through it the usual way ("unable to open database file"), and
+ * `locking_mode=EXCLUSIVE`, the other way round that, creates a `-wal` beside the file and deletes
+ * it on close, which would pull an empty `-wal` from under an application still holding it.
+ * Immutable, SQLite reads the main file alone, takes no lock and touches no other file; that is
+ * exact because a pending `-wal` was refused before (assertNoSidecarFiles) and the file read is the
+ * snapshot copy, which nothing writes (on a dry run the source, whose plan is a rehearsal; the run
+ * itself fails "source unchanged" when the -wal fills meanwhile). The library opens only with fixed
+ * flags, so the handle is opened through its exported `sqlite3_open_v2` and wrapped in its Database
+ * class.
+ */
+function openImmutable(file: string): SqliteDatabase {
+  const lib = loadWasm();
+  const escaped = path.resolve(file).replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  const name = Buffer.from(`file:${escaped}?immutable=1\0`, "utf8");
+  const namePointer = lib.malloc(name.length);
+  const handlePointer = lib.malloc(4);
+  try {
+    Buffer.from(lib.memory.buffer).set(name, namePointer);
+    const code = lib.openV2(namePointer, handlePointer, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, 0);
+    const handle = Buffer.from(lib.memory.buffer).readInt32LE(handlePointer);
+    if (code !== 0) {
+      const message = handle === 0 ? `SQLite result code ${code}` : cString(lib, lib.errmsg(handle));
+      if (handle !== 0) lib.closeV2(handle);
+      throw new Error(message);
+    }
+    // The fields the library's constructor sets (node-sqlite3-wasm, pinned in package.json).
+    return Object.assign(Object.create(lib.Database.prototype) as SqliteDatabase, { _ptr: handle, _functions: new Map() });
+  } finally {
+    lib.free(namePointer);
+    lib.free(handlePointer);
+  }
+}
+
+/** The NUL-terminated UTF-8 string at `pointer` in the WebAssembly memory. */
+function cString(lib: WasmSqlite, pointer: number): string {
+  const heap = Buffer.from(lib.memory.buffer);
+  return heap.toString("utf8", pointer, heap.indexOf(0, pointer));
+}
+
+/**
+ * Opens `file` read-only (the snapshot copy, or the source itself on a dry run); a WAL-mode file
+ * immutable (see openImmutable), any other through the library's constructor.
+ * @throws Error naming the file: a lock directory left behind, or a file SQLite cannot open
+ */
 export function openSqlite(file: string): SqliteDatabase {
   const { Database } = loadWasm();
   // The library's VFS locks with a `<file>.lock` directory; one left by a killed run reads as "database is locked".
   if (existsSync(`${file}.lock`)) {
     throw new Error(`${file}.lock exists: another run is reading ${file}, or a killed run left the directory behind; if no run is going, remove it (rmdir ${file}.lock)`);
   }
+  let wal = false;
   try {
-    return new Database(file, { readOnly: true });
+    wal = isWalMode(file);
+    return wal ? openImmutable(file) : new Database(file, { readOnly: true });
   } catch (error) {
-    throw new Error(`--sqlite ${file}: cannot open it as a SQLite database (${error instanceof Error ? error.message : String(error)})`);
+    const reason = error instanceof Error ? error.message : String(error);
+    const walNote = wal
+      ? `; it is in WAL journal mode (header bytes 18-19 = 2): stop writes to it, checkpoint it (sqlite3 ${file} "PRAGMA wal_checkpoint(TRUNCATE);") or switch it to a rollback journal (sqlite3 ${file} "PRAGMA journal_mode=DELETE;"), and run again`
+      : "";
+    throw new Error(`--sqlite ${file}: cannot open it as a SQLite database (${reason})${walNote}`);
   }
 }
 

@@ -63,14 +63,22 @@ export function decideEpochUnit(range: { min: number; max: number }): { unit: Ep
 /**
  * Decides the epoch unit of every timestamp/date column that holds integers (one scan per column),
  * writes it into the column's type and returns the plan lines and the problems (refusals).
+ * @throws Error (bad usage, exit 2) when `stated` names a column that is not a timestamp or date
+ * column of the plan, listing those there are
  */
 export function resolveDatetimeUnits(db: SqliteDatabase, tables: readonly TablePlan[], stated: ReadonlyMap<string, EpochUnit>): { notes: Map<string, string>; problems: string[] } {
+  const isDated = (c: TablePlan["columns"][number]) => c.type.kind === "timestamp" || c.type.kind === "timestamptz" || c.type.kind === "date";
+  const known = tables.flatMap((t) => t.columns.filter(isDated).map((c) => `${t.source}.${c.source}`));
+  // A flag naming no such column is bad usage, refused before any column is scanned.
+  const unknown = [...stated.keys()].find((key) => !known.includes(key));
+  if (unknown !== undefined) {
+    const exist = known.length === 0 ? "the plan has none" : `the plan's are ${known.slice(0, 20).join(", ")}${known.length > 20 ? ` and ${known.length - 20} more` : ""}`;
+    throw new Error(`--datetime-unit ${unknown}: no such timestamp or date column in the plan (names are the SQLite table and column); ${exist}`);
+  }
   const notes = new Map<string, string>();
   const problems: string[] = [];
-  const known = new Set<string>();
   for (const table of tables) {
-    const dated = table.columns.filter((c) => c.type.kind === "timestamp" || c.type.kind === "timestamptz" || c.type.kind === "date");
-    for (const c of dated) known.add(`${table.source}.${c.source}`);
+    const dated = table.columns.filter(isDated);
     if (dated.length === 0) continue;
     const ranges = integerRanges(db, table.source, dated.map((c) => c.source));
     for (const column of dated) {
@@ -94,9 +102,6 @@ export function resolveDatetimeUnits(db: SqliteDatabase, tables: readonly TableP
         `${range.count} integers read as epoch ${decided.unit === "s" ? "seconds" : "milliseconds"} (from the values: ${isoDate(range.min / SCALE[decided.unit])} to ${isoDate(range.max / SCALE[decided.unit])}; --datetime-unit ${key}=... overrides)`,
       );
     }
-  }
-  for (const key of stated.keys()) {
-    if (!known.has(key)) problems.push(`--datetime-unit ${key}: no such timestamp or date column in the plan (names are the SQLite table and column, e.g. Order.createdAt)`);
   }
   return { notes, problems };
 }

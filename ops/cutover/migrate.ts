@@ -2,13 +2,14 @@ import * as path from "node:path";
 import { Client, escapeIdentifier } from "pg";
 import { redactUrl } from "../incident/errors";
 import { CliError } from "../lib/cli";
+import { readInputFile } from "../lib/inputFile";
 import type { CheckResult } from "../lib/report";
 import { load } from "./copy";
 import { resolveDatetimeUnits } from "./datetime-units";
 import { loadDomainChecks } from "./domain-checks";
 import { buildPlan, PRISMA_MIGRATIONS_TABLE, renderPlan, type MigrationPlan } from "./plan";
 import { readTargetSchema } from "./postgres";
-import { assertNoSidecarFiles, checkSqliteFile, describeChange, fileStateAhead, snapshotSqlite, type FileState } from "./snapshot";
+import { assertNoSidecarFiles, checkSqliteFile, describeChange, discardSnapshot, fileStateAhead, snapshotSqlite, type FileState, type SqliteSnapshot } from "./snapshot";
 import { isSqliteInternal, openSqlite, readSqliteSchema, sqliteForeignKeyViolations, type SqliteDatabase } from "./sqlite";
 import { fail, validate } from "./validate";
 import type { EpochUnit } from "./values";
@@ -48,6 +49,7 @@ export interface CutoverOptions {
 
 export interface CutoverReport {
   sqlite: string;
+  /** The copy and how to verify it; without `path` on a dry run and on a run that stopped before loading (then removed). */
   snapshot: { path?: string; checksumPath?: string; verifyCommand?: string; sha256: string; size: number };
   plan?: MigrationPlan;
   results: CheckResult[];
@@ -66,11 +68,21 @@ export function schemaFromUrl(databaseUrl: string): string | undefined {
   }
 }
 
+/** URL parameters naming files that pg reads while it parses the URL (a missing one is a bare ENOENT there). */
+const URL_FILE_PARAMETERS = { sslcert: "a PEM client certificate", sslkey: "a PEM private key", sslrootcert: "PEM CA certificates" } as const;
+
 /**
  * Connects to the target, or says where it could not and what to check, without the password.
- * @throws CliError, exit 3 (incomplete: nothing was done, the target could not be reached or refused the login)
+ * @throws CliError, exit 2 when a file the URL names (`sslcert`, `sslkey`, `sslrootcert`) cannot be
+ * read, naming the parameter; exit 3 (incomplete: nothing was done) when the target could not be
+ * reached or refused the login
  */
 async function connectTarget(databaseUrl: string): Promise<Client> {
+  const parameters = new URL(databaseUrl).searchParams;
+  for (const [name, holds] of Object.entries(URL_FILE_PARAMETERS)) {
+    const file = parameters.get(name);
+    if (file) readInputFile(`${name} in the database URL ${redactUrl(databaseUrl)} (--database-url or DATABASE_URL):`, file, holds);
+  }
   const client = new Client({ connectionString: databaseUrl });
   // A connection lost between statements surfaces as the next statement's error, not a crash.
   client.on("error", () => undefined);
@@ -85,6 +97,22 @@ async function connectTarget(databaseUrl: string): Promise<Client> {
       3,
     );
   }
+}
+
+/**
+ * Refuses a target schema that does not exist, naming where its name came from and the schemas there are.
+ * @param given how the user chose it: `--schema app`, the URL's `?schema=`, or the default
+ * @throws CliError, exit 2 (bad usage)
+ */
+async function assertSchemaExists(client: Client, schema: string, given: string): Promise<void> {
+  const { rows } = await client.query<{ name: string }>(
+    "SELECT nspname AS name FROM pg_namespace WHERE nspname !~ '^pg_' AND nspname <> 'information_schema' ORDER BY nspname",
+  );
+  if (rows.some((r) => r.name === schema)) return;
+  throw new CliError(
+    `${given}: the target database has no schema "${schema}" (it has ${rows.map((r) => r.name).join(", ") || "none"}); ` +
+      "pass --schema with one of those, or create the schema by running the application's migrations (prisma migrate deploy) against it first",
+  );
 }
 
 /** Whether the SQLite file has a table of its own (the catalog alone is read, read-only). */
@@ -107,17 +135,23 @@ function nothingToMigrate(sqlitePath: string, why: string): string {
 
 /**
  * Runs the cutover and returns its report; a failed check is a result (the transaction rolled back),
- * not an exception.
+ * not an exception. A run that stops before it begins to load (a refusal in the plan, a non-empty
+ * target, a thrown error) removes its snapshot and checksum file again, and its report has no
+ * snapshot path; once loading began the snapshot is kept as the rollback's evidence.
  * @throws Error for bad input found before anything is written or connected (exit 2): a missing,
  * truncated or non-SQLite file, a source with nothing to migrate (unless `allowEmpty`), pending -wal
- * or -journal files, a bad checks file or snapshot folder; CliError with exit 3 when the target
- * cannot be reached or refuses the login (nothing was written).
+ * or -journal files, a bad checks file or snapshot folder, an unreadable `sslcert`/`sslkey`/
+ * `sslrootcert` in the URL; after connecting (exit 2) a schema that does not exist or a
+ * `datetimeUnits` key that names no timestamp or date column of the plan; CliError with exit 3 when
+ * the target cannot be reached or refuses the login (nothing was written).
  */
 export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<CutoverReport> {
   const started = performance.now();
   const log = options.log ?? (() => undefined);
   const dryRun = options.dryRun ?? false;
-  const schema = options.schema ?? schemaFromUrl(options.databaseUrl) ?? "public";
+  const urlSchema = schemaFromUrl(options.databaseUrl);
+  const schema = options.schema ?? urlSchema ?? "public";
+  const schemaGiven = options.schema ? `--schema ${schema}` : urlSchema ? `?schema=${schema} in the database URL (--database-url or DATABASE_URL)` : `schema ${schema} (the default)`;
   const results: CheckResult[] = [];
   const allowEmpty = options.allowEmpty ?? false;
   // A wrong file is bad input, refused before a snapshot is written or anything connects.
@@ -128,10 +162,12 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
   const domainChecks = options.domainChecksFile ? loadDomainChecks(options.domainChecksFile) : [];
   // The target is reached before the snapshot: a wrong URL or password costs no copy of the data.
   const client = await connectTarget(options.databaseUrl);
-  // Everything below owns the connection and, once opened, the snapshot's reader: both close in `finally`.
-  const opened: { db?: SqliteDatabase } = {};
+  // Everything below owns the connection and, once taken, the snapshot and its reader: `finally`
+  // closes them and removes the snapshot of a run that stopped before it began to load.
+  const opened: { db?: SqliteDatabase; snapshot?: SqliteSnapshot; loading?: boolean } = {};
   try {
-    const snapshot = await snapshotSqlite(options.sqlitePath, dryRun ? undefined : (options.snapshotDir ?? "cutover-snapshots"));
+    await assertSchemaExists(client, schema, schemaGiven);
+    const snapshot = (opened.snapshot = await snapshotSqlite(options.sqlitePath, dryRun ? undefined : (options.snapshotDir ?? "cutover-snapshots")));
     const snapshotMs = performance.now() - started;
     const snapshotResult: CheckResult = { check: "snapshot", status: "info", detail: "" };
     results.push(snapshotResult);
@@ -160,7 +196,12 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
         return state;
       }));
     const done = async () => {
-      await snapshotState();
+      const state = await snapshotState();
+      if (snapshot.path && !opened.loading) {
+        // `finally` removes the files: nothing was loaded, so there is nothing to roll back from them.
+        report.snapshot = { sha256: state.sha256, size: state.size };
+        snapshotResult.detail = `${snapshot.path} and its .sha256 removed: the run stopped before loading any row, so ${options.sqlitePath} and PostgreSQL are as they were (${state.size} bytes, sha256 ${state.sha256})`;
+      }
       report.timings.totalMs = performance.now() - started;
       return report;
     };
@@ -170,7 +211,7 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
     const target = await readTargetSchema(client, schema);
     if (target.tables.size === 0) {
       results.push(fail("plan", `PostgreSQL schema "${schema}" has no tables: run the application's migrations (prisma migrate deploy) against it first`));
-      return done();
+      return await done();
     }
     const plan = buildPlan(source, target);
     report.plan = plan;
@@ -213,9 +254,11 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
     } else {
       results.push({ check: "target empty", status: "pass", detail: `${plan.tables.length} target tables are empty` });
     }
-    if (dryRun || results.some((r) => r.status === "fail")) return done();
+    if (dryRun || results.some((r) => r.status === "fail")) return await done();
 
     const loadStarted = performance.now();
+    // From here on the snapshot is kept: it is what the rollback procedure restores and verifies.
+    opened.loading = true;
     await client.query("BEGIN");
     try {
       const loads = await load(client, db, plan, options.truncate === true, log);
@@ -244,7 +287,7 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
       if (results.some((r) => r.status === "fail")) {
         await client.query("ROLLBACK");
         results.push(fail("transaction", "rolled back: PostgreSQL is unchanged. Keep production on the previous release"));
-        return done();
+        return await done();
       }
       // setval is not transactional, so sequences move only once nothing else can fail before COMMIT.
       results.push(...(await resetSequences(client, schema, plan)));
@@ -255,10 +298,11 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
       await client.query("ROLLBACK").catch(() => undefined);
       results.push(fail("transaction", `rolled back: ${error instanceof Error ? error.message : String(error)}`));
     }
-    return done();
+    return await done();
   } finally {
     opened.db?.close();
     await client.end().catch(() => undefined);
+    if (opened.snapshot && !opened.loading) await discardSnapshot(opened.snapshot);
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { constants, createReadStream } from "node:fs";
-import { copyFile, mkdir, open, stat, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, open, rm, stat, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 
@@ -247,6 +247,17 @@ export async function snapshotSqlite(source: string, snapshotDir: string | undef
   });
   const verifyCommand = `cd ${shellWord(path.resolve(snapshotDir))} && sha256sum -c ${shellWord(`${name}.sha256`)}`;
   return { source, readPath: copy, path: copy, checksumPath, verifyCommand, hashed: settleLater(hashed) };
+}
+
+/**
+ * Removes a snapshot copy and its checksum file, once its hashing has settled (so no checksum file
+ * is written after). For a run that stopped before loading: nothing was written to PostgreSQL, the
+ * source was never at risk, and a copy of production data must not be left behind. No-op on a dry
+ * run's snapshot, which copied nothing.
+ */
+export async function discardSnapshot(snapshot: SqliteSnapshot): Promise<void> {
+  await snapshot.hashed.catch(() => undefined);
+  for (const file of [snapshot.path, snapshot.checksumPath]) if (file) await rm(file, { force: true });
 }
 
 /** A promise awaited later: a run that stops before then must not die of an unhandled rejection. */

@@ -106,10 +106,12 @@ async function procedure(): Promise<{ step3: string; jq: string[] }> {
   return { step3, jq };
 }
 
+const USERS_CARRIED_OVER = '- name: users carried over\n  source: SELECT count(*) FROM "User"\n  target: SELECT count(*) FROM "User"\n';
+
 /** Step 3 for this test's files: the README's line with the paths replaced, run from the repository root. */
-async function runStep3(dir: string, sqliteFile: string, databaseUrl: string): Promise<Run> {
+async function runStep3(dir: string, sqliteFile: string, databaseUrl: string, checks = USERS_CARRIED_OVER): Promise<Run> {
   const { step3 } = await procedure();
-  await writeFile(path.join(dir, "cutover-checks.yaml"), '- name: users carried over\n  source: SELECT count(*) FROM "User"\n  target: SELECT count(*) FROM "User"\n');
+  await writeFile(path.join(dir, "cutover-checks.yaml"), checks);
   const line = step3
     .replace("--sqlite=backend/prisma/dev.db", `--sqlite=${sqliteFile} --snapshot-dir=${path.join(dir, "cutover-snapshots")}`)
     .replace("--domain-checks=cutover-checks.yaml", `--domain-checks=${path.join(dir, "cutover-checks.yaml")}`)
@@ -121,10 +123,10 @@ describe("the README's cutover steps 3-5, verbatim, on failing runs", () => {
   it("a rolled-back run: one JSON document through npm -s, step 4's jq lines read it, the printed sha256sum line verifies the snapshot", async () => {
     const target = await pg.createDatabase("cutover_cli_failing");
     await applyPostgresSchema(target);
-    await query(target, `INSERT INTO "Tag" (name) VALUES ('already here')`);
     const dir = path.join(work, "failing");
     await mkdir(dir, { recursive: true });
-    const step3 = await runStep3(dir, sqlite, target);
+    // A domain check that fails after the load: the run rolls back and keeps its snapshot.
+    const step3 = await runStep3(dir, sqlite, target, '- name: one user more\n  source: SELECT count(*) + 1 FROM "User"\n  target: SELECT count(*) FROM "User"\n');
     expect(step3.stdout).toBe("exit 1\n");
     const report = JSON.parse(await readFile(path.join(dir, "cutover-report.json"), "utf8")) as { passed: boolean; exitCode: number; snapshot: { verifyCommand: string } };
     expect(report).toMatchObject({ passed: false, exitCode: 1 });
@@ -132,7 +134,11 @@ describe("the README's cutover steps 3-5, verbatim, on failing runs", () => {
     const [summary, failed] = await Promise.all((await procedure()).jq.map(async (line) => shell(line, dir)));
     expect(summary?.code).toBe(0);
     expect(summary?.stdout.startsWith("false\nfalse\n{")).toBe(true);
-    expect(failed).toEqual({ code: 0, stdout: "target empty: Tag already hold rows; refusing to mix data. Pass --truncate to replace them (inside the same transaction)\n", stderr: "" });
+    expect(failed).toEqual({
+      code: 0,
+      stdout: "domain: one user more: source 4, target 3\ntransaction: rolled back: PostgreSQL is unchanged. Keep production on the previous release\n",
+      stderr: "",
+    });
 
     // Step 5: the line the tool printed, run from anywhere.
     expect(report.snapshot.verifyCommand).toMatch(/^cd \/.+\/cutover-snapshots && sha256sum -c dev\.db\.\d{8}T\d{6}\.\d{3}Z\.sha256$/);

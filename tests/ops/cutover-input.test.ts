@@ -5,12 +5,18 @@ import * as path from "node:path";
 import { Database } from "node-sqlite3-wasm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateSqliteToPostgres, type CutoverOptions, type CutoverReport } from "../../ops/cutover/migrate";
+import { exitCodeFor } from "../../ops/lib/report";
 import { startPostgres, type PostgresServer } from "../support/postgres";
+import { runChild } from "../support/spawn";
 import { query, ROWS, setupCutover, type Setup, type SetupOptions } from "./cutover-fixture";
 
 /**
- * The cutover's inputs, each on a real SQLite file into a real PostgreSQL: a WAL-mode file migrates exactly.
+ * The cutover's refusals of its inputs, each on a real SQLite file into a real PostgreSQL: a run
+ * refused before loading leaves no copy of the data behind; a WAL-mode file migrates exactly;
+ * a schema, `--datetime-unit` or URL file that does not exist is bad usage (exit 2) naming the flag.
  */
+
+const ROOT = path.resolve(__dirname, "../..");
 
 let pg: PostgresServer;
 let work: string;
@@ -45,6 +51,67 @@ const sha256 = async (file: string) => createHash("sha256").update(await readFil
 const DATA_TABLES = ["User", "Post", "Comment", "Attachment", "Tag", "_PostToTag"] as const;
 const dataRows = async (url: string) =>
   Number((await query<{ n: string }>(url, `SELECT (${DATA_TABLES.map((t) => `(SELECT count(*) FROM "${t}")`).join(" + ")})::text AS n`))[0]?.n);
+
+/** The thrown error of a run expected to be refused, with its exit code. */
+const refusal = (run: Promise<unknown>) =>
+  run.then(
+    () => {
+      throw new Error("the run was not refused");
+    },
+    (error: unknown) => error as Error & { exitCode?: number },
+  );
+
+describe("a run refused before loading leaves no snapshot (a copy of production data) behind", () => {
+  it("target tables that already hold rows, without --truncate: exit 1, snapshot and .sha256 removed, the report says so", async () => {
+    const s = await setup();
+    await query(s.url, `INSERT INTO "Tag" (name) VALUES ('already here')`);
+    const source = await sha256(s.sqlite);
+    const report = await migrate(s);
+    expect(exitCodeFor(report.results)).toBe(1);
+    expect(failures(report)).toEqual(["target empty: Tag already hold rows; refusing to mix data. Pass --truncate to replace them (inside the same transaction)"]);
+    expect(await snapshotFiles(s)).toEqual([]);
+    expect(report.snapshot).toEqual({ sha256: source, size: (await stat(s.sqlite)).size });
+    expect(report.results.find((r) => r.check === "snapshot")?.detail).toMatch(
+      new RegExp(`^${s.snapshots}/dev\\.db\\.\\d{8}T\\d{6}\\.\\d{3}Z and its \\.sha256 removed: the run stopped before loading any row, so ${s.sqlite} and PostgreSQL are as they were \\(\\d+ bytes, sha256 ${source}\\)$`),
+    );
+    expect(await sha256(s.sqlite)).toBe(source);
+  });
+
+  it("a target schema without tables: exit 1, no snapshot", async () => {
+    const s = await setup();
+    const bare = await pg.createDatabase(`input_bare_${databases}`);
+    const report = await migrate({ ...s, url: bare });
+    expect(failures(report)).toEqual([`plan: PostgreSQL schema "public" has no tables: run the application's migrations (prisma migrate deploy) against it first`]);
+    expect(report.snapshot.path).toBeUndefined();
+    expect(await snapshotFiles(s)).toEqual([]);
+  });
+
+  it("a source holding none of the target's tables: exit 1, no snapshot", async () => {
+    const s = await setup();
+    await rm(s.sqlite);
+    const db = new Database(s.sqlite);
+    db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT); INSERT INTO users VALUES (1, 'a@example.com');");
+    db.close();
+    const report = await migrate(s);
+    expect(failures(report)).toContain(`plan: ${s.sqlite} has none of the 6 tables of PostgreSQL schema "public" (it holds users): is --sqlite the right path? Pass --allow-empty to migrate it anyway`);
+    expect(await snapshotFiles(s)).toEqual([]);
+  });
+
+  it("keeps the snapshot once rows were loaded and validation failed: it is the rollback's evidence, and it verifies", async () => {
+    const s = await setup();
+    const checks = path.join(work, `failing-checks-${databases}.yaml`);
+    await writeFile(checks, '- name: no users at all\n  sql: SELECT id FROM "User"\n');
+    const report = await migrate(s, { domainChecksFile: checks });
+    expect(failures(report)).toEqual([
+      "domain: no users at all: 3 violating row(s), e.g. [1], [2], [3]",
+      "transaction: rolled back: PostgreSQL is unchanged. Keep production on the previous release",
+    ]);
+    const files = await snapshotFiles(s);
+    expect(files).toEqual([path.basename(report.snapshot.path ?? ""), `${path.basename(report.snapshot.path ?? "")}.sha256`]);
+    expect(await readFile(report.snapshot.checksumPath ?? "", "utf8")).toBe(`${await sha256(s.sqlite)}  ${files[0]}\n`);
+    expect(await dataRows(s.url)).toBe(0);
+  });
+});
 
 describe("a SQLite database in WAL journal mode (Prisma and most apps use WAL)", () => {
   /** Written by SQLite itself: WAL needs no shared memory in exclusive locking mode, and closing checkpoints the -wal away. */
@@ -90,5 +157,69 @@ describe("a SQLite database in WAL journal mode (Prisma and most apps use WAL)",
       "transaction: rolled back: PostgreSQL is unchanged. Keep production on the previous release",
     ]);
     expect(await dataRows(s.url)).toBe(0);
+  });
+});
+
+describe("a schema or --datetime-unit that does not exist is bad usage (exit 2), naming the flag and what exists", () => {
+  it("--schema, or the URL's ?schema=, naming no schema of the target: exit 2 with the schemas there are, no snapshot", async () => {
+    const s = await setup();
+    await query(s.url, "CREATE SCHEMA app");
+    const flag = await refusal(migrate(s, { schema: "nope" }));
+    expect(flag.message).toBe(
+      `--schema nope: the target database has no schema "nope" (it has app, public); pass --schema with one of those, or create the schema by running the application's migrations (prisma migrate deploy) against it first`,
+    );
+    expect(flag.exitCode).toBe(2);
+    const withSchema = new URL(s.url);
+    withSchema.searchParams.set("schema", "Nope");
+    const fromUrl = await refusal(migrate({ ...s, url: withSchema.href }));
+    expect(fromUrl.message).toMatch(/^\?schema=Nope in the database URL \(--database-url or DATABASE_URL\): the target database has no schema "Nope" \(it has app, public\);/);
+    expect(fromUrl.exitCode).toBe(2);
+    expect(await snapshotFiles(s)).toEqual([]);
+  });
+
+  it("--datetime-unit naming a table or column that does not exist: exit 2 listing the plan's timestamp columns, no snapshot", async () => {
+    const s = await setup();
+    for (const key of ["Order.createdAt", "User.email", "User.createdAtt"]) {
+      const error = await refusal(migrate(s, { datetimeUnits: new Map([[key, "s"]]) }));
+      expect(error.message).toBe(
+        `--datetime-unit ${key}: no such timestamp or date column in the plan (names are the SQLite table and column); ` +
+          "the plan's are User.createdAt, User.updatedAt, Post.publishedAt, Comment.createdAt",
+      );
+    }
+    expect(await snapshotFiles(s)).toEqual([]);
+    expect(await dataRows(s.url)).toBe(0);
+  });
+});
+
+describe("through npm run (exit codes and one JSON document)", () => {
+  const cli = (args: string[]) => {
+    const { DATABASE_URL: _ignored, ...inherited } = process.env;
+    return runChild(path.join(ROOT, "node_modules/.bin/tsx"), [path.join(ROOT, "ops/cutover/cli.ts"), ...args, "--json"], inherited);
+  };
+
+  it("?sslcert= naming a missing file: exit 2 naming the URL parameter, never the password", async () => {
+    const s = await setup();
+    const url = new URL(s.url);
+    url.password = "s3cret-pw";
+    url.searchParams.set("sslcert", "/nope");
+    const run = await cli([`--sqlite=${s.sqlite}`, `--database-url=${url.href}`, `--snapshot-dir=${s.snapshots}`]);
+    expect(run.code).toBe(2);
+    const report = JSON.parse(run.stdout) as { exitCode: number; error: string };
+    expect(report.exitCode).toBe(2);
+    expect(report.error).toBe(
+      `sslcert in the database URL postgresql://${url.host}${url.pathname} (--database-url or DATABASE_URL): /nope: no such file (/nope); fix the path, or write the file, for example: a PEM client certificate`,
+    );
+    expect(run.stdout + run.stderr).not.toContain("s3cret-pw");
+    expect(await snapshotFiles(s)).toEqual([]);
+  });
+
+  it("--schema and --datetime-unit that do not exist: exit 2, one JSON document", async () => {
+    const s = await setup();
+    for (const flag of ["--schema=nope", "--datetime-unit=Order.createdAt=s"]) {
+      const run = await cli([`--sqlite=${s.sqlite}`, `--database-url=${s.url}`, `--snapshot-dir=${s.snapshots}`, flag]);
+      expect(run.code).toBe(2);
+      expect((JSON.parse(run.stdout) as { error: string }).error).toMatch(new RegExp(`^${flag.split("=")[0]} `));
+    }
+    expect(await snapshotFiles(s)).toEqual([]);
   });
 });

@@ -107,7 +107,8 @@ export async function assertNoSidecarFiles(source: string): Promise<void> {
         suffix === "-wal"
           ? `then checkpoint (sqlite3 ${source} "PRAGMA wal_checkpoint(TRUNCATE);")`
           : `then let SQLite roll the interrupted transaction back (sqlite3 ${source} "PRAGMA integrity_check;" opens it and does)`;
-      throw new Error(`${source}${suffix} exists (${info.size} bytes): the database has writes outside the main file. Stop writes to the old environment, ${fix} before migrating`);
+      const held = suffix === "-wal" ? "the database is in WAL mode and has writes in its -wal, outside the main file" : "the database has writes outside the main file";
+      throw new Error(`${source}${suffix} exists (${info.size} bytes): ${held}. Stop writes to the old environment, ${fix} before migrating`);
     }
   }
 }

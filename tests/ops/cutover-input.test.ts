@@ -153,7 +153,7 @@ describe("a SQLite database in WAL journal mode (Prisma and most apps use WAL)",
     const s = await setup({ mutate: toWal });
     const report = await migrate(s, { beforeFinalCheck: () => writeFile(`${s.sqlite}-wal`, "a write after the snapshot") });
     expect(failures(report)).toEqual([
-      `source unchanged: ${s.sqlite} changed during the run (${s.sqlite}-wal exists (26 bytes): the database has writes outside the main file. Stop writes to the old environment, then checkpoint (sqlite3 ${s.sqlite} "PRAGMA wal_checkpoint(TRUNCATE);") before migrating): writes to the old environment were not stopped`,
+      `source unchanged: ${s.sqlite} changed during the run (${s.sqlite}-wal exists (26 bytes): the database is in WAL mode and has writes in its -wal, outside the main file. Stop writes to the old environment, then checkpoint (sqlite3 ${s.sqlite} "PRAGMA wal_checkpoint(TRUNCATE);") before migrating): writes to the old environment were not stopped`,
       "transaction: rolled back: PostgreSQL is unchanged. Keep production on the previous release",
     ]);
     expect(await dataRows(s.url)).toBe(0);

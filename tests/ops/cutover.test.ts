@@ -311,7 +311,7 @@ describe("migrateSqliteToPostgres: failures roll back and leave the target as it
   it("refuses a database with a pending write-ahead log", async () => {
     const s = await setup();
     await writeFile(`${s.sqlite}-wal`, "pending");
-    await expect(migrate(s)).rejects.toThrow(`${s.sqlite}-wal exists (7 bytes): the database has writes outside the main file`);
+    await expect(migrate(s)).rejects.toThrow(`${s.sqlite}-wal exists (7 bytes): the database is in WAL mode and has writes in its -wal, outside the main file`);
     expect(existsSync(s.snapshots)).toBe(false);
   });
 

@@ -5,6 +5,7 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import { escapeIdentifier, type Client } from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { escapeCopyText, SplitLineDigest } from "./copy-text";
+import { jsonbText } from "./jsonb";
 import type { ColumnPlan, MigrationPlan, TablePlan } from "./plan";
 import { rowAt, rowName, tableRows, type SourceColumn, type SqliteDatabase } from "./sqlite";
 import { toPostgresText, type ColumnType, type SqliteValue, type TargetKind } from "./values";
@@ -106,12 +107,16 @@ export class DeferredJsonb {
       const at = this.next;
       const column = at % width;
       const row = Math.floor(at / width);
-      const text = fieldOf(this.table, this.columns[column] as ColumnPlan, this.rowids[row] ?? null, row + 1, this.values[at] ?? null);
+      const value = this.values[at] ?? null;
+      // JSON text (the usual value) is printed directly; anything else, or text that fails, takes the
+      // checked path, which names the row in its error.
+      const text = typeof value === "string" ? printedJsonb(value) : undefined;
+      const field = text ?? fieldOf(this.table, this.columns[column] as ColumnPlan, this.rowids[row] ?? null, row + 1, value);
       // Each value is needed once: dropping it keeps memory flat while the load runs ahead.
       this.values[at] = null;
       if (column === width - 1) this.rowids[row] = null;
-      const field = text === null ? "\\N" : backslashes(text);
-      this.chunk += column === 0 ? field : `\t${field}`;
+      const copied = field === null ? "\\N" : backslashes(field);
+      this.chunk += column === 0 ? copied : `\t${copied}`;
       if (column === width - 1) this.chunk += "\n";
       if (this.chunk.length >= COPY_CHUNK_CHARS) {
         this.hash.update(this.chunk, "utf8");
@@ -131,6 +136,15 @@ export class DeferredJsonb {
 }
 
 const DEFERRED_BATCH = 2000;
+
+/** jsonb_out's text for JSON text, or undefined when it is not JSON jsonb accepts (toPostgresText then says why). */
+function printedJsonb(text: string): string | undefined {
+  try {
+    return jsonbText(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Waits for the COPY stream to drain, hashing deferred jsonb values meanwhile. */
 async function drain(stream: NodeJS.WritableStream, jsonb: DeferredJsonb | undefined): Promise<void> {

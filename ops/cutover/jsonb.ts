@@ -40,11 +40,16 @@ interface JsonbKey {
 
 const SURROGATE = /[\ud800-\udfff]/;
 
-function compareJsonbKeys(a: JsonbKey, b: JsonbKey): number {
-  if (a.bytes !== b.bytes) return a.bytes - b.bytes;
+/** jsonb's key order over a key's parts (see JsonbKey), so a key can be compared before any object is made for it. */
+function compareKeys(a: string, aBytes: number, aAscii: boolean, b: string, bBytes: number, bAscii: boolean): number {
+  if (aBytes !== bBytes) return aBytes - bBytes;
   // Without surrogates, UTF-16 order is code point order, which is UTF-8 byte order.
-  if ((a.ascii && b.ascii) || (!SURROGATE.test(a.key) && !SURROGATE.test(b.key))) return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-  return Buffer.compare(Buffer.from(a.key, "utf8"), Buffer.from(b.key, "utf8"));
+  if ((aAscii && bAscii) || (!SURROGATE.test(a) && !SURROGATE.test(b))) return a < b ? -1 : a > b ? 1 : 0;
+  return Buffer.compare(Buffer.from(a, "utf8"), Buffer.from(b, "utf8"));
+}
+
+function compareJsonbKeys(a: JsonbKey, b: JsonbKey): number {
+  return compareKeys(a.key, a.bytes, a.ascii, b.key, b.bytes, b.ascii);
 }
 
 const NON_ASCII = /[^\u0000-\u007f]/;
@@ -95,10 +100,9 @@ class JsonbPrinter {
       end += c === 0x5c ? 2 : 1;
     }
     this.at = end + 1;
-    const raw = text.slice(start + 1, end);
     this.plain = plain;
     this.ascii = ascii;
-    if (plain) return raw;
+    if (plain) return text.slice(start + 1, end);
     let decoded: string;
     try {
       decoded = JSON.parse(text.slice(start, end + 1)) as string;
@@ -136,7 +140,7 @@ class JsonbPrinter {
     this.at = at;
     const literal = text.slice(start, at);
     // Without an exponent, a JSON number already prints as numeric_out prints it, except negative zero.
-    if (plain && !/^-0(\.0*)?$/.test(literal)) return literal;
+    if (plain && (text.charCodeAt(start) !== 0x2d || !/^-0(\.0*)?$/.test(literal))) return literal;
     return normalizeDecimal(literal, "keep");
   }
 
@@ -146,8 +150,10 @@ class JsonbPrinter {
     if (c === 0x7b) return this.object();
     if (c === 0x5b) return this.array();
     if (c === 0x22) {
+      const start = this.at;
       const value = this.string();
-      return this.plain ? `"${value}"` : jsonbString(value);
+      // A string without escapes prints as it was written, quotes included.
+      return this.plain ? this.text.slice(start, this.at) : jsonbString(value);
     }
     if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
     const literal = c === 0x74 ? "true" : c === 0x66 ? "false" : c === 0x6e ? "null" : undefined;
@@ -174,24 +180,69 @@ class JsonbPrinter {
     }
   }
 
+  /** Where the next key's opening quote is (whitespace skipped). */
+  private keyStart(): number {
+    this.space();
+    if (this.text.charCodeAt(this.at) !== 0x22) this.fail("expected a key");
+    return this.at;
+  }
+
+  private colon(): void {
+    this.space();
+    if (this.text.charCodeAt(this.at++) !== 0x3a) this.fail("expected ':'");
+  }
+
+  /**
+   * An object whose keys already come in jsonb's order (no duplicates) is printed as it is read;
+   * at the first key out of order it is read again from its brace and sorted (reorder()).
+   */
   private object(): string {
+    const open = this.at;
     this.at += 1;
     this.space();
     if (this.text.charCodeAt(this.at) === 0x7d) {
       this.at += 1;
       return "{}";
     }
+    let out = "{";
+    let previous = "";
+    let previousBytes = -1;
+    let previousAscii = true;
+    for (;;) {
+      const keyStart = this.keyStart();
+      const key = this.string();
+      const ascii = this.ascii;
+      const bytes = ascii ? key.length : Buffer.byteLength(key, "utf8");
+      if (previousBytes >= 0 && compareKeys(previous, previousBytes, previousAscii, key, bytes, ascii) >= 0) {
+        this.at = open;
+        return this.reorder();
+      }
+      const quoted = this.plain ? this.text.slice(keyStart, this.at) : jsonbString(key);
+      this.colon();
+      out += `${previousBytes >= 0 ? ", " : ""}${quoted}: ${this.value()}`;
+      previous = key;
+      previousBytes = bytes;
+      previousAscii = ascii;
+      this.space();
+      const next = this.text.charCodeAt(this.at++);
+      if (next === 0x7d) return `${out}}`;
+      if (next !== 0x2c) this.fail("expected ',' or '}'");
+    }
+  }
+
+  /** An object read from its opening brace into entries, sorted in jsonb's key order, the last of duplicate keys kept. */
+  private reorder(): string {
+    this.at += 1;
+    this.space();
     const entries: JsonbKey[] = [];
     let sorted = true;
     let duplicates = false;
     for (;;) {
-      this.space();
-      if (this.text.charCodeAt(this.at) !== 0x22) this.fail("expected a key");
+      const keyStart = this.keyStart();
       const key = this.string();
-      const quoted = this.plain ? `"${key}"` : jsonbString(key);
+      const quoted = this.plain ? this.text.slice(keyStart, this.at) : jsonbString(key);
       const ascii = this.ascii;
-      this.space();
-      if (this.text.charCodeAt(this.at++) !== 0x3a) this.fail("expected ':'");
+      this.colon();
       const entry = { key, quoted, ascii, bytes: ascii ? key.length : Buffer.byteLength(key, "utf8"), text: this.value() };
       const previous = entries[entries.length - 1];
       if (previous) {

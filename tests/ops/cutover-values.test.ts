@@ -70,6 +70,15 @@ describe("pure helpers", () => {
     expect(jsonbText('{"bb": 1, "a": [1.0, 2e2], "c": {"y": true, "x": null}, "a": "last"}')).toBe('{"a": "last", "c": {"x": null, "y": true}, "bb": 1}');
   });
 
+  it("prints an object read in jsonb's order as it is, and sorts one whose keys turn out of order after a sorted start", () => {
+    expect(jsonbText('{"a":1,"bb":[true,"x"],"ccc":{"d":-0}}')).toBe('{"a": 1, "bb": [true, "x"], "ccc": {"d": 0}}');
+    expect(jsonbText('{"z": 1, "é": 2}')).toBe('{"z": 1, "é": 2}');
+    expect(jsonbText('{"é": 1, "z": 2}')).toBe('{"z": 2, "é": 1}');
+    expect(jsonbText('{"a": {"y": 1, "x": 2}, "bb": [1], "c": 0}')).toBe('{"a": {"x": 2, "y": 1}, "c": 0, "bb": [1]}');
+    expect(jsonbText('{"a": 1, "b": 2, "a": 3}')).toBe('{"a": 3, "b": 2}');
+    expect(() => jsonbText('{"b": 1, "a": 2,}')).toThrow("invalid JSON at offset 16: expected a key");
+  });
+
   it("parses timestamps to UTC instants and formats them as timestamp_out does", () => {
     expect(parseTimestampText("1970-01-01")).toEqual({ seconds: 0, micros: 0 });
     expect(parseTimestampText("1969-12-31T23:59:59.999999Z")).toEqual({ seconds: -1, micros: 999999 });

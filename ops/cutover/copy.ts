@@ -110,12 +110,15 @@ export class DeferredJsonb {
       const value = this.values[at] ?? null;
       // JSON text (the usual value) is printed directly; anything else, or text that fails, takes the
       // checked path, which names the row in its error.
-      const text = typeof value === "string" ? printedJsonb(value) : undefined;
+      const json = typeof value === "string" ? value : undefined;
+      const text = json === undefined ? undefined : printedJsonb(json);
       const field = text ?? fieldOf(this.table, this.columns[column] as ColumnPlan, this.rowids[row] ?? null, row + 1, value);
       // Each value is needed once: dropping it keeps memory flat while the load runs ahead.
       this.values[at] = null;
       if (column === width - 1) this.rowids[row] = null;
-      const copied = field === null ? "\\N" : backslashes(field);
+      // jsonb_out prints a backslash only where the JSON text had one (an escape), so printed text of
+      // JSON without one is not searched again: that search would flatten every printed value alone.
+      const copied = field === null ? "\\N" : text !== undefined && json?.includes("\\") === false ? text : backslashes(field);
       this.chunk += column === 0 ? copied : `\t${copied}`;
       if (column === width - 1) this.chunk += "\n";
       if (this.chunk.length >= COPY_CHUNK_CHARS) {

@@ -267,7 +267,8 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
       const validateStarted = performance.now();
       // The source is hashed on another thread while PostgreSQL prints the read-back.
       const finalState = await fileStateAhead(options.sqlitePath).catch((error: Error) => () => Promise.reject(error));
-      results.push(...(await validate(client, db, plan, loads, domainChecks)));
+      const partitioned = new Set([...target.tables.values()].filter((t) => t.partitioned).map((t) => t.name));
+      results.push(...(await validate(client, db, plan, loads, domainChecks, partitioned)));
       if (!results.some((r) => r.status === "fail")) {
         await options.beforeFinalCheck?.();
         const now = await finalState().catch((error: Error) => ({ error }));

@@ -29,6 +29,8 @@ export interface TargetForeignKey {
 
 export interface TargetTable {
   name: string;
+  /** A partitioned table (relkind 'p'), which COPY TO can read only through a query. */
+  partitioned: boolean;
   columns: TargetColumn[];
 }
 
@@ -49,11 +51,12 @@ export async function readTargetSchema(client: Client, schema: string): Promise<
     has_default: boolean;
     generated: boolean;
     sequence: string | null;
+    partitioned: boolean;
   }>(
     `SELECT c.relname AS table, a.attname AS column, coalesce(base.typname, declared.typname) AS udt,
             CASE WHEN declared.typtype = 'd' THEN declared.typtypmod ELSE a.atttypmod END AS typmod, format_type(a.atttypid, a.atttypmod) AS display,
             a.attnotnull AS not_null, (a.atthasdef OR a.attidentity <> '') AS has_default, a.attgenerated <> '' AS generated,
-            pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) AS sequence
+            pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname) AS sequence, c.relkind = 'p' AS partitioned
        FROM pg_class c
        JOIN pg_namespace n ON n.oid = c.relnamespace
        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -65,7 +68,7 @@ export async function readTargetSchema(client: Client, schema: string): Promise<
   );
   const tables = new Map<string, TargetTable>();
   for (const row of columns.rows) {
-    const table = tables.get(row.table) ?? { name: row.table, columns: [] };
+    const table = tables.get(row.table) ?? { name: row.table, partitioned: row.partitioned, columns: [] };
     table.columns.push({
       name: row.column,
       udtName: row.udt,

@@ -19,12 +19,12 @@ export const fail = (check: string, detail: string): CheckResult => ({ check, st
 /**
  * COPY TO of `columns` in their order. A plain table is copied as a table, which reads the heap
  * without the executor (about a fifth faster than the query form, same bytes, same order); a
- * partitioned table, which COPY cannot read as a table, through a query.
+ * partitioned table (known from the target's catalog, read before the load), which COPY cannot
+ * read as a table, through a query.
  */
-async function copyOutSql(client: Client, schema: string, table: TablePlan, columns: readonly ColumnPlan[]): Promise<string> {
+function copyOutSql(schema: string, table: TablePlan, columns: readonly ColumnPlan[], partitioned: ReadonlySet<string>): string {
   const name = `${escapeIdentifier(schema)}.${escapeIdentifier(table.target)}`;
-  const { rows } = await client.query<{ relkind: string }>("SELECT relkind FROM pg_class WHERE oid = $1::regclass", [name]);
-  if (rows[0]?.relkind === "r") return `COPY ${name} (${columnList(columns)}) TO STDOUT`;
+  if (!partitioned.has(table.target)) return `COPY ${name} (${columnList(columns)}) TO STDOUT`;
   return `COPY (SELECT ${columnList(columns)} FROM ${name}) TO STDOUT`;
 }
 
@@ -34,9 +34,16 @@ async function copyOutSql(client: Client, schema: string, table: TablePlan, colu
  * text apart from the jsonb columns' text, split per line while PostgreSQL prints the next rows on
  * the other core.
  */
-async function readBack(client: Client, schema: string, table: TablePlan, plain: readonly ColumnPlan[], jsonb: readonly ColumnPlan[]): Promise<{ rows: number; plain: string; jsonb: string }> {
+async function readBack(
+  client: Client,
+  schema: string,
+  table: TablePlan,
+  plain: readonly ColumnPlan[],
+  jsonb: readonly ColumnPlan[],
+  partitioned: ReadonlySet<string>,
+): Promise<{ rows: number; plain: string; jsonb: string }> {
   const lines = new SplitLineDigest(plain.length > 0 ? jsonb.length : 0, plain.length > 0 && jsonb.length > 0);
-  for await (const chunk of client.query(copyTo(await copyOutSql(client, schema, table, [...plain, ...jsonb])))) lines.update(chunk as Buffer);
+  for await (const chunk of client.query(copyTo(copyOutSql(schema, table, [...plain, ...jsonb], partitioned)))) lines.update(chunk as Buffer);
   const { rows, head, tail } = lines.digest();
   return plain.length > 0 ? { rows, plain: head, jsonb: tail } : { rows, plain: "", jsonb: head };
 }
@@ -46,13 +53,13 @@ async function readBack(client: Client, schema: string, table: TablePlan, plain:
  * that had free space from deleted rows stores new rows out of load order): a 64-bit hash per
  * line, summed, on both sides.
  */
-async function unorderedChecksums(client: Client, db: SqliteDatabase, schema: string, table: TablePlan): Promise<{ source: string; target: string }> {
+async function unorderedChecksums(client: Client, db: SqliteDatabase, schema: string, table: TablePlan, partitioned: ReadonlySet<string>): Promise<{ source: string; target: string }> {
   const sourceSums: [number, number] = [0, 0];
   for (const line of sourceLines(db, table)) addLineHash(line, sourceSums);
   const decoder = new StringDecoder("utf8");
   const targetSums: [number, number] = [0, 0];
   let rest = "";
-  for await (const chunk of client.query(copyTo(await copyOutSql(client, schema, table, table.columns)))) {
+  for await (const chunk of client.query(copyTo(copyOutSql(schema, table, table.columns, partitioned)))) {
     const text = rest + decoder.write(chunk as Buffer);
     let start = 0;
     for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
@@ -132,7 +139,18 @@ async function orphanChecks(client: Client, schema: string, loaded: ReadonlySet<
   return results;
 }
 
-export async function validate(client: Client, db: SqliteDatabase, plan: MigrationPlan, loads: readonly TableLoad[], domainChecks: readonly DomainCheck[]): Promise<CheckResult[]> {
+/**
+ * Row counts, checksums, foreign-key orphans and domain checks of the loaded tables, in the
+ * migration's transaction. `partitioned` names the target tables that are partitioned (relkind 'p').
+ */
+export async function validate(
+  client: Client,
+  db: SqliteDatabase,
+  plan: MigrationPlan,
+  loads: readonly TableLoad[],
+  domainChecks: readonly DomainCheck[],
+  partitioned: ReadonlySet<string>,
+): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const { table, rows, plain, sha256, jsonb } of loads) {
     const started = performance.now();
@@ -141,7 +159,7 @@ export async function validate(client: Client, db: SqliteDatabase, plan: Migrati
       (digest) => ({ digest }),
       (error: unknown) => ({ error }),
     );
-    const target = await readBack(client, plan.schema, table, plain, jsonb?.columns ?? []);
+    const target = await readBack(client, plan.schema, table, plain, jsonb?.columns ?? [], partitioned);
     const sourceJsonb = await source;
     if (sourceJsonb && "error" in sourceJsonb) throw sourceJsonb.error;
     results.push({
@@ -158,7 +176,7 @@ export async function validate(client: Client, db: SqliteDatabase, plan: Migrati
       results.push({ check, status: "pass", detail: `${table.columns.length} columns, byte-identical in load order (${digests})`, durationMs: performance.now() - started });
       continue;
     }
-    const unordered = await unorderedChecksums(client, db, plan.schema, table);
+    const unordered = await unorderedChecksums(client, db, plan.schema, table, partitioned);
     const same = unordered.source === unordered.target;
     results.push({
       check,

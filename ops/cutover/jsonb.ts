@@ -80,6 +80,8 @@ class JsonbPrinter {
   private space(): void {
     const text = this.text;
     let at = this.at;
+    // Compact JSON (JSON.stringify's) has no whitespace: every character above space ends it at once.
+    if (text.charCodeAt(at) > 0x20) return;
     for (let c = text.charCodeAt(at); c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09; c = text.charCodeAt(++at));
     this.at = at;
   }

@@ -33,9 +33,11 @@ beforeAll(async () => {
   results.production = await runProgram({ stack: "production", secrets: { pageHttpsEndpoint: PAGER_URL } });
 });
 
+/** The ARN of the topic `alarms-<role>`, in the region it is placed in (its own `region`, else the stack's). */
 function topicArn(result: ProgramResult, role: string): string {
   const topic = one(result, TOPIC, `alarms-${role}`);
-  return `arn:aws:sns:eu-west-1:123456789012:${topic.inputs.name as string}`;
+  const region = (topic.inputs.region as string | undefined) ?? "eu-west-1";
+  return `arn:aws:sns:${region}:123456789012:${topic.inputs.name as string}`;
 }
 
 function alarm(result: ProgramResult, key: string): RecordedResource {

@@ -95,15 +95,15 @@ function shell(line: string, cwd: string, databaseUrl = ""): Run {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** The README's cutover procedure: step 3's command and step 4's jq lines, as written there. */
-async function procedure(): Promise<{ step3: string; jq: string[] }> {
+/** The README's cutover procedure: step 3's command, step 4's jq lines and step 5's, as written there. */
+async function procedure(): Promise<{ step3: string; jq: string[]; verifyLine: string }> {
   const readme = await readFile(path.join(ROOT, "README.md"), "utf8");
   const section = readme.slice(readme.indexOf("### The cutover procedure"), readme.indexOf("## Alerts and on-call"));
   const spans = [...section.matchAll(/`([^`]+)`/g)].map((m) => m[1] as string);
   const step3 = spans.find((c) => c.startsWith("npm run -s migrate:sqlite-to-postgres"));
-  const jq = spans.filter((c) => c.startsWith("jq "));
-  if (!step3 || jq.length < 2) throw new Error("README's cutover procedure lost its step 3 command or step 4 jq lines");
-  return { step3, jq };
+  const [summary, failed, verifyLine] = spans.filter((c) => c.startsWith("jq "));
+  if (!step3 || !summary || !failed || !verifyLine) throw new Error("README's cutover procedure lost its step 3 command, step 4's jq lines or step 5's");
+  return { step3, jq: [summary, failed], verifyLine };
 }
 
 const USERS_CARRIED_OVER = '- name: users carried over\n  source: SELECT count(*) FROM "User"\n  target: SELECT count(*) FROM "User"\n';
@@ -140,7 +140,8 @@ describe("the README's cutover steps 3-5, verbatim, on failing runs", () => {
       stderr: "",
     });
 
-    // Step 5: the line the tool printed, run from anywhere.
+    // Step 5: the README's line prints the command the tool wrote, which verifies from anywhere.
+    expect(shell((await procedure()).verifyLine, dir)).toEqual({ code: 0, stdout: `${report.snapshot.verifyCommand}\n`, stderr: "" });
     expect(report.snapshot.verifyCommand).toMatch(/^cd \/.+\/cutover-snapshots && sha256sum -c dev\.db\.\d{8}T\d{6}\.\d{3}Z\.sha256$/);
     const verify = shell(report.snapshot.verifyCommand, tmpdir());
     expect(verify.code).toBe(0);
@@ -155,6 +156,8 @@ describe("the README's cutover steps 3-5, verbatim, on failing runs", () => {
     const [summary, failed] = (await procedure()).jq.map((line) => shell(line, dir));
     expect(summary).toEqual({ code: 0, stdout: "false\nfalse\nnull\n", stderr: "" });
     expect(failed?.stdout).toBe(`input: --sqlite backend/prisma/dev.db: no such file (resolved as ${path.join(ROOT, "backend/prisma/dev.db")}); pass the path of the Prisma SQLite database (e.g. backend/prisma/dev.db)\n`);
+    // Step 5 says there is nothing to restore, rather than printing null.
+    expect(shell((await procedure()).verifyLine, dir)).toEqual({ code: 0, stdout: "no snapshot: the run stopped before loading\n", stderr: "" });
   });
 
   it("reads a relative --sqlite from the directory npm was run in, not the package root npm moves to", async () => {

@@ -60,7 +60,7 @@ describe("npm run db:local", () => {
     expect(JSON.parse(cutover.stdout)).toMatchObject({ passed: true, committed: true });
     const again = spawnSync(process.execPath, ["--import", "tsx", "scripts/db-local.ts", "--cutover-sample", sample], { cwd: ROOT, encoding: "utf8" });
     expect(again.status).toBe(2);
-    expect(again.stderr).toContain(`--cutover-sample ${sample}: already exists`);
+    expect(again.stderr).toContain(`--cutover-sample ${sample}: already exists (${sample}); name a file that does not exist yet`);
     run.child.kill("SIGINT");
     expect(await run.exited).toBe(0);
     rmSync(sample);

@@ -256,7 +256,10 @@ function awsService(type: string): string {
 }
 
 /** Realistic outputs for the resources whose attributes the program reads. */
-function mockState(type: string, name: string, inputs: Record<string, unknown>, region: string, refs: Record<string, Record<string, unknown>>): { id: string; state: Record<string, unknown> } {
+function mockState(type: string, name: string, inputs: Record<string, unknown>, stackRegion: string, refs: Record<string, Record<string, unknown>>): { id: string; state: Record<string, unknown> } {
+  // A resource placed in another region (@pulumi/aws v7's per-resource `region`, such as the
+  // us-east-1 health-check alarm's topic and key) has its addresses there.
+  const region = typeof inputs.region === "string" ? inputs.region : stackRegion;
   const hash = shortHash(`${type}::${name}`);
   const id = `${ID_PREFIX[type] ?? `${name}-`}${ID_PREFIX[type] ? `0${hash}${shortHash(name, 8)}` : hash}`;
   const service = awsService(type);
@@ -347,11 +350,10 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
     case "aws:acm/certificate:Certificate": {
       // ACM asks for one CNAME per name; the certificate lives in its own region.
       const domainName = String(inputs.domainName);
-      const certRegion = (inputs.region as string | undefined) ?? region;
       const certificateId = `${hash}-aaaa-bbbb-cccc-${shortHash(name, 12)}`;
       Object.assign(state, {
-        arn: `arn:aws:acm:${certRegion}:${ACCOUNT_ID}:certificate/${certificateId}`,
-        region: certRegion,
+        arn: `arn:aws:acm:${region}:${ACCOUNT_ID}:certificate/${certificateId}`,
+        region,
         domainValidationOptions: [
           { domainName, resourceRecordName: `_${shortHash(domainName, 32)}.${domainName}.`, resourceRecordType: "CNAME", resourceRecordValue: `_${shortHash(`${domainName}-v`, 32)}.zfyfvmchrl.acm-validations.aws.` },
         ],
@@ -373,8 +375,7 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>, 
     }
     case "aws:backup/vault:Vault": {
       const vaultName = (inputs.name as string | undefined) ?? `${name}-${hash.slice(0, 7)}`;
-      const vaultRegion = (inputs.region as string | undefined) ?? region;
-      Object.assign(state, { name: vaultName, arn: `arn:aws:backup:${vaultRegion}:${ACCOUNT_ID}:backup-vault:${vaultName}`, region: vaultRegion });
+      Object.assign(state, { name: vaultName, arn: `arn:aws:backup:${region}:${ACCOUNT_ID}:backup-vault:${vaultName}`, region });
       return { id: vaultName, state };
     }
     default:

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { cidrContains } from "../../components/cluster/layout";
 import { STACKS, type StackName } from "../../runbook";
 import { type AwsWorld, defaultWorld } from "../support/awsWorld";
-import { ACCOUNT_ID, ofType, one, type ProgramResult, type RecordedResource, runProgram } from "../support/harness";
+import { ACCOUNT_ID, ofType, one, type ProgramResult, type RecordedResource, readStackFile, runProgram } from "../support/harness";
 import { allowed, type NamespacedPolicy, type NetworkPolicySpec } from "./networkPolicy";
 
 /**
@@ -33,6 +33,9 @@ const T = {
   secret: "kubernetes:core/v1:Secret",
   networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
   namespace: "kubernetes:core/v1:Namespace",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  topic: "aws:sns/topic:Topic",
+  key: "aws:kms/key:Key",
 } as const;
 
 /** A subnet wherever it came from: registered by the program, or looked up in the account. */
@@ -179,6 +182,22 @@ describe.each(STACKS)("the %s stack closes", (stack) => {
       expect(subnetIds.length, "the ALB spans two zones or more").toBeGreaterThanOrEqual(2);
       if (!graph().created()) {
         for (const id of subnetIds) expect(world.subnets.find((s) => s.id === id)).toMatchObject({ vpcId: graph().clusterVpc(), tags: { "kubernetes.io/role/elb": "1" } });
+      }
+    }
+  });
+
+  it("pages from each alarm's own region: CloudWatch notifies only topics in its region, and SNS encrypts only with a key there", () => {
+    const stackRegion = readStackFile(stack)["aws:region"] as string;
+    const regionOf = (r: RecordedResource) => (typeof r.inputs.region === "string" ? r.inputs.region : stackRegion);
+    const alarms = ofType(result(), T.alarm);
+    expect(alarms.some((a) => regionOf(a) !== stackRegion), "the Route 53 health-check alarm lives in us-east-1").toBe(true);
+    // An alarm without actions only feeds a composite alarm.
+    for (const alarm of alarms.filter((a) => ((a.inputs.alarmActions as unknown[] | undefined) ?? []).length > 0)) {
+      const topics = ["alarmActions", "okActions"].flatMap((input) => graph().referenced(alarm, input, T.topic));
+      expect(topics.length, `${alarm.name} notifies a topic of this stack`).toBeGreaterThan(0);
+      for (const topic of topics) {
+        expect(regionOf(topic), `${alarm.name} -> ${topic.name}`).toBe(regionOf(alarm));
+        for (const key of graph().referenced(topic, "kmsMasterKeyId", T.key)) expect(regionOf(key), `${topic.name} -> ${key.name}`).toBe(regionOf(topic));
       }
     }
   });

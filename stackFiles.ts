@@ -29,8 +29,9 @@ export function stackFilePath(stack: string, root = ROOT): string {
 
 /** The stacks that have a file in `root`, sorted: `Pulumi.dev.yaml` is the stack `dev`. */
 export function listStacks(root = ROOT): string[] {
-  return readdirSync(root)
-    .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+  return readdirSync(root, { withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => /^Pulumi\.(.+)\.yaml$/.exec(entry.name)?.[1])
     .filter((stack): stack is string => stack !== undefined)
     .sort();
 }

@@ -25,6 +25,9 @@ async function run(options: DbLocalOptions, io: CliIo): Promise<number> {
   const sample = options.cutoverSample;
   // Never over a file of the user's own (it could be their dev.db).
   if (sample !== undefined && existsSync(sample)) throw new CliError(`--cutover-sample ${sample}: already exists (${path.resolve(sample)}); name a file that does not exist yet (it is written, and kept after Ctrl-C)`);
+  if (sample !== undefined && !existsSync(path.dirname(path.resolve(sample)))) {
+    throw new CliError(`--cutover-sample ${sample}: its folder ${path.dirname(path.resolve(sample))} does not exist; create it, or name a file in an existing folder`);
+  }
   await takeOverSignals();
   let server: PostgresServer | undefined;
   // Every signal is caught until the data is removed: Ctrl-C reaches npm, tsx and this process at

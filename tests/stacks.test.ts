@@ -87,7 +87,11 @@ describe("any stack name, with the environment its file declares", () => {
       refused("acme/other-project/staging", "offline, the preview reads only this project's stacks (runbook-platform), not other-project"),
     );
     // A stack that keeps no smoke records (production, or the stack itself) verifies nothing.
-    expect(await refusal("acme/runbook-platform/production")).toContain(refused("acme/runbook-platform/production", ""));
+    const production = await refusal("acme/runbook-platform/production");
+    expect(production).toContain(refused("acme/runbook-platform/production", ""));
+    expect(production).toContain(
+      "(Pulumi.production.yaml keeps no smoke records (image.smokeRecords), so acme/runbook-platform/production verifies nothing; name the stack whose smoke checks run, such as a staging stack)",
+    );
   });
 
   it("refuses through npm an artifact staging has not passed: exit 1 (a check failed), one JSON document with --json", () => {

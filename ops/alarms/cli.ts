@@ -133,6 +133,9 @@ async function loadPlan(source: PlanSource): Promise<PlanDocument> {
     const fix = `write it with npm run -s start -- --stack ${stack ?? "<stack>"} --json > ${file}`;
     let doc: unknown;
     try {
+      // A pipe or a device would be read forever; a directory gets its own message.
+      const info = statSync(file);
+      if (!info.isFile()) throw new Error(info.isDirectory() ? "is a directory; give the plan file itself" : "not a regular file (a device or a pipe)");
       doc = JSON.parse(readFileSync(file, "utf8"));
     } catch (error) {
       throw new ReplayInputError(`--plan ${file}: ${(error as Error).message}; ${fix}`);
@@ -198,8 +201,16 @@ function notesFor(plan: PlanDocument, replay: AlarmReplay): string[] {
 }
 
 /** Errors the replay reports as bad input (exit 2): they name the file and line, or the plan resource. */
+/** Bad input (exit 2): the replay's own refusals, a bad setting, or anything else carrying exit code 2 (a stack file that cannot be read). */
 function isBadInput(error: unknown): boolean {
-  return error instanceof ReplayInputError || error instanceof PlanError || error instanceof FilterPatternError || error instanceof MetricMathError || (error as Error | undefined)?.name === "ConfigError";
+  return (
+    error instanceof ReplayInputError ||
+    error instanceof PlanError ||
+    error instanceof FilterPatternError ||
+    error instanceof MetricMathError ||
+    (error as Error | undefined)?.name === "ConfigError" ||
+    (error as { exitCode?: unknown } | undefined)?.exitCode === 2
+  );
 }
 
 export function command(io?: CliIo): Command {

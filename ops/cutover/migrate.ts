@@ -115,13 +115,28 @@ async function assertSchemaExists(client: Client, schema: string, given: string)
   );
 }
 
-/** Whether the SQLite file has a table of its own (the catalog alone is read, read-only). */
+/**
+ * Whether the SQLite file has a table of its own (the catalog alone is read, read-only).
+ * @throws Error naming the file and the fix when SQLite cannot read its catalog (a damaged file)
+ */
 function holdsTables(sqlitePath: string): boolean {
   const db = openSqlite(sqlitePath);
   try {
-    return (db.all("SELECT name FROM sqlite_master WHERE type = 'table'") as { name: string }[]).some((t) => !isSqliteInternal(t.name));
+    return (readDamaged(sqlitePath, () => db.all("SELECT name FROM sqlite_master WHERE type = 'table'")) as { name: string }[]).some((t) => !isSqliteInternal(t.name));
   } finally {
     db.close();
+  }
+}
+
+/** Runs `read` on the SQLite file; an error SQLite raises reading it (a damaged page, a malformed schema) names the file and the fix. */
+function readDamaged<T>(sqlitePath: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    throw new Error(
+      `--sqlite ${sqlitePath}: SQLite cannot read it (${error instanceof Error ? error.message : String(error)}): the file is damaged. ` +
+        `Check it with: sqlite3 ${sqlitePath} "PRAGMA integrity_check", and use the last good copy of the database`,
+    );
   }
 }
 
@@ -207,7 +222,7 @@ export async function migrateSqliteToPostgres(options: CutoverOptions): Promise<
     };
 
     const db = (opened.db = openSqlite(snapshot.readPath));
-    const source = readSqliteSchema(db);
+    const source = readDamaged(options.sqlitePath, () => readSqliteSchema(db));
     const target = await readTargetSchema(client, schema);
     if (target.tables.size === 0) {
       results.push(fail("plan", `PostgreSQL schema "${schema}" has no tables: run the application's migrations (prisma migrate deploy) against it first`));

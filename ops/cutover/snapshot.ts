@@ -142,6 +142,9 @@ export async function checkSqliteFile(source: string): Promise<number> {
       const start = JSON.stringify(header.subarray(0, Math.min(bytesRead, SQLITE_HEADER.length)).toString("latin1").replace(/[^\x20-\x7e]/g, "."));
       throw new Error(`--sqlite ${source}: not a SQLite database (it starts with ${start}, not "SQLite format 3"); ${PASS_THE_DATABASE}`);
     }
+    if (bytesRead < header.length) {
+      throw new Error(`--sqlite ${source}: truncated (${info.size} bytes, shorter than SQLite's 100-byte header): a copy cut short, or a download or disk that failed. Use the last good copy of the database`);
+    }
     const expected = declaredSize(header, bytesRead);
     if (expected !== undefined && info.size < expected) {
       throw new Error(

@@ -235,6 +235,23 @@ describe("an empty, table-less or non-SQLite source (a wrong relative path makes
     expect(await snapshotsWritten(s)).toBe(0);
   });
 
+  it("a file cut inside its 100-byte header, or one whose header hides the cut (no page count), is named with the fix", async () => {
+    const s = await setup();
+    const whole = await readFile(s.sqlite);
+    await writeFile(s.sqlite, whole.subarray(0, 50));
+    await expect(migrate({ ...s, url: unreachable })).rejects.toThrow(
+      `--sqlite ${s.sqlite}: truncated (50 bytes, shorter than SQLite's 100-byte header): a copy cut short, or a download or disk that failed. Use the last good copy of the database`,
+    );
+    // The in-header page count zeroed (as older writers leave it): the cut shows only when SQLite reads the schema.
+    const cut = Buffer.from(whole.subarray(0, 8192));
+    cut.writeUInt32BE(0, 28);
+    await writeFile(s.sqlite, cut);
+    await expect(migrate({ ...s, url: unreachable })).rejects.toThrow(
+      new RegExp(`^--sqlite ${s.sqlite.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: SQLite cannot read it \\(.+\\): the file is damaged\\. Check it with: sqlite3 .+ "PRAGMA integrity_check", and use the last good copy of the database$`),
+    );
+    expect(await snapshotsWritten(s)).toBe(0);
+  });
+
   it("an unreachable target is named without its password, exit 3, and costs no snapshot", async () => {
     const s = await setup();
     const error = await migrate({ ...s, url: "postgresql://postgres:s3cret-pw@127.0.0.1:1/app" }).then(

@@ -61,6 +61,11 @@ describe("npm run db:local", () => {
     const again = spawnSync(process.execPath, ["--import", "tsx", "scripts/db-local.ts", "--cutover-sample", sample], { cwd: ROOT, encoding: "utf8" });
     expect(again.status).toBe(2);
     expect(again.stderr).toContain(`--cutover-sample ${sample}: already exists (${sample}); name a file that does not exist yet`);
+    const nowhere = path.join(scratch, "missing", "sample.db");
+    const noFolder = spawnSync(process.execPath, ["--import", "tsx", "scripts/db-local.ts", "--cutover-sample", nowhere], { cwd: ROOT, encoding: "utf8" });
+    expect(noFolder.status).toBe(2);
+    expect(noFolder.stdout).toBe("");
+    expect(noFolder.stderr).toContain(`--cutover-sample ${nowhere}: its folder ${path.dirname(nowhere)} does not exist`);
     run.child.kill("SIGINT");
     expect(await run.exited).toBe(0);
     rmSync(sample);

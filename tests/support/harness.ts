@@ -168,6 +168,9 @@ function offlineReferences(config: Record<string, string>): OfflineReferences {
     ...(pin === undefined ? {} : { [ARTIFACT_OUTPUT]: pin }),
     ...(pin !== undefined && keepsRecords ? { [VERIFIED_OUTPUT]: [pin] } : {}),
   };
+  if (!keepsRecords) {
+    references.unreadable.set(name, `Pulumi.${stack}.yaml keeps no smoke records (image.smokeRecords), so ${name} verifies nothing; name the stack whose smoke checks run, such as a staging stack`);
+  }
   return references;
 }
 

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -115,6 +116,15 @@ describe("npm run alarms:replay with bad input exits 2 with one JSON document na
     expect(error(await npm(["--stack", "staging", "--plan", noInputs, "--logs", logs, "--json"]))).toMatch(
       new RegExp(`^--plan ${noInputs}: not an offline plan: resources\\[0\\]\\.inputs: expected record, received undefined; write it with npm run -s start -- --stack staging --json`),
     );
+  });
+
+  it("refuses a pipe given as --plan instead of reading it forever (exit 2)", async () => {
+    const pipe = path.join(dir, "plan.fifo");
+    execFileSync("mkfifo", [pipe]);
+    expect(error(await npm(["--plan", pipe, "--logs", logs, "--json"]))).toBe(
+      `--plan ${pipe}: not a regular file (a device or a pipe); write it with npm run -s start -- --stack <stack> --json > ${pipe}`,
+    );
+    rmSync(pipe);
   });
 
   it("a plan whose resource inputs the replay cannot read names --plan and the resource", async () => {

@@ -206,6 +206,8 @@ function metricAlarmOf(r: PlanResource): ReplayMetricAlarm {
   const treat = typeof i.treatMissingData === "string" ? i.treatMissingData : "missing";
   if (!MISSING.includes(treat)) throw new PlanError(r.name, `treatMissingData "${treat}" is not one of ${MISSING.join(", ")}`);
   const evaluationPeriods = num(r, "evaluationPeriods", i.evaluationPeriods);
+  const datapointsToAlarm = i.datapointsToAlarm === undefined ? evaluationPeriods : num(r, "datapointsToAlarm", i.datapointsToAlarm);
+  assertEvaluationWindow(r.name, periods[0] as number, evaluationPeriods, datapointsToAlarm);
   return {
     kind: "metric",
     resource: r.name,
@@ -214,7 +216,7 @@ function metricAlarmOf(r: PlanResource): ReplayMetricAlarm {
     ...(typeof i.threshold === "number" ? { threshold: i.threshold } : {}),
     ...(typeof i.thresholdMetricId === "string" ? { thresholdMetricId: i.thresholdMetricId } : {}),
     evaluationPeriods,
-    datapointsToAlarm: i.datapointsToAlarm === undefined ? evaluationPeriods : num(r, "datapointsToAlarm", i.datapointsToAlarm),
+    datapointsToAlarm,
     treatMissingData: treat as MissingData,
     period: periods[0] as number,
     queries,
@@ -265,4 +267,25 @@ export function metricKey(m: MetricId): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(";");
   return `${m.namespace}|${m.metricName}|${d}`;
+}
+
+/**
+ * The evaluation window PutMetricAlarm accepts (CloudWatch API reference, PutMetricAlarm: Period,
+ * EvaluationPeriods, DatapointsToAlarm): a period of 10, 20, 30 or a multiple of 60 seconds; at
+ * least one evaluation period, and period times evaluation periods at most one day when the period
+ * is under an hour, else seven days; 1 to EvaluationPeriods datapoints to alarm.
+ * @throws PlanError naming the alarm and the value CloudWatch would refuse
+ */
+function assertEvaluationWindow(resource: string, period: number, evaluationPeriods: number, datapointsToAlarm: number): void {
+  if (!(period === 10 || period === 20 || period === 30 || (Number.isInteger(period) && period > 0 && period % 60 === 0))) {
+    throw new PlanError(resource, `period ${period} s is not one CloudWatch accepts (10, 20, 30 or a multiple of 60)`);
+  }
+  if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1) throw new PlanError(resource, `evaluationPeriods ${evaluationPeriods} is not a whole number of at least 1`);
+  const limit = period < 3600 ? 86_400 : 604_800;
+  if (period * evaluationPeriods > limit) {
+    throw new PlanError(resource, `period ${period} s x evaluationPeriods ${evaluationPeriods} is more than CloudWatch's ${limit} s evaluation range`);
+  }
+  if (!Number.isInteger(datapointsToAlarm) || datapointsToAlarm < 1 || datapointsToAlarm > evaluationPeriods) {
+    throw new PlanError(resource, `datapointsToAlarm ${datapointsToAlarm} is not a whole number from 1 to evaluationPeriods (${evaluationPeriods})`);
+  }
 }

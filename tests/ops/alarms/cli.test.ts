@@ -135,6 +135,19 @@ describe("npm run alarms:replay with bad input exits 2 with one JSON document na
     writeFileSync(broken, JSON.stringify(doc));
     expect(error(await npm(["--plan", broken, "--logs", logs, "--json"]))).toBe(`--plan ${broken}: plan resource ${alarm.name}: metricQueries[0] must be an object, got null`);
   });
+
+  it.each([
+    ["a period CloudWatch refuses", { period: 0 }, "period 0 s is not one CloudWatch accepts (10, 20, 30 or a multiple of 60)"],
+    ["an evaluation range over a day", { period: 300, evaluationPeriods: 300 }, "period 300 s x evaluationPeriods 300 is more than CloudWatch's 86400 s evaluation range"],
+    ["more datapoints than periods", { evaluationPeriods: 2, datapointsToAlarm: 3 }, "datapointsToAlarm 3 is not a whole number from 1 to evaluationPeriods (2)"],
+  ])("a plan with %s names --plan and the alarm (exit 2), as PutMetricAlarm would refuse it", async (_, change, message) => {
+    const doc = JSON.parse(readFileSync(planFile, "utf8")) as { stack: string; resources: { type: string; name: string; inputs: Record<string, unknown> }[] };
+    const alarm = doc.resources.find((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && typeof r.inputs.period === "number") as { name: string; inputs: Record<string, unknown> };
+    Object.assign(alarm.inputs, change);
+    const bad = path.join(dir, "window-plan.json");
+    writeFileSync(bad, JSON.stringify(doc));
+    expect(error(await npm(["--plan", bad, "--logs", logs, "--json"]))).toBe(`--plan ${bad}: plan resource ${alarm.name}: ${message}`);
+  });
 });
 
 describe("npm run alarms:replay --plan takes the stack from the plan", () => {

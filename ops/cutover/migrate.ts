@@ -13,6 +13,7 @@ import { assertNoSidecarFiles, checkSqliteFile, describeChange, discardSnapshot,
 import { isSqliteInternal, openSqlite, readSqliteSchema, sqliteForeignKeyViolations, type SqliteDatabase } from "./sqlite";
 import { fail, validate } from "./validate";
 import type { EpochUnit } from "./values";
+import { connectClient } from "../lib/postgres";
 
 /**
  * The runbook's "SQLite rollback fallback (cutover window)", steps 2-4: snapshot the SQLite file,
@@ -83,14 +84,9 @@ async function connectTarget(databaseUrl: string): Promise<Client> {
     const file = parameters.get(name);
     if (file) readInputFile(`${name} in the database URL ${redactUrl(databaseUrl)} (--database-url or DATABASE_URL):`, file, holds);
   }
-  const client = new Client({ connectionString: databaseUrl });
-  // A connection lost between statements surfaces as the next statement's error, not a crash.
-  client.on("error", () => undefined);
   try {
-    await client.connect();
-    return client;
+    return await connectClient({ connectionString: databaseUrl });
   } catch (error) {
-    await client.end().catch(() => undefined);
     throw new CliError(
       `cannot connect to PostgreSQL at ${redactUrl(databaseUrl)} (--database-url or DATABASE_URL): ${error instanceof Error ? error.message : String(error)}; ` +
         "check the URL's host, port, database, user, password and TLS settings. Nothing was written",

@@ -4,6 +4,7 @@ import { exitCodeFor, plural, type CheckResult } from "../lib/report";
 import { CATEGORIES, planChecks, readCatalog, schemaOutcomes, type CheckCategory, type CheckOutcome, type DomainCheck, type PlannedCheck } from "./checks";
 import { privilegeFindings, privilegeOfError, type Blocked } from "./privileges";
 import { displayName, scanTarget } from "./sql";
+import { connectClient } from "../lib/postgres";
 
 export { CATEGORIES, type CheckCategory, type DomainCheck } from "./checks";
 
@@ -103,9 +104,7 @@ async function begin(client: { query: Client["query"] }, statementTimeoutMs: num
 
 /** Row counts of a reference database, read the same read-only way. */
 export async function readRowCounts(connection: string | ClientConfig, statementTimeoutMs = 300_000): Promise<Record<string, number>> {
-  const client = new Client(config(connection, "runbook-integrity-reference"));
-  client.on("error", () => undefined);
-  await client.connect();
+  const client = await connectClient(config(connection, "runbook-integrity-reference"));
   try {
     await begin(client, statementTimeoutMs);
     const catalog = await readCatalog(client);

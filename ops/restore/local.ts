@@ -2,6 +2,7 @@ import { Client, escapeIdentifier } from "pg";
 import { sourceHash } from "./names";
 import type { ValidationTarget } from "./validation";
 import { NoRestorePointError, type RestoreBackend, type RestoreMode, type RestorePoint, type RestoredDatabase } from "./types";
+import { connectClient } from "../lib/postgres";
 
 /**
  * The local backend: PostgreSQL database copies stand in for snapshots. A snapshot is
@@ -34,9 +35,7 @@ function snapshotName(source: string, at: Date): string {
 }
 
 async function withAdmin<T>(adminUrl: string, run: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: adminUrl, connectionTimeoutMillis: 15_000, application_name: "runbook-drill" });
-  client.on("error", () => undefined);
-  await client.connect();
+  const client = await connectClient({ connectionString: adminUrl, connectionTimeoutMillis: 15_000, application_name: "runbook-drill" });
   try {
     return await run(client);
   } finally {
@@ -132,16 +131,12 @@ export function localBackend(options: LocalBackendOptions): RestoreBackend {
       const url = new URL(adminUrl);
       url.pathname = `/${guard(db.identifier)}`;
       for (;;) {
-        const client = new Client({ connectionString: url.toString(), connectionTimeoutMillis: 5_000 });
-        client.on("error", () => undefined);
         try {
-          await client.connect();
+          await (await connectClient({ connectionString: url.toString(), connectionTimeoutMillis: 5_000 })).end();
           return;
         } catch (error) {
           if (Date.now() > deadline) throw new Error(`"${db.identifier}" did not accept connections within ${availableTimeoutMs} ms: ${(error as Error).message}`);
           await new Promise((r) => setTimeout(r, 200));
-        } finally {
-          await client.end().catch(() => undefined);
         }
       }
     },

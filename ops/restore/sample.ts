@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "commander";
-import { Client, type ClientConfig } from "pg";
+import type { ClientConfig } from "pg";
+import { connectClient } from "../lib/postgres";
 
 /**
  * A realistic sample of the application's schema for local drills, tests and benchmarks: users,
@@ -78,10 +79,8 @@ export function sampleUsersOption(flag: string): (value: string) => number {
 /** Creates the sample schema in an empty database and seeds it; returns the total row count. */
 export async function seedSampleDatabase(connection: string | ClientConfig, users: number): Promise<number> {
   if (!Number.isInteger(users) || users < 1) throw new Error(`users is ${users}; seed at least one user`);
-  const client = new Client(typeof connection === "string" ? { connectionString: connection } : connection);
   // A server that goes away mid-seed (Ctrl-C stops it) fails the running query, not the process.
-  client.on("error", () => undefined);
-  await client.connect();
+  const client = await connectClient(typeof connection === "string" ? { connectionString: connection } : connection);
   try {
     await client.query("BEGIN");
     await client.query(SAMPLE_SCHEMA);

@@ -2,6 +2,7 @@ import { Client, type ClientConfig } from "pg";
 import { validateIntegrity, type DomainCheck } from "../integrity";
 import { packagedRdsCa, rdsSsl } from "../lib/rdsTls";
 import { plural, type CheckResult } from "../lib/report";
+import { connectClient } from "../lib/postgres";
 
 /**
  * The validation half of the drill (RUNBOOK.md, Backup and restore drill, steps 5-6): readiness and
@@ -109,13 +110,9 @@ async function connectWithRetry(config: ClientConfig, timeoutMs: number, signal:
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
     if (signal.aborted) throw new Error(`readiness: stopped after ${attempt - 1} attempt${attempt === 2 ? "" : "s"} to connect to ${config.host}:${config.port}/${config.database}`);
-    const client = new Client({ connectionTimeoutMillis: 10_000, ...config, application_name: "runbook-drill-readiness" });
-    client.on("error", () => undefined);
     try {
-      await client.connect();
-      return client;
+      return await connectClient({ connectionTimeoutMillis: 10_000, ...config, application_name: "runbook-drill-readiness" });
     } catch (error) {
-      await client.end().catch(() => undefined);
       const message = (error as Error).message;
       // A wrong password will not become right by waiting.
       if (/password authentication failed/.test(message) || Date.now() >= deadline || signal.aborted) {

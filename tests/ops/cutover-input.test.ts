@@ -1,14 +1,12 @@
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { Database } from "node-sqlite3-wasm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrateSqliteToPostgres, type CutoverOptions, type CutoverReport } from "../../ops/cutover/migrate";
+import { describe, expect, it } from "vitest";
 import { exitCodeFor } from "../../ops/lib/report";
-import { startPostgres, type PostgresServer } from "../support/postgres";
 import { runChild } from "../support/spawn";
-import { query, ROWS, setupCutover, type Setup, type SetupOptions } from "./cutover-fixture";
+import { query, ROWS, type Setup } from "./cutover-fixture";
+import { cutoverSuite, DATA_TABLES, failures } from "./cutover-suite";
 
 /**
  * The cutover's refusals of its inputs, each on a real SQLite file into a real PostgreSQL: a run
@@ -18,37 +16,14 @@ import { query, ROWS, setupCutover, type Setup, type SetupOptions } from "./cuto
 
 const ROOT = path.resolve(__dirname, "../..");
 
-let pg: PostgresServer;
-let work: string;
-let databases = 0;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  work = await mkdtemp(path.join(tmpdir(), "cutover-input-"));
-});
-
-afterAll(async () => {
-  await pg?.stop();
-  if (work) await rm(work, { recursive: true, force: true });
-});
-
-const setup = (options: SetupOptions = {}): Promise<Setup> => {
-  databases += 1;
-  return setupCutover(pg, path.join(work, `run-${databases}`), `input_${databases}`, options);
-};
-
-function migrate(s: Setup, extra: Partial<CutoverOptions> = {}): Promise<CutoverReport> {
-  return migrateSqliteToPostgres({ sqlitePath: s.sqlite, databaseUrl: s.url, snapshotDir: s.snapshots, ...extra });
-}
-
-const failures = (report: CutoverReport) => report.results.filter((r) => r.status === "fail").map((r) => `${r.check}: ${r.detail}`);
+const suite = cutoverSuite("cutover-input");
+const { setup, migrate } = suite;
 
 /** The files in the snapshot folder other than its .gitignore (none when the folder was never made). */
 const snapshotFiles = async (s: Setup) => (await readdir(s.snapshots).catch(() => [])).filter((f) => f !== ".gitignore").sort();
 
 const sha256 = async (file: string) => createHash("sha256").update(await readFile(file)).digest("hex");
 
-const DATA_TABLES = ["User", "Post", "Comment", "Attachment", "Tag", "_PostToTag"] as const;
 const dataRows = async (url: string) =>
   Number((await query<{ n: string }>(url, `SELECT (${DATA_TABLES.map((t) => `(SELECT count(*) FROM "${t}")`).join(" + ")})::text AS n`))[0]?.n);
 
@@ -79,7 +54,7 @@ describe("a run refused before loading leaves no snapshot (a copy of production 
 
   it("a target schema without tables: exit 1, no snapshot", async () => {
     const s = await setup();
-    const bare = await pg.createDatabase(`input_bare_${databases}`);
+    const bare = await suite.pg().createDatabase("input_bare");
     const report = await migrate({ ...s, url: bare });
     expect(failures(report)).toEqual([`plan: PostgreSQL schema "public" has no tables: run the application's migrations (prisma migrate deploy) against it first`]);
     expect(report.snapshot.path).toBeUndefined();
@@ -99,7 +74,7 @@ describe("a run refused before loading leaves no snapshot (a copy of production 
 
   it("keeps the snapshot once rows were loaded and validation failed: it is the rollback's evidence, and it verifies", async () => {
     const s = await setup();
-    const checks = path.join(work, `failing-checks-${databases}.yaml`);
+    const checks = path.join(suite.work(), "failing-checks.yaml");
     await writeFile(checks, '- name: no users at all\n  sql: SELECT id FROM "User"\n');
     const report = await migrate(s, { domainChecksFile: checks });
     expect(failures(report)).toEqual([

@@ -1,12 +1,11 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { Database } from "node-sqlite3-wasm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrateSqliteToPostgres, type CutoverOptions, type CutoverReport } from "../../ops/cutover/migrate";
+import { describe, expect, it } from "vitest";
+import type { CutoverReport } from "../../ops/cutover/migrate";
 import { exitCodeFor } from "../../ops/lib/report";
-import { startPostgres, type PostgresServer } from "../support/postgres";
-import { query, setupCutover, type Setup, type SetupOptions } from "./cutover-fixture";
+import { query, type Setup, type SetupOptions } from "./cutover-fixture";
+import { cutoverSuite, failures } from "./cutover-suite";
 
 /**
  * The real-world SQLite files of issue 14, one kind per block, each on a real SQLite file written by
@@ -14,30 +13,8 @@ import { query, setupCutover, type Setup, type SetupOptions } from "./cutover-fi
  * with the table, row and column, and leaves PostgreSQL unchanged.
  */
 
-let pg: PostgresServer;
-let work: string;
-let databases = 0;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  work = await mkdtemp(path.join(tmpdir(), "cutover-kinds-"));
-});
-
-afterAll(async () => {
-  await pg?.stop();
-  if (work) await rm(work, { recursive: true, force: true });
-});
-
-const setup = (options: SetupOptions = {}): Promise<Setup> => {
-  databases += 1;
-  return setupCutover(pg, path.join(work, `run-${databases}`), `kinds_${databases}`, options);
-};
-
-function migrate(s: Setup, extra: Partial<CutoverOptions> = {}): Promise<CutoverReport> {
-  return migrateSqliteToPostgres({ sqlitePath: s.sqlite, databaseUrl: s.url, snapshotDir: s.snapshots, ...extra });
-}
-
-const failures = (report: CutoverReport) => report.results.filter((r) => r.status === "fail").map((r) => `${r.check}: ${r.detail}`);
+const suite = cutoverSuite("cutover-kinds");
+const { setup, migrate } = suite;
 
 async function expectNothingCommitted(s: Setup, report: CutoverReport): Promise<void> {
   expect(report.committed).toBe(false);
@@ -266,7 +243,7 @@ describe("an empty, table-less or non-SQLite source (a wrong relative path makes
 
   it("a bad checks file or snapshot folder is bad input before any snapshot: BOM accepted, a device or a file in the way refused", async () => {
     const s = await setup();
-    const checks = path.join(work, "checks-bom.yaml");
+    const checks = path.join(suite.work(), "checks-bom.yaml");
     await writeFile(checks, '\uFEFF- name: users\n  sql: SELECT 1 WHERE false\n');
     const report = await migrate(s, { domainChecksFile: checks, dryRun: true });
     expect(report.results).toContainEqual({ check: "domain checks file", status: "info", detail: `1 check(s) from ${checks}` });

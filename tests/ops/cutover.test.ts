@@ -1,41 +1,15 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, readdir, writeFile } from "node:fs/promises";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { migrateSqliteToPostgres, type CutoverOptions, type CutoverReport } from "../../ops/cutover/migrate";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { CutoverReport } from "../../ops/cutover/migrate";
 import { exitCodeFor } from "../../ops/lib/report";
-import { startPostgres, type PostgresServer } from "../support/postgres";
-import { blob, openForWriting, setupCutover, type Setup, type SetupOptions, ESCAPE_BLOB, LARGE_BLOB_BYTES, query, ROWS, TRICKY_TEXT } from "./cutover-fixture";
+import { blob, openForWriting, type Setup, ESCAPE_BLOB, LARGE_BLOB_BYTES, query, ROWS, TRICKY_TEXT } from "./cutover-fixture";
+import { cutoverSuite, DATA_TABLES, failures } from "./cutover-suite";
 
-let pg: PostgresServer;
-let work: string;
-let databases = 0;
-
-beforeAll(async () => {
-  pg = await startPostgres();
-  work = await mkdtemp(path.join(tmpdir(), "cutover-test-"));
-});
-
-afterAll(async () => {
-  await pg?.stop();
-  if (work) await rm(work, { recursive: true, force: true });
-});
-
-/** A fresh migrated PostgreSQL database and a fresh Prisma-shaped dev.db. */
-const setup = (options: SetupOptions = {}): Promise<Setup> => {
-  databases += 1;
-  return setupCutover(pg, path.join(work, `run-${databases}`), `cutover_${databases}`, options);
-};
-
-function migrate(s: Setup, extra: Partial<CutoverOptions> = {}): Promise<CutoverReport> {
-  return migrateSqliteToPostgres({ sqlitePath: s.sqlite, databaseUrl: s.url, snapshotDir: s.snapshots, ...extra });
-}
-
-const failures = (report: CutoverReport) => report.results.filter((r) => r.status === "fail").map((r) => `${r.check}: ${r.detail}`);
-
-const DATA_TABLES = ["User", "Post", "Comment", "Attachment", "Tag", "_PostToTag"] as const;
+const suite = cutoverSuite("cutover-test");
+const { setup, migrate } = suite;
 
 async function counts(url: string): Promise<Record<string, number>> {
   const rows = await query<{ t: string; n: string }>(

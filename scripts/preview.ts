@@ -27,7 +27,7 @@ export interface Plan {
 }
 
 /** What the plan says in place of a value that is only known after `pulumi up` (JSON has no undefined). */
-export const KNOWN_AFTER_UP = "[known after pulumi up]";
+const KNOWN_AFTER_UP = "[known after pulumi up]";
 
 /**
  * The machine-readable plan, with every secret value replaced by "[secret]" and every output only

@@ -34,7 +34,7 @@ export function requireDigestPinned(ref: unknown, source: string, repository: st
  * The promotion gate refused an artifact: a check failed (exit 1), as `npm run promote` exits for
  * the same refusal, not a malformed setting (exit 2).
  */
-export class UnverifiedArtifactError extends Error {
+class UnverifiedArtifactError extends Error {
   readonly exitCode = 1;
   constructor(message: string) {
     super(message);

@@ -109,7 +109,7 @@ function aborted(signal: AbortSignal, budget: AbortSignal): Promise<never> {
 async function connectWithRetry(config: ClientConfig, timeoutMs: number, signal: AbortSignal): Promise<Client> {
   const deadline = Date.now() + timeoutMs;
   for (let attempt = 1; ; attempt++) {
-    if (signal.aborted) throw new Error(`readiness: stopped after ${attempt - 1} attempt${attempt === 2 ? "" : "s"} to connect to ${config.host}:${config.port}/${config.database}`);
+    if (signal.aborted) throw new Error(`readiness: stopped before connecting to ${config.host}:${config.port}/${config.database}`);
     try {
       return await connectClient({ connectionTimeoutMillis: 10_000, ...config, application_name: "runbook-drill-readiness" });
     } catch (error) {
